@@ -1,0 +1,51 @@
+# The two entry points: `make demo` (install and run the example) and `make test` (everything
+# CI checks). Both work on a fresh clone of a machine with Rust, Python 3 and apt.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Tests build with the dev profile (optimised dependencies) to keep builds short.
+export CARGO_TERM_COLOR = never
+
+.PHONY: demo test lint build deps system-deps rust-test py-test bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+demo: $(PY)
+	$(PIP) install -q .
+	$(PY) examples/basics.py
+
+system-deps:
+	@if ! ldconfig -p | grep -q libvulkan.so.1 || [ ! -d /usr/share/vulkan/icd.d ]; then \
+		echo "installing mesa-vulkan-drivers libvulkan1"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null) \
+		|| echo "warning: could not install the Vulkan drivers; GPU tests will be skipped"; \
+	fi
+
+deps: $(PY) system-deps
+	$(PIP) install -q pytest hypothesis numpy ruff
+
+build: deps
+	$(PIP) install -q .
+
+lint: deps
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --features python -- -D warnings
+	$(VENV)/bin/ruff check python tests benches examples
+
+rust-test:
+	cargo test
+
+py-test: build
+	cd tests && ../$(PY) -m pytest -q -p no:cacheprovider .
+
+test: lint rust-test py-test
+
+bench: build
+	$(PY) benches/compare.py
+
+clean:
+	rm -rf $(VENV) target

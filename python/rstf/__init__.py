@@ -1,0 +1,42 @@
+"""rstf: a TensorFlow-2-style machine-learning engine with a Rust core.
+
+>>> import rstf as tf
+>>> x = tf.constant([[1., 2., 3.], [4., 5., 6.]])
+>>> print(x)
+rstf.Tensor(
+[[1. 2. 3.]
+ [4. 5. 6.]], shape=(2, 3), dtype=float32)
+>>> tf.reduce_sum(x)
+<rstf.Tensor: shape=(), dtype=float32, numpy=21.0>
+"""
+
+from . import _rstf
+from ._format import tensor_text as _tensor_text
+from ._rstf import Tensor
+from ._shape import TensorShape
+from .dtypes import (
+    ALL as _ALL_DTYPES,
+)
+from .dtypes import (
+    DType,
+    as_dtype,
+    bfloat16,
+    bool,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int32,
+    int64,
+    uint8,
+)
+
+_rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
+
+from . import config, errors, math, nn, random  # noqa: E402
+from ._ops import *  # noqa: E402,F403
+from ._ops import newaxis  # noqa: E402,F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,38 @@
+//! The one error type of the crate. Every fallible operation returns [`Result`]; the Python
+//! bindings map each variant to the TensorFlow exception of the same name (see
+//! `python/errors.rs`), so messages should name the op, the shapes and the dtypes.
+
+/// Errors raised by tensor operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Bad shapes, dtypes, axes or values given to an op (TF's `InvalidArgumentError`).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// An allocation that cannot be made (TF's `ResourceExhaustedError`).
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// An index past the end of a dimension (TF's `OutOfRangeError`).
+    #[error("{0}")]
+    OutOfRange(String),
+    /// An op that has no kernel for the given dtype or device (TF's `UnimplementedError`).
+    #[error("{0}")]
+    Unimplemented(String),
+    /// Something that should not happen; always a bug (TF's `InternalError`).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Builds an [`Error::InvalidArgument`] from a format string.
+#[macro_export]
+macro_rules! invalid {
+    ($($arg:tt)*) => { $crate::Error::InvalidArgument(format!($($arg)*)) };
+}
+
+/// Returns early with an [`Error::InvalidArgument`] built from a format string.
+#[macro_export]
+macro_rules! bail {
+    ($($arg:tt)*) => { return Err($crate::invalid!($($arg)*)) };
+}

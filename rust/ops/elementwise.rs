@@ -1,0 +1,450 @@
+//! Elementwise primitives: unary maps, binary maps with numpy broadcasting, `where` and
+//! `cast`. Half-precision inputs are computed in f32 and rounded back.
+
+use crate::backend::cpu::num::{Float, Num};
+use crate::backend::cpu::{par_map_f32, simd, strided};
+use crate::dtype::{DType, Element};
+use crate::layout::{broadcast_shapes, broadcast_strides};
+use crate::{bail, Result, Tensor};
+
+/// Unary elementwise ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum UnaryOp {
+    Neg,
+    Abs,
+    Sign,
+    Square,
+    Exp,
+    Expm1,
+    Log,
+    Log1p,
+    Sqrt,
+    Rsqrt,
+    Reciprocal,
+    Sin,
+    Cos,
+    Tan,
+    Tanh,
+    Sigmoid,
+    Erf,
+    Round,
+    Floor,
+    Ceil,
+    Relu,
+    LogicalNot,
+}
+
+impl UnaryOp {
+    /// TensorFlow's op name.
+    pub fn name(self) -> &'static str {
+        use UnaryOp::*;
+        match self {
+            Neg => "Neg",
+            Abs => "Abs",
+            Sign => "Sign",
+            Square => "Square",
+            Exp => "Exp",
+            Expm1 => "Expm1",
+            Log => "Log",
+            Log1p => "Log1p",
+            Sqrt => "Sqrt",
+            Rsqrt => "Rsqrt",
+            Reciprocal => "Reciprocal",
+            Sin => "Sin",
+            Cos => "Cos",
+            Tan => "Tan",
+            Tanh => "Tanh",
+            Sigmoid => "Sigmoid",
+            Erf => "Erf",
+            Round => "Round",
+            Floor => "Floor",
+            Ceil => "Ceil",
+            Relu => "Relu",
+            LogicalNot => "LogicalNot",
+        }
+    }
+
+    /// True for the ops that only have float kernels.
+    pub fn float_only(self) -> bool {
+        use UnaryOp::*;
+        !matches!(
+            self,
+            Neg | Abs | Sign | Square | Relu | LogicalNot | Round | Floor | Ceil
+        )
+    }
+}
+
+/// Binary elementwise ops (inputs of one dtype, broadcast as numpy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    FloorMod,
+    Pow,
+    Maximum,
+    Minimum,
+    Equal,
+    NotEqual,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+    LogicalAnd,
+    LogicalOr,
+}
+
+impl BinaryOp {
+    /// TensorFlow's op name.
+    pub fn name(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "AddV2",
+            Sub => "Sub",
+            Mul => "Mul",
+            Div => "RealDiv",
+            FloorDiv => "FloorDiv",
+            FloorMod => "FloorMod",
+            Pow => "Pow",
+            Maximum => "Maximum",
+            Minimum => "Minimum",
+            Equal => "Equal",
+            NotEqual => "NotEqual",
+            Less => "Less",
+            LessEqual => "LessEqual",
+            Greater => "Greater",
+            GreaterEqual => "GreaterEqual",
+            LogicalAnd => "LogicalAnd",
+            LogicalOr => "LogicalOr",
+        }
+    }
+
+    /// True for the ops whose result is bool.
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(
+            self,
+            Equal | NotEqual | Less | LessEqual | Greater | GreaterEqual
+        )
+    }
+}
+
+fn dense<T: Element>(data: Vec<T>, shape: &[usize]) -> Tensor {
+    Tensor::from_storage(T::into_storage(data), shape)
+}
+
+fn map1_t<A: Element, O: Element>(t: &Tensor, f: impl Fn(A) -> O + Sync) -> Result<Tensor> {
+    let l = t.layout();
+    let v = strided::map1(t.storage_slice::<A>()?, &l.shape, &l.strides, l.offset, f);
+    Ok(dense(v, &l.shape))
+}
+
+fn map2_t<A: Element, O: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+    f: impl Fn(A, A) -> O + Sync,
+) -> Result<Tensor> {
+    let (la, lb) = (a.layout(), b.layout());
+    let (sa, sb) = (broadcast_strides(la, shape), broadcast_strides(lb, shape));
+    let v = strided::map2(
+        a.storage_slice::<A>()?,
+        &sa,
+        la.offset,
+        b.storage_slice::<A>()?,
+        &sb,
+        lb.offset,
+        shape,
+        f,
+    );
+    Ok(dense(v, shape))
+}
+
+fn unary_float<T: Float>(t: &Tensor, op: UnaryOp) -> Result<Tensor> {
+    use UnaryOp::*;
+    if T::DTYPE == DType::F32 && matches!(op, Exp | Sigmoid) {
+        if let Some(x) = t.as_slice::<f32>() {
+            let k = if op == Exp {
+                simd::exp_slice
+            } else {
+                simd::sigmoid_slice
+            };
+            return Ok(dense(par_map_f32(x, k), t.shape()));
+        }
+    }
+    let one = T::one();
+    match op {
+        Neg => map1_t(t, |x: T| x.neg()),
+        Abs => map1_t(t, |x: T| x.abs()),
+        Sign => map1_t(t, |x: T| x.sign()),
+        Square => map1_t(t, |x: T| x.mul(x)),
+        Exp => map1_t(t, |x: T| x.exp()),
+        Expm1 => map1_t(t, |x: T| x.expm1()),
+        Log => map1_t(t, |x: T| x.ln()),
+        Log1p => map1_t(t, |x: T| x.ln1p()),
+        Sqrt => map1_t(t, |x: T| x.sqrt()),
+        Rsqrt => map1_t(t, move |x: T| one.div(x.sqrt())),
+        Reciprocal => map1_t(t, move |x: T| one.div(x)),
+        Sin => map1_t(t, |x: T| x.sin()),
+        Cos => map1_t(t, |x: T| x.cos()),
+        Tan => map1_t(t, |x: T| x.tan()),
+        Tanh => map1_t(t, |x: T| x.tanh()),
+        Sigmoid => map1_t(t, move |x: T| one.div(one.add(x.neg().exp()))),
+        Erf => map1_t(t, |x: T| x.erf()),
+        Round => map1_t(t, |x: T| x.round()),
+        Floor => map1_t(t, |x: T| x.floor()),
+        Ceil => map1_t(t, |x: T| x.ceil()),
+        Relu => map1_t(t, |x: T| if x < T::zero() { T::zero() } else { x }),
+        LogicalNot => unreachable!("handled by the caller"),
+    }
+}
+
+fn unary_int<T: Num>(t: &Tensor, op: UnaryOp) -> Result<Tensor> {
+    use UnaryOp::*;
+    match op {
+        Neg => map1_t(t, |x: T| x.neg()),
+        Abs => map1_t(t, |x: T| x.abs()),
+        Sign => map1_t(t, |x: T| x.sign()),
+        Square => map1_t(t, |x: T| x.mul(x)),
+        Relu => map1_t(t, |x: T| if x.is_negative() { T::zero() } else { x }),
+        Round | Floor | Ceil => Ok(t.clone()),
+        _ => bail!("{}: not supported for dtype {}", op.name(), T::DTYPE),
+    }
+}
+
+fn binary_num<T: Num>(a: &Tensor, b: &Tensor, shape: &[usize], op: BinaryOp) -> Result<Tensor> {
+    use BinaryOp::*;
+    match op {
+        Add => map2_t(a, b, shape, |x: T, y: T| x.add(y)),
+        Sub => map2_t(a, b, shape, |x: T, y: T| x.sub(y)),
+        Mul => map2_t(a, b, shape, |x: T, y: T| x.mul(y)),
+        Div => map2_t(a, b, shape, |x: T, y: T| x.div(y)),
+        FloorDiv => map2_t(a, b, shape, |x: T, y: T| x.floordiv(y)),
+        FloorMod => map2_t(a, b, shape, |x: T, y: T| x.floormod(y)),
+        Pow => map2_t(a, b, shape, |x: T, y: T| x.pow(y)),
+        Maximum => map2_t(a, b, shape, |x: T, y: T| x.maximum(y)),
+        Minimum => map2_t(a, b, shape, |x: T, y: T| x.minimum(y)),
+        _ => compare::<T>(a, b, shape, op),
+    }
+}
+
+fn compare<T: Element>(a: &Tensor, b: &Tensor, shape: &[usize], op: BinaryOp) -> Result<Tensor> {
+    use BinaryOp::*;
+    match op {
+        Equal => map2_t(a, b, shape, |x: T, y: T| x == y),
+        NotEqual => map2_t(a, b, shape, |x: T, y: T| x != y),
+        Less => map2_t(a, b, shape, |x: T, y: T| x < y),
+        LessEqual => map2_t(a, b, shape, |x: T, y: T| x <= y),
+        Greater => map2_t(a, b, shape, |x: T, y: T| x > y),
+        GreaterEqual => map2_t(a, b, shape, |x: T, y: T| x >= y),
+        _ => bail!("{}: not supported for dtype {}", op.name(), T::DTYPE),
+    }
+}
+
+/// Checks that an integer divisor or exponent tensor has no forbidden value.
+fn check_int_operand<T: Num>(b: &Tensor, op: BinaryOp) -> Result<()> {
+    let bad_zero = matches!(op, BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::FloorMod);
+    let bad_neg = op == BinaryOp::Pow;
+    if !(bad_zero || bad_neg) {
+        return Ok(());
+    }
+    let l = b.layout();
+    let mut found = false;
+    let flags = strided::map1(
+        b.storage_slice::<T>()?,
+        &l.shape,
+        &l.strides,
+        l.offset,
+        |y: T| (bad_zero && y.is_zero()) || (bad_neg && y.is_negative()),
+    );
+    found |= flags.iter().any(|&f| f);
+    if found && bad_zero {
+        bail!("{}: Integer division by zero", op.name());
+    }
+    if found {
+        bail!(
+            "{}: Integers to negative integer powers are not allowed",
+            op.name()
+        );
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Applies a unary elementwise op.
+    ///
+    /// ```
+    /// use rstf::{ops::UnaryOp, Tensor};
+    /// let x = Tensor::from_vec(vec![-1.0f32, 4.0], &[2]).unwrap();
+    /// assert_eq!(x.unary(UnaryOp::Abs).unwrap().to_vec::<f32>().unwrap(), vec![1.0, 4.0]);
+    /// ```
+    pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
+        let dt = self.dtype();
+        if op == UnaryOp::LogicalNot {
+            if dt != DType::Bool {
+                bail!(
+                    "LogicalNot: expected a bool tensor, got {dt} with shape {:?}",
+                    self.shape()
+                );
+            }
+            return map1_t(self, |x: bool| !x);
+        }
+        if op.float_only() && !dt.is_float() {
+            bail!(
+                "{}: not supported for dtype {dt} (tensor of shape {:?}); cast to a float dtype first",
+                op.name(),
+                self.shape()
+            );
+        }
+        match dt {
+            DType::F16 | DType::BF16 => self.cast(DType::F32)?.unary(op)?.cast(dt),
+            DType::F32 => unary_float::<f32>(self, op),
+            DType::F64 => unary_float::<f64>(self, op),
+            DType::I8 => unary_int::<i8>(self, op),
+            DType::I32 => unary_int::<i32>(self, op),
+            DType::I64 => unary_int::<i64>(self, op),
+            DType::U8 => unary_int::<u8>(self, op),
+            DType::Bool => bail!("{}: not supported for dtype bool", op.name()),
+        }
+    }
+
+    /// Applies a binary elementwise op with broadcasting; both inputs must share a dtype.
+    ///
+    /// ```
+    /// use rstf::{ops::BinaryOp, Tensor};
+    /// let x = Tensor::from_vec(vec![1i32, 2, 3], &[3]).unwrap();
+    /// let y = Tensor::scalar(10i32);
+    /// let z = x.binary(&y, BinaryOp::Mul).unwrap();
+    /// assert_eq!(z.to_vec::<i32>().unwrap(), vec![10, 20, 30]);
+    /// ```
+    pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        let (da, db) = (self.dtype(), other.dtype());
+        if da != db {
+            bail!(
+                "{0}: cannot compute {0} as input #1(zero-based) was expected to be a {da} tensor but is a {db} tensor (shapes {1:?} and {2:?})",
+                op.name(),
+                self.shape(),
+                other.shape()
+            );
+        }
+        let shape = broadcast_shapes(self.shape(), other.shape(), op.name())?;
+        crate::layout::checked_numel(&shape, op.name())?;
+        if matches!(op, BinaryOp::LogicalAnd | BinaryOp::LogicalOr) {
+            if da != DType::Bool {
+                bail!("{}: expected bool tensors, got {da}", op.name());
+            }
+            return if op == BinaryOp::LogicalAnd {
+                map2_t(self, other, &shape, |x: bool, y: bool| x & y)
+            } else {
+                map2_t(self, other, &shape, |x: bool, y: bool| x | y)
+            };
+        }
+        match da {
+            DType::F16 | DType::BF16 => {
+                let r = self
+                    .cast(DType::F32)?
+                    .binary(&other.cast(DType::F32)?, op)?;
+                if op.is_comparison() {
+                    Ok(r)
+                } else {
+                    r.cast(da)
+                }
+            }
+            DType::F32 => binary_num::<f32>(self, other, &shape, op),
+            DType::F64 => binary_num::<f64>(self, other, &shape, op),
+            DType::I8 => {
+                check_int_operand::<i8>(other, op)?;
+                binary_num::<i8>(self, other, &shape, op)
+            }
+            DType::I32 => {
+                check_int_operand::<i32>(other, op)?;
+                binary_num::<i32>(self, other, &shape, op)
+            }
+            DType::I64 => {
+                check_int_operand::<i64>(other, op)?;
+                binary_num::<i64>(self, other, &shape, op)
+            }
+            DType::U8 => {
+                check_int_operand::<u8>(other, op)?;
+                binary_num::<u8>(self, other, &shape, op)
+            }
+            DType::Bool => match op {
+                BinaryOp::Maximum => map2_t(self, other, &shape, |x: bool, y: bool| x | y),
+                BinaryOp::Minimum => map2_t(self, other, &shape, |x: bool, y: bool| x & y),
+                _ => compare::<bool>(self, other, &shape, op),
+            },
+        }
+    }
+
+    /// `self + other` with broadcasting.
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, BinaryOp::Add)
+    }
+
+    /// `self - other` with broadcasting.
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, BinaryOp::Sub)
+    }
+
+    /// `self * other` with broadcasting.
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, BinaryOp::Mul)
+    }
+
+    /// `self / other` with broadcasting (truncating for integers).
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, BinaryOp::Div)
+    }
+
+    /// Picks `x` where `cond` is true and `y` elsewhere, broadcasting all three.
+    pub fn select(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        if cond.dtype() != DType::Bool {
+            bail!("SelectV2: condition must be bool, got {}", cond.dtype());
+        }
+        if x.dtype() != y.dtype() {
+            bail!(
+                "SelectV2: x and y must have the same dtype, got {} and {}",
+                x.dtype(),
+                y.dtype()
+            );
+        }
+        let s = broadcast_shapes(x.shape(), y.shape(), "SelectV2")?;
+        let shape = broadcast_shapes(cond.shape(), &s, "SelectV2")?;
+        let (lc, lx, ly) = (cond.layout(), x.layout(), y.layout());
+        let (sc, sx, sy) = (
+            broadcast_strides(lc, &shape),
+            broadcast_strides(lx, &shape),
+            broadcast_strides(ly, &shape),
+        );
+        crate::with_dtype!(x.dtype(), T => {
+            let v = strided::map3(
+                (cond.storage_slice::<bool>()?, x.storage_slice::<T>()?, y.storage_slice::<T>()?),
+                [&sc, &sx, &sy],
+                [lc.offset, lx.offset, ly.offset],
+                &shape,
+                |c: bool, a: T, b: T| if c { a } else { b },
+            );
+            Ok(dense(v, &shape))
+        })
+    }
+
+    /// Converts the elements to `dtype` (floats to integers truncate toward zero and
+    /// saturate; integers wrap; nonzero becomes true).
+    pub fn cast(&self, dtype: DType) -> Result<Tensor> {
+        let src = self.dtype();
+        if src == dtype {
+            return Ok(self.clone());
+        }
+        crate::with_dtype!(src, S => crate::with_dtype!(dtype, D => {
+            if src.is_float() || dtype.is_float() || dtype == DType::Bool {
+                map1_t(self, |x: S| D::from_f64(x.to_f64()))
+            } else {
+                map1_t(self, |x: S| D::from_i64(x.to_i64()))
+            }
+        }))
+    }
+}

@@ -1,0 +1,13 @@
+//! The op set. Primitives (elementwise, reductions, matmul, movement) are defined here with
+//! their CPU kernels; composites (softmax, mean, ...) are built from primitives.
+
+pub mod creation;
+pub mod elementwise;
+pub mod indexing;
+pub mod matmul;
+pub mod movement;
+pub mod nn;
+pub mod reduce;
+
+pub use elementwise::{BinaryOp, UnaryOp};
+pub use reduce::ReduceOp;

@@ -1,0 +1,320 @@
+//! Movement ops that only change the layout (no copy): transpose, reshape of dense data,
+//! expand/squeeze, broadcast, reverse and numpy-style slicing.
+
+use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout};
+use crate::{bail, Result, Tensor};
+
+/// One item of a numpy-style index (`x[1, ::2, None, ...]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SliceItem {
+    /// A single position (negative counts from the end); removes the dimension.
+    Index(i64),
+    /// `start:stop:step` with numpy's defaults and clamping.
+    Range {
+        /// First position (default: start or end, by the step's sign).
+        start: Option<i64>,
+        /// Position past the last (default: end or start, by the step's sign).
+        stop: Option<i64>,
+        /// Step, nonzero.
+        step: i64,
+    },
+    /// A new axis of size 1.
+    NewAxis,
+    /// As many full ranges as needed.
+    Ellipsis,
+}
+
+impl Tensor {
+    /// Permutes the dimensions (a view).
+    ///
+    /// ```
+    /// let x = rstf::Tensor::from_vec(vec![1i32, 2, 3, 4, 5, 6], &[2, 3]).unwrap();
+    /// let t = x.transpose(&[1, 0]).unwrap();
+    /// assert_eq!(t.shape(), &[3, 2]);
+    /// assert_eq!(t.to_vec::<i32>().unwrap(), vec![1, 4, 2, 5, 3, 6]);
+    /// ```
+    pub fn transpose(&self, perm: &[usize]) -> Result<Tensor> {
+        let r = self.rank();
+        let mut seen = vec![false; r];
+        if perm.len() != r
+            || perm
+                .iter()
+                .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
+        {
+            bail!(
+                "Transpose: perm {perm:?} is not a permutation of the {r} dimensions of a tensor of shape {:?}",
+                self.shape()
+            );
+        }
+        let l = self.layout();
+        Ok(self.with_layout(Layout {
+            shape: perm.iter().map(|&p| l.shape[p]).collect(),
+            strides: perm.iter().map(|&p| l.strides[p]).collect(),
+            offset: l.offset,
+        }))
+    }
+
+    /// Gives the elements a new shape (one entry may be -1); a view when the data is dense.
+    pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
+        let n = self.numel();
+        let mut out = Vec::with_capacity(shape.len());
+        let mut infer = None;
+        let mut known: usize = 1;
+        for (i, &d) in shape.iter().enumerate() {
+            if d == -1 {
+                if infer.is_some() {
+                    bail!(
+                        "Reshape: only one input size may be -1, not both {} and {i}",
+                        infer.unwrap()
+                    );
+                }
+                infer = Some(i);
+                out.push(1);
+            } else if d < 0 {
+                bail!("Reshape: size {i} must be non-negative, not {d}");
+            } else {
+                out.push(d as usize);
+                known = known.checked_mul(d as usize).unwrap_or(usize::MAX);
+            }
+        }
+        if let Some(i) = infer {
+            if known == 0 || n % known != 0 {
+                bail!(
+                    "Reshape: input to reshape is a tensor with {n} values, but the requested shape {shape:?} cannot hold them"
+                );
+            }
+            out[i] = n / known;
+        } else if known != n {
+            bail!(
+                "Reshape: input to reshape is a tensor with {n} values, but the requested shape has {known} (input shape {:?}, requested {shape:?})",
+                self.shape()
+            );
+        }
+        self.reshape_to(&out)
+    }
+
+    /// Reshape to a known shape with the same number of elements.
+    pub fn reshape_to(&self, shape: &[usize]) -> Result<Tensor> {
+        if checked_numel(shape, "Reshape")? != self.numel() {
+            bail!(
+                "Reshape: cannot reshape a tensor of shape {:?} to {shape:?}",
+                self.shape()
+            );
+        }
+        let base = if self.is_contiguous() {
+            self.clone()
+        } else {
+            self.contiguous()
+        };
+        let offset = base.layout().offset;
+        Ok(base.with_layout(Layout {
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset,
+        }))
+    }
+
+    /// Inserts a dimension of size 1 at `axis` (negative counts from the end; a view).
+    pub fn expand_dims(&self, axis: i64) -> Result<Tensor> {
+        let r = self.rank() as i64;
+        if axis < -r - 1 || axis > r {
+            bail!(
+                "ExpandDims: axis {axis} is out of bounds for a tensor of rank {r}; expected -{} <= axis <= {r}",
+                r + 1
+            );
+        }
+        let a = if axis < 0 {
+            (axis + r + 1) as usize
+        } else {
+            axis as usize
+        };
+        let mut l = self.layout().clone();
+        let stride = if a < l.strides.len() {
+            l.strides[a] * l.shape[a] as isize
+        } else {
+            1
+        };
+        l.shape.insert(a, 1);
+        l.strides.insert(a, stride);
+        Ok(self.with_layout(l))
+    }
+
+    /// Removes the given dimensions of size 1 (all of them when `axes` is empty; a view).
+    pub fn squeeze(&self, axes: &[i64]) -> Result<Tensor> {
+        let r = self.rank();
+        let mut drop = vec![false; r];
+        if axes.is_empty() {
+            for (i, &d) in self.shape().iter().enumerate() {
+                drop[i] = d == 1;
+            }
+        } else {
+            for &a in axes {
+                let i = Layout::norm_axis(a, r, "Squeeze")?;
+                if self.shape()[i] != 1 {
+                    bail!(
+                        "Squeeze: can not squeeze dim[{i}], expected a dimension of 1, got {} (shape {:?})",
+                        self.shape()[i],
+                        self.shape()
+                    );
+                }
+                drop[i] = true;
+            }
+        }
+        let l = self.layout();
+        let keep = (0..r).filter(|&i| !drop[i]);
+        Ok(self.with_layout(Layout {
+            shape: keep.clone().map(|i| l.shape[i]).collect(),
+            strides: keep.map(|i| l.strides[i]).collect(),
+            offset: l.offset,
+        }))
+    }
+
+    /// Broadcasts to `shape` (numpy rules; a view with zero strides).
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        let b = broadcast_shapes(self.shape(), shape, "BroadcastTo");
+        if b.as_deref() != Ok(shape) {
+            bail!(
+                "BroadcastTo: cannot broadcast a tensor of shape {:?} to {shape:?}",
+                self.shape()
+            );
+        }
+        let strides = crate::layout::broadcast_strides(self.layout(), shape);
+        Ok(self.with_layout(Layout {
+            shape: shape.to_vec(),
+            strides,
+            offset: self.layout().offset,
+        }))
+    }
+
+    /// Reverses the order of elements along `axes` (a view with negative strides).
+    pub fn reverse(&self, axes: &[i64]) -> Result<Tensor> {
+        let mut l = self.layout().clone();
+        let mut seen = vec![false; l.rank()];
+        for &a in axes {
+            let i = Layout::norm_axis(a, l.rank(), "ReverseV2")?;
+            if std::mem::replace(&mut seen[i], true) {
+                bail!("ReverseV2: axis {a} specified more than once");
+            }
+            if l.shape[i] > 0 {
+                l.offset = (l.offset as isize + (l.shape[i] as isize - 1) * l.strides[i]) as usize;
+            }
+            l.strides[i] = -l.strides[i];
+        }
+        Ok(self.with_layout(l))
+    }
+
+    /// Numpy-style basic indexing (a view).
+    ///
+    /// ```
+    /// use rstf::ops::movement::SliceItem;
+    /// let x = rstf::Tensor::from_vec((0..6).collect::<Vec<i32>>(), &[2, 3]).unwrap();
+    /// let y = x.slice(&[SliceItem::Index(-1), SliceItem::Range { start: None, stop: None, step: -1 }]).unwrap();
+    /// assert_eq!(y.to_vec::<i32>().unwrap(), vec![5, 4, 3]);
+    /// ```
+    pub fn slice(&self, items: &[SliceItem]) -> Result<Tensor> {
+        let src = self.layout();
+        let consumed = items
+            .iter()
+            .filter(|i| matches!(i, SliceItem::Index(_) | SliceItem::Range { .. }))
+            .count();
+        if items.iter().filter(|i| **i == SliceItem::Ellipsis).count() > 1 {
+            bail!("StridedSlice: an index can only have a single ellipsis ('...')");
+        }
+        if consumed > src.rank() {
+            bail!(
+                "StridedSlice: too many indices ({consumed}) for a tensor of shape {:?}",
+                src.shape
+            );
+        }
+        let mut out = Layout {
+            shape: vec![],
+            strides: vec![],
+            offset: src.offset,
+        };
+        let mut d = 0usize;
+        let mut off = src.offset as isize;
+        let full = SliceItem::Range {
+            start: None,
+            stop: None,
+            step: 1,
+        };
+        let mut expanded: Vec<&SliceItem> = Vec::with_capacity(items.len() + src.rank());
+        for it in items {
+            if *it == SliceItem::Ellipsis {
+                for _ in 0..src.rank() - consumed {
+                    expanded.push(&full);
+                }
+            } else {
+                expanded.push(it);
+            }
+        }
+        let have = expanded
+            .iter()
+            .filter(|i| matches!(i, SliceItem::Index(_) | SliceItem::Range { .. }))
+            .count();
+        for _ in have..src.rank() {
+            expanded.push(&full);
+        }
+        for it in expanded {
+            match *it {
+                SliceItem::NewAxis => {
+                    out.shape.push(1);
+                    out.strides.push(0);
+                }
+                SliceItem::Index(i) => {
+                    let n = src.shape[d] as i64;
+                    let j = if i < 0 { i + n } else { i };
+                    if j < 0 || j >= n {
+                        bail!(
+                            "StridedSlice: index {i} is out of bounds for dimension {d} with size {n} (shape {:?})",
+                            src.shape
+                        );
+                    }
+                    off += j as isize * src.strides[d];
+                    d += 1;
+                }
+                SliceItem::Range { start, stop, step } => {
+                    if step == 0 {
+                        bail!("StridedSlice: slice step cannot be zero");
+                    }
+                    let n = src.shape[d] as i64;
+                    let norm = |v: i64, lo: i64, hi: i64| {
+                        let v = if v < 0 { v + n } else { v };
+                        v.clamp(lo, hi)
+                    };
+                    let (b, e) = if step > 0 {
+                        (
+                            start.map_or(0, |s| norm(s, 0, n)),
+                            stop.map_or(n, |s| norm(s, 0, n)),
+                        )
+                    } else {
+                        (
+                            start.map_or(n - 1, |s| norm(s, -1, n - 1)),
+                            stop.map_or(-1, |s| norm(s, -1, n - 1)),
+                        )
+                    };
+                    let len = if step > 0 {
+                        if e > b {
+                            (e - b + step - 1) / step
+                        } else {
+                            0
+                        }
+                    } else if b > e {
+                        (b - e + (-step) - 1) / (-step)
+                    } else {
+                        0
+                    };
+                    if len > 0 {
+                        off += b as isize * src.strides[d];
+                    }
+                    out.shape.push(len as usize);
+                    out.strides.push(src.strides[d] * step as isize);
+                    d += 1;
+                }
+                SliceItem::Ellipsis => unreachable!("expanded above"),
+            }
+        }
+        out.offset = off as usize;
+        Ok(self.with_layout(out))
+    }
+}

@@ -1,0 +1,323 @@
+//! Reductions over any set of axes (sum, prod, max, min, any, all), mean, and
+//! argmax/argmin. Float sums are blocked and pairwise, so their error grows as log n.
+
+use crate::backend::cpu::num::Num;
+use crate::backend::cpu::simd;
+use crate::dtype::{DType, Element};
+use crate::layout::Layout;
+use crate::{bail, Result, Tensor};
+use rayon::prelude::*;
+
+/// Reduction ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Max,
+    Min,
+    Any,
+    All,
+}
+
+impl ReduceOp {
+    /// TensorFlow's op name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "Sum",
+            ReduceOp::Prod => "Prod",
+            ReduceOp::Max => "Max",
+            ReduceOp::Min => "Min",
+            ReduceOp::Any => "Any",
+            ReduceOp::All => "All",
+        }
+    }
+}
+
+/// Sorted, unique, non-negative axes; `None` means every axis.
+pub fn norm_axes(axes: Option<&[i64]>, rank: usize, op: &str) -> Result<Vec<usize>> {
+    let mut out: Vec<usize> = match axes {
+        None => (0..rank).collect(),
+        Some(a) => a
+            .iter()
+            .map(|&x| Layout::norm_axis(x, rank, op))
+            .collect::<Result<_>>()?,
+    };
+    if rank == 0 {
+        out.clear();
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Reduces one dense row.
+fn reduce_row<T: Num>(x: &[T], op: ReduceOp) -> T {
+    match op {
+        ReduceOp::Sum => {
+            if let Some(xf) = as_f32(x) {
+                return T::from_f64(simd::sum_f32(xf) as f64);
+            }
+            pairwise(x, T::zero(), |a, b| a.add(b))
+        }
+        ReduceOp::Prod => x.iter().fold(T::one(), |a, &b| a.mul(b)),
+        ReduceOp::Max => {
+            if let Some(xf) = as_f32(x) {
+                if !xf.is_empty() {
+                    return T::from_f64(simd::max_f32(xf) as f64);
+                }
+            }
+            x.iter().fold(T::lowest(), |a, &b| b.maximum(a))
+        }
+        ReduceOp::Min => x.iter().fold(T::highest(), |a, &b| b.minimum(a)),
+        ReduceOp::Any | ReduceOp::All => unreachable!("bool reductions are handled apart"),
+    }
+}
+
+fn as_f32<T: Element>(x: &[T]) -> Option<&[f32]> {
+    if T::DTYPE == DType::F32 {
+        // SAFETY: T is f32 (checked through its dtype).
+        Some(unsafe { std::slice::from_raw_parts(x.as_ptr() as *const f32, x.len()) })
+    } else {
+        None
+    }
+}
+
+/// Pairwise combination with 8 lanes at the leaves.
+fn pairwise<T: Copy>(x: &[T], zero: T, f: impl Fn(T, T) -> T + Copy) -> T {
+    if x.len() <= 1024 {
+        let mut acc = [zero; 8];
+        let chunks = x.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for i in 0..8 {
+                acc[i] = f(acc[i], c[i]);
+            }
+        }
+        for (i, &v) in rest.iter().enumerate() {
+            acc[i] = f(acc[i], v);
+        }
+        let a = f(f(acc[0], acc[1]), f(acc[2], acc[3]));
+        let b = f(f(acc[4], acc[5]), f(acc[6], acc[7]));
+        return f(a, b);
+    }
+    let (a, b) = x.split_at(x.len() / 2);
+    f(pairwise(a, zero, f), pairwise(b, zero, f))
+}
+
+/// Reduces `x` (dense, viewed as `[outer, inner]`) over `inner`, or over `outer` when
+/// `leading` (then the result has `inner` elements).
+fn reduce_dense<T: Num>(
+    x: &[T],
+    outer: usize,
+    inner: usize,
+    leading: bool,
+    op: ReduceOp,
+) -> Vec<T> {
+    if leading {
+        // Fold whole rows into an accumulator row: vectorises along `inner`.
+        let init = match op {
+            ReduceOp::Sum => T::zero(),
+            ReduceOp::Prod => T::one(),
+            ReduceOp::Max => T::lowest(),
+            _ => T::highest(),
+        };
+        let mut acc = vec![init; inner];
+        for row in x.chunks_exact(inner.max(1)).take(outer) {
+            match op {
+                ReduceOp::Sum => acc.iter_mut().zip(row).for_each(|(a, &b)| *a = a.add(b)),
+                ReduceOp::Prod => acc.iter_mut().zip(row).for_each(|(a, &b)| *a = a.mul(b)),
+                ReduceOp::Max => acc
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(a, &b)| *a = b.maximum(*a)),
+                _ => acc
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(a, &b)| *a = b.minimum(*a)),
+            }
+        }
+        return acc;
+    }
+    if inner == 0 {
+        return (0..outer).map(|_| reduce_row::<T>(&[], op)).collect();
+    }
+    if outer * inner >= 1 << 16 && outer > 1 {
+        x.par_chunks(inner).map(|r| reduce_row(r, op)).collect()
+    } else {
+        x.chunks(inner).map(|r| reduce_row(r, op)).collect()
+    }
+}
+
+impl Tensor {
+    /// Reduces over `axes` (all when `None`), keeping reduced dims as size 1 if `keepdims`.
+    ///
+    /// ```
+    /// use rstf::{ops::ReduceOp, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.reduce(ReduceOp::Sum, None, false).unwrap().to_vec::<f32>().unwrap(), vec![21.0]);
+    /// assert_eq!(x.reduce(ReduceOp::Max, Some(&[0]), false).unwrap().to_vec::<f32>().unwrap(), vec![4.0, 5.0, 6.0]);
+    /// ```
+    pub fn reduce(&self, op: ReduceOp, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+        let dt = self.dtype();
+        let name = op.name();
+        let axes = norm_axes(axes, self.rank(), name)?;
+        match (op, dt) {
+            (ReduceOp::Any | ReduceOp::All, DType::Bool) => {}
+            (ReduceOp::Any | ReduceOp::All, _) => {
+                bail!(
+                    "{name}: expected a bool tensor, got {dt} (shape {:?})",
+                    self.shape()
+                )
+            }
+            (_, DType::Bool) => bail!("{name}: not supported for dtype bool"),
+            _ => {}
+        }
+        let r = self.rank();
+        let keep: Vec<usize> = (0..r).filter(|a| !axes.contains(a)).collect();
+        let out_shape: Vec<usize> = if keepdims {
+            (0..r)
+                .map(|a| {
+                    if axes.contains(&a) {
+                        1
+                    } else {
+                        self.shape()[a]
+                    }
+                })
+                .collect()
+        } else {
+            keep.iter().map(|&a| self.shape()[a]).collect()
+        };
+        if dt.is_half() {
+            return self
+                .cast(DType::F32)?
+                .reduce(
+                    op,
+                    Some(&axes.iter().map(|&a| a as i64).collect::<Vec<_>>()),
+                    keepdims,
+                )?
+                .cast(dt);
+        }
+        // Reduced axes a prefix of a dense tensor: fold rows; else move them last and reduce rows.
+        let leading = self.is_contiguous()
+            && axes.iter().enumerate().all(|(i, &a)| a == i)
+            && !keep.is_empty()
+            && !axes.is_empty();
+        let (src, outer, inner) = if leading {
+            let red: usize = axes.iter().map(|&a| self.shape()[a]).product();
+            (self.clone(), red, self.numel() / red.max(1))
+        } else {
+            let mut perm = keep.clone();
+            perm.extend(&axes);
+            let t = self.transpose(&perm)?.contiguous();
+            let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
+            let outer: usize = keep.iter().map(|&a| self.shape()[a]).product();
+            (t, outer, inner)
+        };
+        let out_n: usize = out_shape.iter().product();
+        if leading && out_n != inner {
+            return Err(crate::Error::Internal(format!(
+                "{name}: bad reduction plan"
+            )));
+        }
+        if dt == DType::Bool {
+            let s = src.as_slice::<bool>().expect("dense");
+            let all = op == ReduceOp::All;
+            let v: Vec<bool> = if leading {
+                let mut acc = vec![all; inner];
+                for row in s.chunks_exact(inner.max(1)).take(outer) {
+                    acc.iter_mut()
+                        .zip(row)
+                        .for_each(|(a, &b)| *a = if all { *a & b } else { *a | b });
+                }
+                acc
+            } else {
+                (0..outer)
+                    .map(|o| {
+                        let row = &s[o * inner..(o + 1) * inner];
+                        if all {
+                            row.iter().all(|&b| b)
+                        } else {
+                            row.iter().any(|&b| b)
+                        }
+                    })
+                    .collect()
+            };
+            return Tensor::from_vec(v, &out_shape);
+        }
+        macro_rules! go {
+            ($T:ty) => {{
+                let s = src.as_slice::<$T>().expect("dense");
+                Tensor::from_vec(reduce_dense::<$T>(s, outer, inner, leading, op), &out_shape)
+            }};
+        }
+        match dt {
+            DType::F32 => go!(f32),
+            DType::F64 => go!(f64),
+            DType::I8 => go!(i8),
+            DType::I32 => go!(i32),
+            DType::I64 => go!(i64),
+            DType::U8 => go!(u8),
+            _ => unreachable!("handled above"),
+        }
+    }
+
+    /// Mean over `axes` (integer means truncate, as TensorFlow's).
+    pub fn mean(&self, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+        if self.dtype() == DType::Bool {
+            bail!("Mean: not supported for dtype bool");
+        }
+        let ax = norm_axes(axes, self.rank(), "Mean")?;
+        let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
+        let s = self.reduce(ReduceOp::Sum, axes, keepdims)?;
+        let c = Tensor::scalar(count as f64).cast(self.dtype())?;
+        if self.dtype().is_int() && count == 0 {
+            return Ok(s);
+        }
+        s.div(&c)
+    }
+
+    /// Index of the largest (`max == true`) or smallest value along `axis`, as int64.
+    pub fn arg_reduce(&self, axis: i64, max: bool) -> Result<Tensor> {
+        let name = if max { "ArgMax" } else { "ArgMin" };
+        let dt = self.dtype();
+        if dt == DType::Bool {
+            bail!("{name}: not supported for dtype bool");
+        }
+        if self.rank() == 0 {
+            bail!("{name}: expected a tensor of rank at least 1, got a scalar");
+        }
+        let ax = Layout::norm_axis(axis, self.rank(), name)?;
+        let n = self.shape()[ax];
+        if n == 0 {
+            bail!(
+                "{name}: reduction axis {ax} is empty in shape {:?}",
+                self.shape()
+            );
+        }
+        let mut perm: Vec<usize> = (0..self.rank()).filter(|&a| a != ax).collect();
+        let out_shape: Vec<usize> = perm.iter().map(|&a| self.shape()[a]).collect();
+        perm.push(ax);
+        let t = self.transpose(&perm)?.contiguous();
+        crate::with_dtype!(dt, T => {
+            let s = t.as_slice::<T>().expect("dense");
+            let v: Vec<i64> = s
+                .chunks(n)
+                .map(|row| {
+                    let mut best = 0usize;
+                    for (i, &x) in row.iter().enumerate().skip(1) {
+                        let b = row[best];
+                        let nan_x = x.partial_cmp(&x).is_none();
+                        let nan_b = b.partial_cmp(&b).is_none();
+                        let better = if max { x > b } else { x < b };
+                        if !nan_b && (nan_x || better) {
+                            best = i;
+                        }
+                    }
+                    best as i64
+                })
+                .collect();
+            Tensor::from_vec(v, &out_shape)
+        })
+    }
+}

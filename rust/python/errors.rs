@@ -1,0 +1,39 @@
+//! The one place where Rust errors become Python exceptions. Each [`Error`] variant maps to
+//! the class of the same TensorFlow name defined in `rstf/errors.py` (all subclasses of
+//! `rstf.errors.OpError`; `InvalidArgumentError` is also a `ValueError`).
+
+use crate::Error;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn class_name(e: &Error) -> &'static str {
+    match e {
+        Error::InvalidArgument(_) => "InvalidArgumentError",
+        Error::ResourceExhausted(_) => "ResourceExhaustedError",
+        Error::OutOfRange(_) => "OutOfRangeError",
+        Error::Unimplemented(_) => "UnimplementedError",
+        Error::Internal(_) => "InternalError",
+    }
+}
+
+/// Builds the Python exception for `e`.
+pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
+    let module = ERRORS.get_or_try_init(py, || py.import("rstf.errors").map(|m| m.unbind()));
+    let cls = module
+        .and_then(|m| m.bind(py).getattr(class_name(&e)))
+        .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
+    match cls {
+        Ok(cls) => PyErr::from_type(cls, e.to_string()),
+        Err(_) => PyRuntimeError::new_err(e.to_string()),
+    }
+}
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        Python::attach(|py| to_pyerr(py, e))
+    }
+}

@@ -1,0 +1,18 @@
+//! Python bindings (the `rstf._rstf` extension module), built with the `python` feature.
+//! Bindings are split by domain: the Tensor class, value conversion, op functions, errors.
+
+mod convert;
+mod errors;
+mod functions;
+mod tensor;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+fn _rstf(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<tensor::PyTensor>()?;
+    m.add_function(wrap_pyfunction!(tensor::_set_helpers, m)?)?;
+    functions::register(m)?;
+    Ok(())
+}

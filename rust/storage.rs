@@ -1,0 +1,90 @@
+//! Tensor storage: one flat buffer per tensor, shared between views through an `Arc`.
+
+use crate::dtype::{DType, Element};
+use half::{bf16, f16};
+
+/// A flat buffer of elements of one dtype, in host memory.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Storage {
+    /// float16 elements.
+    F16(Vec<f16>),
+    /// bfloat16 elements.
+    BF16(Vec<bf16>),
+    /// float32 elements.
+    F32(Vec<f32>),
+    /// float64 elements.
+    F64(Vec<f64>),
+    /// int8 elements.
+    I8(Vec<i8>),
+    /// int32 elements.
+    I32(Vec<i32>),
+    /// int64 elements.
+    I64(Vec<i64>),
+    /// uint8 elements.
+    U8(Vec<u8>),
+    /// bool elements.
+    Bool(Vec<bool>),
+}
+
+impl Storage {
+    /// The dtype of the elements.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Storage::F16(_) => DType::F16,
+            Storage::BF16(_) => DType::BF16,
+            Storage::F32(_) => DType::F32,
+            Storage::F64(_) => DType::F64,
+            Storage::I8(_) => DType::I8,
+            Storage::I32(_) => DType::I32,
+            Storage::I64(_) => DType::I64,
+            Storage::U8(_) => DType::U8,
+            Storage::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// Number of elements held.
+    pub fn len(&self) -> usize {
+        crate::with_dtype!(self.dtype(), T => T::slice(self).map_or(0, |s| s.len()))
+    }
+
+    /// True when no element is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A buffer of `n` zeros of `dtype`.
+    pub fn zeros(dtype: DType, n: usize) -> Storage {
+        crate::with_dtype!(dtype, T => T::into_storage(vec![T::zero(); n]))
+    }
+
+    /// The raw little-endian bytes of the buffer.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Storage::F16(v) => bytemuck::cast_slice(v),
+            Storage::BF16(v) => bytemuck::cast_slice(v),
+            Storage::F32(v) => bytemuck::cast_slice(v),
+            Storage::F64(v) => bytemuck::cast_slice(v),
+            Storage::I8(v) => bytemuck::cast_slice(v),
+            Storage::I32(v) => bytemuck::cast_slice(v),
+            Storage::I64(v) => bytemuck::cast_slice(v),
+            Storage::U8(v) => v,
+            // bool is one byte, 0 or 1, like TensorFlow's and numpy's.
+            Storage::Bool(v) => {
+                // SAFETY: bool has size 1 and its values are the bytes 0 and 1.
+                unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len()) }
+            }
+        }
+    }
+}
+
+/// Allocates a vector of `n` elements, reporting failure instead of aborting.
+pub fn try_alloc<T: Element>(n: usize, op: &str) -> crate::Result<Vec<T>> {
+    let mut v: Vec<T> = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        crate::Error::ResourceExhausted(format!(
+            "{op}: OOM when allocating tensor of {n} elements of type {}",
+            T::DTYPE
+        ))
+    })?;
+    Ok(v)
+}
