@@ -18,7 +18,7 @@ def _numpy_text(value: np.ndarray, is_repr: bool) -> str:
 
 def tensor_text(t, is_repr: bool) -> str:
     """The text of a tensor: ``tf.Tensor(...)`` for str, ``<rstf.Tensor: ...>`` for repr."""
-    value = t.numpy()
+    value = np.asarray(t)
     shape = str(t.shape)
     if is_repr:
         return f"<rstf.Tensor: shape={shape}, dtype={t.dtype.name}, numpy={_numpy_text(value, True)}>"

@@ -33,8 +33,8 @@ impl Tensor {
             let mut out = try_alloc::<T>(n, "Eye")?;
             out.resize(n, T::zero());
             let mm = rows * cols;
-            if mm > 0 {
-                for b in 0..n / mm {
+            if let Some(batches) = n.checked_div(mm) {
+                for b in 0..batches {
                     for i in 0..rows.min(cols) {
                         out[b * mm + i * cols + i] = T::one();
                     }

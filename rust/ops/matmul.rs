@@ -187,6 +187,7 @@ impl_gemm_int!(i64);
 impl_gemm_int!(i8);
 impl_gemm_int!(u8);
 
+#[allow(clippy::too_many_arguments)]
 fn matmul_typed<T: Gemm>(
     a: &Tensor,
     b: &Tensor,

@@ -62,11 +62,8 @@ impl Tensor {
         let mut known: usize = 1;
         for (i, &d) in shape.iter().enumerate() {
             if d == -1 {
-                if infer.is_some() {
-                    bail!(
-                        "Reshape: only one input size may be -1, not both {} and {i}",
-                        infer.unwrap()
-                    );
+                if let Some(prev) = infer {
+                    bail!("Reshape: only one input size may be -1, not both {prev} and {i}");
                 }
                 infer = Some(i);
                 out.push(1);
@@ -74,7 +71,7 @@ impl Tensor {
                 bail!("Reshape: size {i} must be non-negative, not {d}");
             } else {
                 out.push(d as usize);
-                known = known.checked_mul(d as usize).unwrap_or(usize::MAX);
+                known = known.saturating_mul(d as usize);
             }
         }
         if let Some(i) = infer {

@@ -277,6 +277,7 @@ impl Tensor {
         s.div(&c)
     }
 
+    #[allow(clippy::bool_comparison)]
     /// Index of the largest (`max == true`) or smallest value along `axis`, as int64.
     pub fn arg_reduce(&self, axis: i64, max: bool) -> Result<Tensor> {
         let name = if max { "ArgMax" } else { "ArgMin" };

@@ -128,10 +128,8 @@ fn scalars_to_tensor(vals: &[Scalar], shape: &[usize], dtype: Option<DType>) -> 
             Ok(v)
         }
         Scalar::F(f) => {
-            if !dt.is_float() {
-                if dt == DType::Bool || f.fract() != 0.0 || !f.is_finite() {
-                    return Err(PyTypeError::new_err(format!("Cannot convert {f} to EagerTensor of dtype {dt}")));
-                }
+            if !dt.is_float() && (dt == DType::Bool || f.fract() != 0.0 || !f.is_finite()) {
+                return Err(PyTypeError::new_err(format!("Cannot convert {f} to EagerTensor of dtype {dt}")));
             }
             Ok(T::from_f64(f))
         }
@@ -172,10 +170,12 @@ fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         (b'b', 1) => np_read!(obj, bool),
         (b'i', 2) | (b'u', 2) => return from_numpy(&obj.call_method1("astype", ("int32",))?),
         (b'u', 4) | (b'u', 8) => return from_numpy(&obj.call_method1("astype", ("int64",))?),
-        _ => return Err(PyTypeError::new_err(format!(
+        _ => {
+            return Err(PyTypeError::new_err(format!(
             "Failed to convert a NumPy array of dtype {} to a Tensor (unsupported element type)",
             d.str()?
-        ))),
+        )))
+        }
     };
     Ok(t)
 }

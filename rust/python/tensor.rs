@@ -239,7 +239,12 @@ impl PyTensor {
 
     /// The values as a new numpy array.
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_numpy(py, &self.t)
+        let a = to_numpy(py, &self.t)?;
+        if self.t.rank() == 0 {
+            // A numpy scalar, as TensorFlow's `.numpy()` of a scalar.
+            return a.get_item(());
+        }
+        Ok(a)
     }
 
     #[pyo3(signature = (dtype=None, copy=None))]

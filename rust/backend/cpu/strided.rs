@@ -79,9 +79,9 @@ impl<const K: usize> Plan<K> {
             rem /= self.shape[d];
         }
         let mut offs = self.offsets;
-        for d in 0..outer {
+        for (d, &i) in idx.iter().enumerate() {
             for (k, o) in offs.iter_mut().enumerate() {
-                *o += idx[d] as isize * self.strides[k][d];
+                *o += i as isize * self.strides[k][d];
             }
         }
         for row in rows {

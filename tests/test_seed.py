@@ -1,0 +1,81 @@
+"""The "Tensors" section of the TensorFlow basics guide prints what the guide prints, with
+the package's own name in place of ``tf``."""
+
+import re
+
+import numpy as np
+
+import rstf as tf
+
+x = tf.constant([[1., 2., 3.],
+                 [4., 5., 6.]])
+
+
+def test_print_tensor_shape_dtype(capsys):
+    print(x)
+    print(x.shape)
+    print(x.dtype)
+    assert capsys.readouterr().out == (
+        "rstf.Tensor(\n[[1. 2. 3.]\n [4. 5. 6.]], shape=(2, 3), dtype=float32)\n"
+        "(2, 3)\n"
+        "<dtype: 'float32'>\n"
+    )
+
+
+def test_add_repr():
+    assert repr(x + x) == (
+        "<rstf.Tensor: shape=(2, 3), dtype=float32, numpy=\n"
+        "array([[ 2.,  4.,  6.],\n"
+        "       [ 8., 10., 12.]], dtype=float32)>"
+    )
+
+
+def test_scalar_times_tensor_repr():
+    assert repr(5 * x) == (
+        "<rstf.Tensor: shape=(2, 3), dtype=float32, numpy=\n"
+        "array([[ 5., 10., 15.],\n"
+        "       [20., 25., 30.]], dtype=float32)>"
+    )
+
+
+def test_matmul_repr():
+    assert repr(x @ tf.transpose(x)) == (
+        "<rstf.Tensor: shape=(2, 2), dtype=float32, numpy=\n"
+        "array([[14., 32.],\n"
+        "       [32., 77.]], dtype=float32)>"
+    )
+
+
+def test_concat_repr():
+    assert repr(tf.concat([x, x, x], axis=0)) == (
+        "<rstf.Tensor: shape=(6, 3), dtype=float32, numpy=\n"
+        "array([[1., 2., 3.],\n"
+        "       [4., 5., 6.],\n"
+        "       [1., 2., 3.],\n"
+        "       [4., 5., 6.],\n"
+        "       [1., 2., 3.],\n"
+        "       [4., 5., 6.]], dtype=float32)>"
+    )
+
+
+def test_softmax_repr():
+    # The guide's last digits come from TensorFlow's own exp; rstf rounds the exact result
+    # once, so values agree to one unit in the last place and the layout exactly.
+    text = repr(tf.nn.softmax(x, axis=-1))
+    guide = np.array([[0.09003057, 0.24472848, 0.6652409],
+                      [0.09003057, 0.24472848, 0.6652409]], dtype=np.float32)
+    assert text.startswith("<rstf.Tensor: shape=(2, 3), dtype=float32, numpy=\narray([[0.09003057, 0.24472848, ")
+    values = np.array([float(v) for v in re.findall(r"\d\.\d+", text)], dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_max_ulp(values, guide, maxulp=1)
+
+
+def test_reduce_sum_repr():
+    assert repr(tf.reduce_sum(x)) == "<rstf.Tensor: shape=(), dtype=float32, numpy=21.0>"
+
+
+def test_gpu_listing_runs(capsys):
+    if tf.config.list_physical_devices('GPU'):
+        print("TensorFlow **IS** using the GPU")
+    else:
+        print("TensorFlow **IS NOT** using the GPU")
+    assert "using the GPU" in capsys.readouterr().out
