@@ -9,6 +9,7 @@ run on strided inputs.
 from __future__ import annotations
 
 import math
+import os
 
 import hypothesis.strategies as st
 import numpy as np
@@ -17,7 +18,9 @@ from hypothesis.extra import numpy as hnp
 
 import rstf as tf
 
-FAST = settings(max_examples=25, deadline=None)
+# Derandomized, so that a run is reproducible and CI cannot flake; RSTF_HYPOTHESIS_RANDOM=1 explores
+# new examples on every run instead.
+FAST = settings(max_examples=25, deadline=None, derandomize=not os.environ.get("RSTF_HYPOTHESIS_RANDOM"))
 
 TF_DTYPES = {
     "float16": tf.float16,
@@ -59,6 +62,15 @@ TOL = {
 
 LAYOUTS = ["dense", "transpose", "strided", "broadcast", "reverse"]
 
+# Known rstf bugs that the property tests steer around, so that one bug does not hide the others.
+# Each has a strict-xfail test of its own; set the flag to False when that test passes.
+#: Views of empty tensors can have an offset past their (empty) storage; using them panics.
+#: test_ops_shape.py::test_views_of_empty_tensors
+BUG_EMPTY_VIEW_OFFSET = True
+#: Reducing the leading axes of an empty dense tensor raises InternalError("bad reduction plan").
+#: test_ops_reduce_matmul.py::test_reduce_leading_axes_of_empty_tensor
+BUG_EMPTY_LEADING_REDUCE = True
+
 
 # ----------------------------------------------------------------------------- rounding
 
@@ -83,35 +95,65 @@ def shapes(min_dims=0, max_dims=4, min_side=0, max_side=4):
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
-def elements(dtype: str, lo=-10.0, hi=10.0, nonzero=False, halves=False):
-    """Scalars of ``dtype`` in ``[lo, hi]`` (as Python numbers)."""
-    if dtype == "bool":
-        return st.booleans()
-    if dtype in INTS or dtype in ("int8", "uint8"):
-        s = st.integers(int(math.ceil(lo)), int(math.floor(hi)))
-        return s.filter(lambda v: v != 0) if nonzero else s
-    s = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    if halves:
-        # Ties (x.5), integers and repeated values: interesting for round, comparisons, argmax.
-        s = st.one_of(s, st.integers(int(2 * lo), int(2 * hi)).map(lambda i: i / 2.0))
-    if nonzero:
-        s = s.filter(lambda v: abs(v) >= 1e-2)
-    return s
+# Strategies built once: hypothesis validates each new strategy object, which costs more than
+# the draws themselves when done per example.
+SHAPES = shapes()
+_SEEDS = st.integers(0, 2**32 - 1)
+_BOOL_P = st.sampled_from([0.5, 0.0, 1.0])
+_MASKS = st.integers(0, 15)
+_LAYOUT = {tuple(LAYOUTS): st.sampled_from(LAYOUTS)}
+_BCAST = {}
 
 
-@st.composite
-def arrays(draw, dtype: str, shape=None, lo=-10.0, hi=10.0, nonzero=False, halves=False):
-    """A numpy array of the values a tensor of ``dtype`` can hold exactly."""
+def broadcast_shapes(draw, n=2, max_dims=4, max_side=4):
+    """``n`` mutually broadcastable shapes (0-sized dims included)."""
+    key = (n, max_dims, max_side)
+    if key not in _BCAST:
+        _BCAST[key] = hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims,
+                                                        max_side=max_side)
+    return draw(_BCAST[key]).input_shapes
+
+
+def _fix_nonzero(v: np.ndarray, lo, hi, tiny) -> np.ndarray:
+    bad = np.abs(v) < tiny
+    repl = 1 if hi >= 1 else (-1 if lo <= -1 else (hi if abs(hi) >= abs(lo) else lo))
+    v[bad] = repl
+    return v
+
+
+def draw_array(draw, dtype: str, shape=None, lo=-10.0, hi=10.0, nonzero=False, halves=False):
+    """A numpy array of values that a tensor of ``dtype`` holds exactly, in ``[lo, hi]``.
+
+    The values come from numpy's generator seeded by hypothesis (drawing hundreds of elements
+    one by one is too slow): a mix of uniform values, integers (or multiples of 1/2 when
+    ``halves``, for ties) and the special values ``lo``, ``hi`` and 0.
+    """
     if shape is None:
-        shape = draw(shapes())
+        shape = draw(SHAPES)
+    shape = tuple(shape)
+    rng = np.random.default_rng(draw(_SEEDS))
     if dtype == "bool":
-        a = draw(hnp.arrays(np.bool_, shape, elements=st.booleans()))
-        return a
+        return rng.random(shape) < draw(_BOOL_P)
+    kind = rng.integers(0, 5, size=shape)  # 0-2 uniform, 3 integer-like, 4 special
     if dtype in INTS or dtype in ("int8", "uint8"):
-        a = draw(hnp.arrays(np.int64, shape, elements=elements(dtype, lo, hi, nonzero)))
-        return a.astype(NP_DTYPES[dtype])
-    a = draw(hnp.arrays(np.float64, shape, elements=elements(dtype, lo, hi, nonzero, halves)))
-    r = round_to(a, dtype)
+        ilo, ihi = int(math.ceil(lo)), int(math.floor(hi))
+        v = rng.integers(ilo, ihi, size=shape, endpoint=True)
+        special = np.array([ilo, ihi] + ([0] if ilo <= 0 <= ihi else []), dtype=np.int64)
+        v = np.where(kind == 4, rng.choice(special, size=shape), v)
+        if nonzero:
+            v = _fix_nonzero(v, ilo, ihi, 1)
+        return v.astype(NP_DTYPES[dtype])
+    v = rng.uniform(lo, hi, size=shape)
+    if halves:
+        steps = rng.integers(int(math.ceil(2 * lo)), int(math.floor(2 * hi)), size=shape, endpoint=True) / 2.0
+    else:
+        steps = np.clip(np.round(v), lo, hi)
+    special = np.array([lo, hi] + ([0.0] if lo <= 0 <= hi else []), dtype=np.float64)
+    v = np.where(kind == 3, steps, v)
+    v = np.where(kind == 4, rng.choice(special, size=shape), v)
+    if nonzero:
+        v = _fix_nonzero(v, lo, hi, 1e-2)
+    r = round_to(v, dtype)
     if nonzero:
         # Rounding to a narrow type must not create zeros either.
         r = np.where(r == 0, np.asarray(1, dtype=r.dtype), r)
@@ -130,7 +172,7 @@ def make_tensor(a: np.ndarray, dtype: str, layout: str = "dense", mask=None):
     of a part of ``a`` (along the axes where ``mask`` is true), the others keep ``a``.
     """
     d = TF_DTYPES[dtype]
-    if a.ndim == 0 or layout == "dense":
+    if a.ndim == 0 or layout == "dense" or (layout == "reverse" and a.size == 0 and BUG_EMPTY_VIEW_OFFSET):
         return tf.constant(a, dtype=d), a
     if layout == "transpose":
         t = tf.transpose(tf.constant(np.ascontiguousarray(np.transpose(a)), dtype=d))
@@ -157,13 +199,22 @@ def make_tensor(a: np.ndarray, dtype: str, layout: str = "dense", mask=None):
     raise ValueError(layout)
 
 
+def draw_tensor(draw, dtype: str, shape=None, layouts=LAYOUTS, **kw):
+    """``(tensor, numpy values)`` with drawn values and a drawn layout; ``draw`` is ``data.draw``."""
+    a = draw_array(draw, dtype, shape, **kw)
+    key = tuple(layouts)
+    if key not in _LAYOUT:
+        _LAYOUT[key] = st.sampled_from(layouts)
+    layout = draw(_LAYOUT[key])
+    bits = draw(_MASKS) if layout == "broadcast" else 0
+    mask = [bool(bits >> (i % 4) & 1) for i in range(a.ndim)]
+    return make_tensor(a, dtype, layout, mask)
+
+
 @st.composite
 def tensor_pairs(draw, dtype: str, shape=None, layouts=LAYOUTS, **kw):
-    """``(tensor, numpy values)`` with a drawn layout."""
-    a = draw(arrays(dtype, shape, **kw))
-    layout = draw(st.sampled_from(layouts))
-    mask = draw(st.lists(st.booleans(), min_size=a.ndim, max_size=a.ndim)) if a.ndim else None
-    return make_tensor(a, dtype, layout, mask)
+    """Strategy form of :func:`draw_tensor`."""
+    return draw_tensor(draw, dtype, shape, layouts, **kw)
 
 
 # ----------------------------------------------------------------------------- checks

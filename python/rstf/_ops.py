@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _rstf
 from ._rstf import Tensor
-from .dtypes import DType, _name, as_dtype
+from .dtypes import _name, as_dtype
 from .dtypes import float32 as _float32
 from .dtypes import int32 as _int32
 from .dtypes import int64 as _int64

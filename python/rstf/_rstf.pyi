@@ -1,5 +1,6 @@
 # Type stubs of the extension module `rstf._rstf`; tests/test_stubs.py keeps them true.
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import numpy as np
 

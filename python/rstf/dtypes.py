@@ -72,7 +72,7 @@ class DType:
                 "uint8": 1, "bool": 1}.get(self._name, 4)
 
     @property
-    def base_dtype(self) -> "DType":
+    def base_dtype(self) -> DType:
         return self
 
     @property

@@ -1,0 +1,180 @@
+"""Times rstf beside numpy, and PyTorch / TensorFlow / JAX when installed, in one run, and
+prints medians and ratios (rstf time / peer time; below 1 means rstf is faster).
+
+    python benches/compare.py            # every case
+    python benches/compare.py add_tiny   # some cases
+
+Run it with a Python that has rstf and the peers installed (see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import rstf
+
+PEERS: dict = {"numpy": np}
+try:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    PEERS["torch"] = torch
+except ImportError:
+    pass
+try:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tensorflow_
+
+    PEERS["tensorflow"] = tensorflow_
+except ImportError:
+    pass
+try:
+    import jax
+    import jax.numpy as jnp
+
+    PEERS["jax"] = jax
+except ImportError:
+    pass
+
+
+def timeit(fn, min_time=0.3, repeats=7) -> float:
+    """Median seconds per call over `repeats` batches that each last about `min_time / repeats`."""
+    fn()
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt > min_time / repeats or n > 1 << 22:
+            break
+        n *= 4
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
+def case_add_tiny():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x = rstf.constant(a)
+    out = {"rstf": timeit(lambda: x + x), "numpy": timeit(lambda: a + a)}
+    if "torch" in PEERS:
+        t = torch.from_numpy(a)
+        out["torch"] = timeit(lambda: t + t)
+    if "tensorflow" in PEERS:
+        tt = tensorflow_.constant(a)
+        out["tensorflow"] = timeit(lambda: tt + tt)
+    if "jax" in PEERS:
+        j = jnp.asarray(a)
+        out["jax"] = timeit(lambda: (j + j).block_until_ready())
+    return "x + x, 2x3 float32", out, "s"
+
+
+def case_add_4m():
+    a = np.random.rand(4 << 20).astype(np.float32)
+    b = np.random.rand(4 << 20).astype(np.float32)
+    x, y = rstf.constant(a), rstf.constant(b)
+    out = {"rstf": timeit(lambda: x + y), "numpy": timeit(lambda: a + b)}
+    if "torch" in PEERS:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        out["torch"] = timeit(lambda: ta + tb)
+    return "add of two 4M float32", out, "s"
+
+
+def _matmul(n):
+    a = np.random.rand(n, n).astype(np.float32)
+    b = np.random.rand(n, n).astype(np.float32)
+    x, y = rstf.constant(a), rstf.constant(b)
+    out = {"rstf": timeit(lambda: x @ y, min_time=1.0, repeats=5),
+           "numpy": timeit(lambda: a @ b, min_time=1.0, repeats=5)}
+    if "torch" in PEERS:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        out["torch"] = timeit(lambda: ta @ tb, min_time=1.0, repeats=5)
+    flops = 2.0 * n ** 3
+    return f"matmul {n}x{n} float32 (GFLOP/s = {flops / 1e9:.2f} / time)", out, "s"
+
+
+def case_matmul_1024():
+    return _matmul(1024)
+
+
+def case_matmul_2048():
+    return _matmul(2048)
+
+
+def case_softmax():
+    a = np.random.randn(2048, 2048).astype(np.float32)
+    x = rstf.constant(a)
+    out = {"rstf": timeit(lambda: rstf.nn.softmax(x, axis=-1))}
+    e = np.exp(a - a.max(-1, keepdims=True))
+    out["numpy"] = timeit(lambda: (lambda z: z / z.sum(-1, keepdims=True))(
+        np.exp(a - a.max(-1, keepdims=True))))
+    del e
+    if "torch" in PEERS:
+        t = torch.from_numpy(a)
+        out["torch"] = timeit(lambda: torch.softmax(t, -1))
+    if "tensorflow" in PEERS:
+        tt = tensorflow_.constant(a)
+        out["tensorflow"] = timeit(lambda: tensorflow_.nn.softmax(tt, axis=-1))
+    return "softmax, last axis of 2048x2048 float32", out, "s"
+
+
+def case_reduce_sum():
+    a = np.random.rand(4 << 20).astype(np.float32)
+    x = rstf.constant(a)
+    out = {"rstf": timeit(lambda: rstf.reduce_sum(x)), "numpy": timeit(lambda: a.sum())}
+    if "torch" in PEERS:
+        t = torch.from_numpy(a)
+        out["torch"] = timeit(lambda: t.sum())
+    if "tensorflow" in PEERS:
+        tt = tensorflow_.constant(a)
+        out["tensorflow"] = timeit(lambda: tensorflow_.reduce_sum(tt))
+    return "reduce_sum of 4M float32", out, "s"
+
+
+def case_import():
+    code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
+    out = {}
+    for mod in ["rstf", "numpy"] + (["torch"] if "torch" in PEERS else []):
+        runs = [float(subprocess.run([sys.executable, "-c", code.format(m=mod)], capture_output=True,
+                                     text=True, check=True).stdout) for _ in range(5)]
+        out[mod] = statistics.median(runs)
+    return "import time (fresh process)", out, "s"
+
+
+def installed_size_mb() -> float:
+    root = os.path.dirname(rstf.__file__)
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(root) for f in fs)
+    return total / 1e6
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main(argv):
+    names = argv or list(CASES)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print("peers: " + ", ".join(f"{k} {getattr(v, '__version__', '')}" for k, v in PEERS.items()))
+    for name in names:
+        title, times, _ = CASES[name]()
+        base = times["rstf"]
+        print(f"\n{name}: {title}")
+        for lib, t in times.items():
+            ratio = "" if lib == "rstf" else f"  rstf/{lib} = {base / t:.2f}"
+            print(f"  {lib:<11} {t * 1e6:12.2f} us{ratio}")
+    print(f"\ninstalled rstf package: {installed_size_mb():.1f} MB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
