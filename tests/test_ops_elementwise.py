@@ -33,6 +33,11 @@ import rstf as tf
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
+_INT32_POW_BUG = pytest.mark.xfail(
+    reason="BUG: int32 (and int8) pow is garbage: tf.pow(tf.constant(2), tf.constant(3)) gives 0, expected 8 "
+           "(num.rs pow clamps the exponent with `o.min(u32::MAX as $t)`, which is -1 for i32/i8)",
+    strict=True)
+
 # name: (rstf function, float64 numpy reference, (lo, hi) of the inputs, extra element options)
 UNARY_FLOAT = {
     "negative": (tf.negative, np.negative, (-10, 10), {}),
@@ -232,7 +237,7 @@ def test_pow_float(dtype, data):
     check_close(x ** y, expected, dtype)
 
 
-@pytest.mark.parametrize("dtype", INTS)
+@pytest.mark.parametrize("dtype", [pytest.param("int32", marks=_INT32_POW_BUG), "int64"])
 @FAST
 @given(data=st.data())
 def test_pow_int(dtype, data):
@@ -283,6 +288,8 @@ def test_logical_binary(name, data):
         check_exact(op(x, y), ref(a, b), "bool")
 
 
+@pytest.mark.xfail(reason="BUG: Tensor has no __xor__/__rxor__: `x ^ y` on bool tensors raises TypeError "
+                          "'unsupported operand type(s) for ^'; TensorFlow gives logical_xor", strict=True)
 def test_bool_xor_operator():
     # TensorFlow defines `^` on bool tensors as logical_xor.
     x = tf.constant([True, True, False, False])
@@ -326,25 +333,29 @@ def test_python_operators_float32(sym, data):
 
 @pytest.mark.parametrize("sym", sorted(PY_OPS))
 @pytest.mark.parametrize("side", ["left", "right"])
-def test_python_scalar_takes_tensor_dtype(sym, side):
+def test_python_scalar_takes_tensor_dtype_float(sym, side):
     op, ref = PY_OPS[sym]
     a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float32)
     x = tf.constant(a)
-    s = 2
-    r = op(x, s) if side == "left" else op(s, x)
-    expected = ref(a, np.float32(s)) if side == "left" else ref(np.float32(s), a)
+    r = op(x, 2) if side == "left" else op(2, x)
+    expected = ref(a, np.float32(2)) if side == "left" else ref(np.float32(2), a)
     check_close(r, expected, "float32")
-    xi = tf.constant([[1, 2, 3], [4, 5, 6]])
-    ri = op(xi, s) if side == "left" else op(s, xi)
-    ai = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32)
+
+
+@pytest.mark.parametrize("sym", [s if s != "**" else pytest.param(s, marks=_INT32_POW_BUG)
+                                 for s in sorted(PY_OPS)])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_python_scalar_takes_tensor_dtype_int(sym, side):
+    op, _ = PY_OPS[sym]
+    a = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32)
+    x = tf.constant(a)
+    r = op(x, 2) if side == "left" else op(2, x)
     if sym == "/":
-        expected = ai / 2 if side == "left" else 2 / ai
-        check_close(ri, expected, "float64")
+        check_close(r, a / 2 if side == "left" else 2 / a, "float64")
     else:
-        expected = ref(ai, np.int32(2)) if side == "left" else ref(np.int32(2), ai)
-        if sym == "//":
-            expected = np.floor_divide(ai, 2) if side == "left" else np.floor_divide(2, ai)
-        check_exact(ri, expected, "int32")
+        # Python's int operators on the same values, as int32.
+        expected = [[op(int(v), 2) if side == "left" else op(2, int(v)) for v in row] for row in a]
+        check_exact(r, expected, "int32")
 
 
 def test_scalar_dtype_rules():
@@ -469,6 +480,9 @@ def _cast_ref(a, src, dst):
         return a != 0
     if dst in ("int8", "uint8", "int32", "int64") and src in FLOATS:
         return np.trunc(a.astype(np.float64)).astype(NP_DTYPES[dst])
+    if dst in ("float16", "bfloat16") and src == "float64":
+        # As TensorFlow (Eigen's half types are built from float): float64 -> float32 -> half.
+        return round_to(a.astype(np.float32), dst)
     if dst in FLOATS:
         return round_to(a.astype(np.float64), dst)
     return a.astype(NP_DTYPES[dst])  # integer to integer wraps, as C casts do
@@ -490,11 +504,32 @@ def test_cast(src, dst, data):
     check_exact(tf.cast(t, TF_DTYPES[dst]), _cast_ref(a, src, dst), dst)
 
 
+@pytest.mark.xfail(reason="BUG: float32 -> bfloat16 rounds down values just above a tie when the kept bits "
+                          "are even (low 16 bits 0x8001-0x8007): tf.cast(np.float32(115.25002), "
+                          "tf.bfloat16) gives 115.0, the nearest bfloat16 is 115.5; tf.constant(..., "
+                          "dtype=tf.bfloat16) too", strict=True)
+def test_cast_to_bfloat16_rounds_to_nearest():
+    lows = np.arange(0x7FF0, 0x8020, dtype=np.uint32)
+    bits = np.concatenate([(np.uint32(up) << 16) | lows for up in (0x42E6, 0x42E7, 0xBF80, 0x3F81)])
+    a = bits.view(np.float32)
+    check_exact(tf.cast(tf.constant(a), tf.bfloat16), round_to(a, "bfloat16"), "bfloat16")
+    check_exact(tf.constant(a, dtype=tf.bfloat16), round_to(a, "bfloat16"), "bfloat16")
+
+
+def test_cast_to_half_rounds_to_nearest_even():
+    lows = np.arange(0x0FF0, 0x1020, dtype=np.uint32)  # float32 -> float16 drops 13 bits
+    bits = np.concatenate([(np.uint32(up) << 13) | lows for up in (0x21000, 0x21001, 0x5F800)])
+    a = bits.view(np.float32)
+    check_exact(tf.cast(tf.constant(a), tf.float16), a.astype(np.float16), "float16")
+    check_exact(tf.constant(a, dtype=tf.float16), a.astype(np.float16), "float16")
+
+
 def test_cast_by_name_and_numpy_type():
     x = tf.constant([1.7, -1.7])
     check_exact(tf.cast(x, "int32"), [1, -1], "int32")
     check_exact(tf.cast(x, np.int64), [1, -1], "int64")
-    check_exact(tf.cast(tf.constant([0.0, float("nan"), -0.0, 2.0]), tf.bool), [False, True, False, True], "bool")
+    check_exact(tf.cast(tf.constant([0.0, float("nan"), -0.0, 2.0]), tf.bool), [False, True, False, True],
+                "bool")
 
 
 # ----------------------------------------------------------------------------- misc

@@ -8,7 +8,6 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from helpers import (
-    BUG_EMPTY_LEADING_REDUCE,
     FAST,
     INTS,
     NP_DTYPES,
@@ -96,8 +95,6 @@ def test_reductions(name, dtype, data):
     n = int(np.prod([a.shape[i] for i in axes]))
     if name == "mean" and dtype in INTS:
         assume(n > 0)  # an integer mean over nothing divides by zero
-    if BUG_EMPTY_LEADING_REDUCE:
-        assume(not (a.size == 0 and 0 < len(axes) < a.ndim))
     expected = reduce_ref(name, a, axes, keepdims, dtype)
     r = REDUCE[name](t, axis=axis, keepdims=keepdims)
     if dtype in INTS or name in ("max", "min"):
@@ -123,8 +120,6 @@ def test_reduce_any_all(name, data):
     axis = draw_axes(data.draw, a.ndim)
     keepdims = data.draw(st.booleans())
     axes = norm_axes(axis, a.ndim)
-    if BUG_EMPTY_LEADING_REDUCE:
-        assume(not (a.size == 0 and 0 < len(axes) < a.ndim))
     fn, ref = (tf.reduce_any, np.any) if name == "any" else (tf.reduce_all, np.all)
     check_exact(fn(t, axis=axis, keepdims=keepdims), ref(a, axis=axes, keepdims=keepdims), "bool")
 
@@ -148,9 +143,6 @@ def test_reduce_examples():
     check_exact(tf.math.reduce_sum(tf.constant([1, 2, 3]), axis=tf.constant(0)), 6, "int32")
 
 
-@pytest.mark.xfail(reason="BUG: reducing the leading axes of an empty dense tensor raises InternalError "
-                          "'Sum: bad reduction plan' (rust/ops/reduce.rs); then set "
-                          "helpers.BUG_EMPTY_LEADING_REDUCE = False", strict=True)
 @pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
 def test_reduce_leading_axes_of_empty_tensor(dtype):
     x = tf.zeros([0, 3], dtype=TF_DTYPES[dtype])

@@ -149,6 +149,17 @@ fn map2_t<A: Element, O: Element>(
     shape: &[usize],
     f: impl Fn(A, A) -> O + Sync,
 ) -> Result<Tensor> {
+    // Dense operands of one shape: a plain zip, no iteration plan.
+    if a.shape() == b.shape() && a.numel() < strided::PAR_MIN {
+        if let (Some(x), Some(y)) = (a.as_slice::<A>(), b.as_slice::<A>()) {
+            let v = strided::build(x.len(), |o| {
+                for ((d, &p), &q) in o.iter_mut().zip(x).zip(y) {
+                    d.write(f(p, q));
+                }
+            });
+            return Ok(dense(v, shape));
+        }
+    }
     let (la, lb) = (a.layout(), b.layout());
     let (sa, sb) = (broadcast_strides(la, shape), broadcast_strides(lb, shape));
     let v = strided::map2(

@@ -205,7 +205,8 @@ impl Tensor {
             && !axes.is_empty();
         let (src, outer, inner) = if leading {
             let red: usize = axes.iter().map(|&a| self.shape()[a]).product();
-            (self.clone(), red, self.numel() / red.max(1))
+            let kept: usize = keep.iter().map(|&a| self.shape()[a]).product();
+            (self.clone(), red, kept)
         } else {
             let mut perm = keep.clone();
             perm.extend(&axes);

@@ -105,14 +105,21 @@ impl PyTensor {
         op: BinaryOp,
         reflected: bool,
     ) -> PyResult<PyTensor> {
-        let o = self.other(other)?;
+        let converted;
+        let o = match other.cast::<PyTensor>() {
+            Ok(t) => &t.get().t,
+            Err(_) => {
+                converted = to_tensor(other, Some(self.t.dtype()), true)?;
+                &converted
+            }
+        };
         let (a, b) = if reflected {
-            (o, self.t.clone())
+            (o, &self.t)
         } else {
-            (self.t.clone(), o)
+            (&self.t, o)
         };
         let work = a.numel().max(b.numel());
-        run(py, work, move || a.binary(&b, op)).map(PyTensor::new)
+        run(py, work, || a.binary(b, op)).map(PyTensor::new)
     }
 
     fn truediv(

@@ -123,69 +123,42 @@ multiversion! {
     }
 }
 
-/// e^x for f64 inputs up to 0 (softmax arguments), branch-free, relative error below 1e-13:
-/// enough for f32 results that are correctly rounded.
-#[inline(always)]
-fn exp_nonpos_f64(x: f64) -> f64 {
-    const LOG2E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    let xc = x.clamp(-708.0, 0.0);
-    let n = (xc * LOG2E + MAGIC) - MAGIC;
-    let r = xc - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
-    let v = y * f64::from_bits(((n as i64 + 1023) as u64) << 52);
-    if x < -708.0 {
-        0.0
-    } else {
-        v
-    }
-}
-
 multiversion! {
-    /// Softmax (or log-softmax) of each contiguous row of length `n`, computed in f64 and
-    /// rounded once, so results are correctly rounded f32 values.
+    /// Softmax (or log-softmax) of each contiguous row of length `n`. The exponentials are
+    /// f32; their sum and the normalisation are f64, so results are within an ulp or two.
     fn softmax_rows_f32(x: &[f32], out: &mut [MaybeUninit<f32>], n: usize, log: bool) -> () {
-        let mut e = vec![0f64; n];
         for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
             let m = max_f32(xr);
             if m.is_nan() {
-                or.iter_mut().for_each(|o| { o.write(f32::NAN); });
+                or.iter_mut().for_each(|o| {
+                    o.write(f32::NAN);
+                });
                 continue;
             }
-            let m = if m == f32::NEG_INFINITY { 0.0 } else { m as f64 };
-            for (ev, &v) in e.iter_mut().zip(xr) {
-                *ev = exp_nonpos_f64(v as f64 - m);
+            let m = if m == f32::NEG_INFINITY { 0.0 } else { m };
+            for (o, &v) in or.iter_mut().zip(xr) {
+                o.write(exp_f32(v - m));
             }
-            let mut acc = [0f64; 4];
-            let chunks = e.chunks_exact(4);
-            let rest: f64 = chunks.remainder().iter().sum();
+            // SAFETY: every element of the row was written just above.
+            let row: &mut [f32] = unsafe { &mut *(or as *mut [MaybeUninit<f32>] as *mut [f32]) };
+            let mut acc = [0f64; 8];
+            let chunks = row.chunks_exact(8);
+            let rest: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
             for c in chunks {
-                for i in 0..4 {
-                    acc[i] += c[i];
+                for i in 0..8 {
+                    acc[i] += c[i] as f64;
                 }
             }
-            let s = (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest;
+            let s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + rest;
             if log {
-                let ls = m + s.ln();
-                for (o, &v) in or.iter_mut().zip(xr) {
-                    o.write((v as f64 - ls) as f32);
+                let ls = m as f64 + s.ln();
+                for (o, &v) in row.iter_mut().zip(xr) {
+                    *o = (v as f64 - ls) as f32;
                 }
             } else {
                 let inv = 1.0 / s;
-                for (o, &ev) in or.iter_mut().zip(&e) {
-                    o.write((ev * inv) as f32);
+                for v in row.iter_mut() {
+                    *v = (*v as f64 * inv) as f32;
                 }
             }
         }
