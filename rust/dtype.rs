@@ -119,13 +119,13 @@ pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + Default + 'sta
     /// The dtype of this element type.
     const DTYPE: DType;
     /// Converts to `f64` (booleans give 0 or 1).
-    fn to_f64(self) -> f64;
+    fn as_f64(self) -> f64;
     /// Converts from `f64` as a C cast would (truncation toward zero, saturating for integers).
-    fn from_f64(v: f64) -> Self;
+    fn of_f64(v: f64) -> Self;
     /// Converts to `i64` exactly for integers, truncating floats.
-    fn to_i64(self) -> i64;
+    fn as_i64(self) -> i64;
     /// Converts from `i64`, wrapping integers.
-    fn from_i64(v: i64) -> Self;
+    fn of_i64(v: i64) -> Self;
     /// Zero of the type (false for bool).
     fn zero() -> Self;
     /// One of the type (true for bool).
@@ -167,19 +167,19 @@ macro_rules! impl_element_int {
             const DTYPE: DType = $d;
             impl_stored!($v);
             #[inline(always)]
-            fn to_f64(self) -> f64 {
+            fn as_f64(self) -> f64 {
                 self as f64
             }
             #[inline(always)]
-            fn from_f64(v: f64) -> Self {
+            fn of_f64(v: f64) -> Self {
                 v as $t
             }
             #[inline(always)]
-            fn to_i64(self) -> i64 {
+            fn as_i64(self) -> i64 {
                 self as i64
             }
             #[inline(always)]
-            fn from_i64(v: i64) -> Self {
+            fn of_i64(v: i64) -> Self {
                 v as $t
             }
             #[inline(always)]
@@ -204,19 +204,19 @@ macro_rules! impl_element_float {
             const DTYPE: DType = $d;
             impl_stored!($v);
             #[inline(always)]
-            fn to_f64(self) -> f64 {
+            fn as_f64(self) -> f64 {
                 self as f64
             }
             #[inline(always)]
-            fn from_f64(v: f64) -> Self {
+            fn of_f64(v: f64) -> Self {
                 v as $t
             }
             #[inline(always)]
-            fn to_i64(self) -> i64 {
+            fn as_i64(self) -> i64 {
                 self as i64
             }
             #[inline(always)]
-            fn from_i64(v: i64) -> Self {
+            fn of_i64(v: i64) -> Self {
                 v as $t
             }
             #[inline(always)]
@@ -234,25 +234,25 @@ impl_element_float!(f32, DType::F32, F32);
 impl_element_float!(f64, DType::F64, F64);
 
 macro_rules! impl_element_half {
-    ($t:ty, $d:expr, $v:ident) => {
+    ($t:ty, $d:expr, $v:ident, $from32:path) => {
         impl Element for $t {
             const DTYPE: DType = $d;
             impl_stored!($v);
             #[inline(always)]
-            fn to_f64(self) -> f64 {
+            fn as_f64(self) -> f64 {
                 self.to_f64()
             }
             #[inline(always)]
-            fn from_f64(v: f64) -> Self {
-                <$t>::from_f64(v)
+            fn of_f64(v: f64) -> Self {
+                $from32(v as f32)
             }
             #[inline(always)]
-            fn to_i64(self) -> i64 {
+            fn as_i64(self) -> i64 {
                 self.to_f64() as i64
             }
             #[inline(always)]
-            fn from_i64(v: i64) -> Self {
-                <$t>::from_f64(v as f64)
+            fn of_i64(v: i64) -> Self {
+                $from32(v as f32)
             }
             #[inline(always)]
             fn zero() -> Self {
@@ -265,26 +265,37 @@ macro_rules! impl_element_half {
         }
     };
 }
-impl_element_half!(f16, DType::F16, F16);
-impl_element_half!(bf16, DType::BF16, BF16);
+impl_element_half!(f16, DType::F16, F16, f16::from_f32);
+impl_element_half!(bf16, DType::BF16, BF16, bf16_from_f32);
+
+/// f32 to bfloat16, rounding to nearest even (NaN stays NaN).
+#[inline(always)]
+pub fn bf16_from_f32(x: f32) -> bf16 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return bf16::from_bits(((bits >> 16) as u16) | 0x40);
+    }
+    let round = 0x7FFF + ((bits >> 16) & 1);
+    bf16::from_bits((bits.wrapping_add(round) >> 16) as u16)
+}
 
 impl Element for bool {
     const DTYPE: DType = DType::Bool;
     impl_stored!(Bool);
     #[inline(always)]
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self as u8 as f64
     }
     #[inline(always)]
-    fn from_f64(v: f64) -> Self {
+    fn of_f64(v: f64) -> Self {
         v != 0.0
     }
     #[inline(always)]
-    fn to_i64(self) -> i64 {
+    fn as_i64(self) -> i64 {
         self as i64
     }
     #[inline(always)]
-    fn from_i64(v: i64) -> Self {
+    fn of_i64(v: i64) -> Self {
         v != 0
     }
     #[inline(always)]

@@ -127,6 +127,9 @@ impl Tensor {
             return None;
         }
         let s = T::slice(&self.storage)?;
+        if self.numel() == 0 {
+            return Some(&[]);
+        }
         Some(&s[self.layout.offset..self.layout.offset + self.numel()])
     }
 
@@ -136,13 +139,13 @@ impl Tensor {
             return Ok(s.to_vec());
         }
         let src = self.storage_slice::<T>()?;
-        Ok(strided::map1(
+        strided::map1(
             src,
             &self.layout.shape,
             &self.layout.strides,
             self.layout.offset,
             |x| x,
-        ))
+        )
     }
 
     /// The first element as `f64` (for scalars).
@@ -154,7 +157,7 @@ impl Tensor {
             );
         }
         crate::with_dtype!(self.dtype(), T => {
-            Ok(self.storage_slice::<T>()?[self.layout.offset].to_f64())
+            Ok(self.storage_slice::<T>()?[self.layout.offset].as_f64())
         })
     }
 
@@ -164,13 +167,13 @@ impl Tensor {
     }
 
     /// This tensor if dense, else a dense copy.
-    pub fn contiguous(&self) -> Tensor {
+    pub fn contiguous(&self) -> Result<Tensor> {
         if self.is_contiguous() && self.layout.offset == 0 && self.storage.len() == self.numel() {
-            return self.clone();
+            return Ok(self.clone());
         }
         crate::with_dtype!(self.dtype(), T => {
-            let v = self.to_vec::<T>().expect("dtype matches storage");
-            Tensor::from_storage(T::into_storage(v), self.shape())
+            let v = self.to_vec::<T>()?;
+            Ok(Tensor::from_storage(T::into_storage(v), self.shape()))
         })
     }
 
@@ -179,7 +182,7 @@ impl Tensor {
     pub fn make_mut<T: Element>(&mut self) -> Result<&mut [T]> {
         if !(self.is_contiguous() && self.layout.offset == 0 && self.storage.len() == self.numel())
         {
-            *self = self.contiguous();
+            *self = self.contiguous()?;
         }
         let dt = self.dtype();
         T::slice_mut(Arc::make_mut(&mut self.storage))

@@ -62,11 +62,6 @@ TOL = {
 
 LAYOUTS = ["dense", "transpose", "strided", "broadcast", "reverse"]
 
-# Known rstf bugs that the property tests steer around, so that one bug does not hide the others.
-# Each has a strict-xfail test of its own; set the flag to False when that test passes.
-#: Views of empty tensors can have an offset past their (empty) storage; using them panics.
-#: test_ops_shape.py::test_views_of_empty_tensors
-BUG_EMPTY_VIEW_OFFSET = True
 
 
 # ----------------------------------------------------------------------------- rounding
@@ -169,7 +164,7 @@ def make_tensor(a: np.ndarray, dtype: str, layout: str = "dense", mask=None):
     of a part of ``a`` (along the axes where ``mask`` is true), the others keep ``a``.
     """
     d = TF_DTYPES[dtype]
-    if a.ndim == 0 or layout == "dense" or (layout == "reverse" and a.size == 0 and BUG_EMPTY_VIEW_OFFSET):
+    if a.ndim == 0 or layout == "dense":
         return tf.constant(a, dtype=d), a
     if layout == "transpose":
         t = tf.transpose(tf.constant(np.ascontiguousarray(np.transpose(a)), dtype=d))

@@ -183,7 +183,7 @@ CASES = [
     ("tile-huge", lambda: tf.tile(x23, [2**40, 2**40]), (REE, IAE), r"Tile"),
     ("one_hot-huge", lambda: tf.one_hot([1, 2], 2**62), (REE, IAE), r"OneHot"),
     ("pad-huge", lambda: tf.pad(tf.ones([2]), [[2**62, 2**62]]), (REE, IAE), r"Pad"),
-    ("add-huge-broadcast", lambda: tf.broadcast_to(1.0, [2**40, 2**40]) + 1.0, (REE, IAE), r"AddV2"),
+    ("add-huge-broadcast", lambda: tf.broadcast_to(1.0, [2**40, 2**40]) + 1.0, (REE, IAE), r"BroadcastTo"),
     ("concat-huge", lambda: tf.concat([tf.broadcast_to(1.0, [2**46]), tf.ones([1])], 0), (REE, IAE),
      r"ConcatV2"),
     # misc
@@ -199,21 +199,13 @@ CASES = [
     ("int-of-inf", lambda: int(tf.constant(float("inf"))), ValueError, r"inf"),
 ]
 
-# Bugs: each case listed here fails today (see the reason); remove it from the dict once fixed.
-KNOWN_BAD = {
-    "eye-negative": "BUG: tf.eye(-1) raises OverflowError ('can't convert negative int to unsigned', from "
-                    "PyO3's usize argument), not InvalidArgumentError",
-    "one_hot-negative-depth": "BUG: tf.one_hot([1], -1) raises OverflowError ('can't convert negative int to "
-                              "unsigned'), not InvalidArgumentError naming the depth",
-}
 
 _IDS = [c[0] for c in CASES]
 
 
 def _params():
     for c in CASES:
-        marks = [pytest.mark.xfail(reason=KNOWN_BAD[c[0]], strict=True)] if c[0] in KNOWN_BAD else []
-        yield pytest.param(*c[1:], id=c[0], marks=marks)
+        yield pytest.param(*c[1:], id=c[0])
 
 
 @pytest.mark.parametrize(("thunk", "exc", "match"), list(_params()))
@@ -240,25 +232,6 @@ MORE_BAD = [
                                       tf.constant([3, 4]))),
 ]
 
-KNOWN_BAD_MORE = {
-    "constant-too-large-int": "BUG: tf.constant(2**70) gives a float32 tensor holding inf, TensorFlow raises",
-    "constant-too-large-int-list": "BUG: tf.constant([1, 2**70]) gives float32 [1, inf], TensorFlow raises",
-    "constant-shape-huge": "BUG: tf.constant(1.0, shape=[2**40, 2**40]) returns a corrupt tensor: the "
-                           "element count overflows to 0 (functions.rs constant: broadcast_to + contiguous "
-                           "without checked_numel); printing it raises numpy's 'cannot reshape array of "
-                           "size 0'",
-    "constant-shape-oom": "BUG: ABORTS the process: tf.constant(1.0, shape=[2**46]) allocates with an "
-                          "infallible Vec ('memory allocation of 281474976710656 bytes failed') instead of "
-                          "raising ResourceExhaustedError (run in a subprocess)",
-    "broadcast_to-overflow": "BUG: tf.broadcast_to(1.0, [2**62, 2**62]) succeeds although its element count "
-                             "overflows; tf.reduce_sum of it returns 0.0 (no checked_numel in BroadcastTo)",
-    "pad-overflow": "BUG: tf.pad(tf.ones([2]), [[2**63-1, 2**63-1]]) panics (PanicException 'range start "
-                    "index 9223372036854775807 out of range'): the padded size overflows usize",
-    "divide-dtypes": "BUG: tf.divide(float32 tensor, int32 tensor) silently casts y to float32 and returns "
-                     "[0.5, 0.5]; TensorFlow raises (x and y must have the same dtype)",
-    "where-dtypes": "BUG: tf.where(c, float32 tensor, int32 tensor) silently casts y to float32; TensorFlow "
-                    "raises InvalidArgumentError",
-}
 
 _SUBPROCESS_ONLY = {"constant-shape-oom"}
 
@@ -283,9 +256,7 @@ def _run_isolated(name):
 
 def _more_params():
     for name, thunk in MORE_BAD:
-        bug = KNOWN_BAD_MORE.get(name)
-        marks = [pytest.mark.xfail(reason=bug, strict=True)] if bug else []
-        yield pytest.param(name, thunk, id=name, marks=marks)
+        yield pytest.param(name, thunk, id=name)
 
 
 @pytest.mark.parametrize(("name", "thunk"), list(_more_params()))
@@ -302,14 +273,10 @@ def test_bad_input_raises_some_exception(name, thunk):
     assert time.monotonic() - t0 < 5.0
 
 
-# Cases known to panic today (each is an xfail case of its own above); remove a name once fixed.
-KNOWN_PANICS = {"pad-overflow"}
-
-
 def test_no_bad_input_panics():
     """No bad input may surface as pyo3's PanicException (a BaseException, not an Exception)."""
     panics = []
-    more = [(n, t) for n, t in MORE_BAD if n not in _SUBPROCESS_ONLY | KNOWN_PANICS]
+    more = [(n, t) for n, t in MORE_BAD if n not in _SUBPROCESS_ONLY]
     for name, thunk, *_ in CASES + more:
         try:
             thunk()

@@ -33,11 +33,6 @@ import rstf as tf
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
-_INT32_POW_BUG = pytest.mark.xfail(
-    reason="BUG: int32 (and int8) pow is garbage: tf.pow(tf.constant(2), tf.constant(3)) gives 0, expected 8 "
-           "(num.rs pow clamps the exponent with `o.min(u32::MAX as $t)`, which is -1 for i32/i8)",
-    strict=True)
-
 # name: (rstf function, float64 numpy reference, (lo, hi) of the inputs, extra element options)
 UNARY_FLOAT = {
     "negative": (tf.negative, np.negative, (-10, 10), {}),
@@ -237,7 +232,7 @@ def test_pow_float(dtype, data):
     check_close(x ** y, expected, dtype)
 
 
-@pytest.mark.parametrize("dtype", [pytest.param("int32", marks=_INT32_POW_BUG), "int64"])
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
 @FAST
 @given(data=st.data())
 def test_pow_int(dtype, data):
@@ -288,8 +283,6 @@ def test_logical_binary(name, data):
         check_exact(op(x, y), ref(a, b), "bool")
 
 
-@pytest.mark.xfail(reason="BUG: Tensor has no __xor__/__rxor__: `x ^ y` on bool tensors raises TypeError "
-                          "'unsupported operand type(s) for ^'; TensorFlow gives logical_xor", strict=True)
 def test_bool_xor_operator():
     # TensorFlow defines `^` on bool tensors as logical_xor.
     x = tf.constant([True, True, False, False])
@@ -342,8 +335,7 @@ def test_python_scalar_takes_tensor_dtype_float(sym, side):
     check_close(r, expected, "float32")
 
 
-@pytest.mark.parametrize("sym", [s if s != "**" else pytest.param(s, marks=_INT32_POW_BUG)
-                                 for s in sorted(PY_OPS)])
+@pytest.mark.parametrize("sym", sorted(PY_OPS))
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_python_scalar_takes_tensor_dtype_int(sym, side):
     op, _ = PY_OPS[sym]
@@ -504,10 +496,6 @@ def test_cast(src, dst, data):
     check_exact(tf.cast(t, TF_DTYPES[dst]), _cast_ref(a, src, dst), dst)
 
 
-@pytest.mark.xfail(reason="BUG: float32 -> bfloat16 rounds down values just above a tie when the kept bits "
-                          "are even (low 16 bits 0x8001-0x8007): tf.cast(np.float32(115.25002), "
-                          "tf.bfloat16) gives 115.0, the nearest bfloat16 is 115.5; tf.constant(..., "
-                          "dtype=tf.bfloat16) too", strict=True)
 def test_cast_to_bfloat16_rounds_to_nearest():
     lows = np.arange(0x7FF0, 0x8020, dtype=np.uint32)
     bits = np.concatenate([(np.uint32(up) << 16) | lows for up in (0x42E6, 0x42E7, 0xBF80, 0x3F81)])

@@ -218,9 +218,6 @@ def test_reduce_sum_accuracy_along_last_axis():
     assert np.max(np.abs(got - ref) / ref) < 1e-6
 
 
-@pytest.mark.xfail(reason="BUG: reduce_sum over the leading axis of a dense float32 tensor accumulates rows "
-                          "sequentially (rust/ops/reduce.rs reduce_dense, leading=True): relative error 5e-6 "
-                          "for 1e6 rows", strict=True)
 def test_reduce_sum_accuracy_along_first_axis():
     rng = np.random.default_rng(3)
     a = rng.random((1_000_001, 3), dtype=np.float32)

@@ -52,13 +52,7 @@ def test_constant_keeps_numpy_dtype(dtype):
     check_exact(tf.constant(np.array(a[1, 1])), a[1, 1], dtype)  # a 0-d array
 
 
-_F64_SCALAR_BUG = pytest.mark.xfail(
-    reason="BUG: np.float64 scalars (a subclass of Python float) become float32: tf.constant(np.float64(1.5))"
-           ".dtype is float32, TensorFlow keeps float64 (convert.rs scalar_of checks PyFloat first)",
-    strict=True)
-
-
-@pytest.mark.parametrize("dtype", ["float16", "float32", pytest.param("float64", marks=_F64_SCALAR_BUG),
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64",
                                    "int8", "int32", "int64", "uint8", "bool"])
 def test_constant_keeps_numpy_scalar_dtype(dtype):
     v = NP_DTYPES[dtype](1)

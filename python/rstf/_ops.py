@@ -320,12 +320,8 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     """One-hot encoding along a new axis (last by default)."""
     dt = as_dtype(dtype) if dtype is not None else None
     if dt is None:
-        for v in (on_value, off_value):
-            if isinstance(v, Tensor):
-                dt = v.dtype
-                break
-        else:
-            dt = _float32
+        given = [v for v in (on_value, off_value) if v is not None]
+        dt = convert_to_tensor(given[0]).dtype if given else _float32
     on = constant(1 if on_value is None else on_value, dtype=dt)
     off = constant(0 if off_value is None else off_value, dtype=dt)
     r = _rstf.one_hot(indices, int(depth), on, off)
@@ -354,11 +350,13 @@ def rank(input, name=None) -> Tensor:  # noqa: A002
 # ----------------------------------------------------------------------------- creation
 
 def zeros(shape, dtype=_float32, name=None) -> Tensor:
-    return _rstf.fill(_shape_list(shape), constant(0, dtype=dtype))
+    """A tensor of ``shape`` filled with zeros (False for bool)."""
+    return _rstf.fill(_shape_list(shape), _rstf.cast(0, as_dtype(dtype).name))
 
 
 def ones(shape, dtype=_float32, name=None) -> Tensor:
-    return _rstf.fill(_shape_list(shape), constant(1, dtype=dtype))
+    """A tensor of ``shape`` filled with ones (True for bool)."""
+    return _rstf.fill(_shape_list(shape), _rstf.cast(1, as_dtype(dtype).name))
 
 
 def fill(dims, value, name=None) -> Tensor:

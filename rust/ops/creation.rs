@@ -66,9 +66,9 @@ impl Tensor {
         crate::with_dtype!(dtype, T => {
             let mut out = try_alloc::<T>(n, "Range")?;
             if dtype.is_float() {
-                out.extend((0..n).map(|i| T::from_f64(start + i as f64 * delta)));
+                out.extend((0..n).map(|i| T::of_f64(start + i as f64 * delta)));
             } else {
-                out.extend((0..n).map(|i| T::from_i64(start as i64 + i as i64 * delta as i64)));
+                out.extend((0..n).map(|i| T::of_i64(start as i64 + i as i64 * delta as i64)));
             }
             Tensor::from_vec(out, &[n])
         })
@@ -88,7 +88,7 @@ impl Tensor {
         crate::with_dtype!(dtype, T => {
             let mut out = try_alloc::<T>(num, "LinSpace")?;
             out.extend((0..num).map(|i| {
-                if i + 1 == num && num > 1 { T::from_f64(stop) } else { T::from_f64(start + i as f64 * step) }
+                if i + 1 == num && num > 1 { T::of_f64(stop) } else { T::of_f64(start + i as f64 * step) }
             }));
             Tensor::from_vec(out, &[num])
         })
@@ -113,9 +113,9 @@ impl Tensor {
         v.extend((0..n).map(|i| uniform01(seed, i as u64)));
         crate::with_dtype!(dtype, T => {
             let out: Vec<T> = if dtype.is_float() {
-                v.iter().map(|&u| T::from_f64(low + (high - low) * u)).collect()
+                v.iter().map(|&u| T::of_f64(low + (high - low) * u)).collect()
             } else {
-                v.iter().map(|&u| T::from_f64((low + ((high - low) * u).floor()).min(high - 1.0))).collect()
+                v.iter().map(|&u| T::of_f64((low + ((high - low) * u).floor()).min(high - 1.0))).collect()
             };
             Tensor::from_vec(out, shape)
         })
@@ -149,7 +149,7 @@ impl Tensor {
                 }
         }));
         crate::with_dtype!(dtype, T => {
-            let out: Vec<T> = v.iter().map(|&x| T::from_f64(x)).collect();
+            let out: Vec<T> = v.iter().map(|&x| T::of_f64(x)).collect();
             Tensor::from_vec(out, shape)
         })
     }

@@ -140,7 +140,7 @@ fn dense<T: Element>(data: Vec<T>, shape: &[usize]) -> Tensor {
 fn map1_t<A: Element, O: Element>(t: &Tensor, f: impl Fn(A) -> O + Sync) -> Result<Tensor> {
     let l = t.layout();
     let v = strided::map1(t.storage_slice::<A>()?, &l.shape, &l.strides, l.offset, f);
-    Ok(dense(v, &l.shape))
+    Ok(dense(v?, &l.shape))
 }
 
 fn map2_t<A: Element, O: Element>(
@@ -157,7 +157,7 @@ fn map2_t<A: Element, O: Element>(
                     d.write(f(p, q));
                 }
             });
-            return Ok(dense(v, shape));
+            return Ok(dense(v?, shape));
         }
     }
     let (la, lb) = (a.layout(), b.layout());
@@ -172,7 +172,7 @@ fn map2_t<A: Element, O: Element>(
         shape,
         f,
     );
-    Ok(dense(v, shape))
+    Ok(dense(v?, shape))
 }
 
 fn unary_float<T: Float>(t: &Tensor, op: UnaryOp) -> Result<Tensor> {
@@ -184,7 +184,7 @@ fn unary_float<T: Float>(t: &Tensor, op: UnaryOp) -> Result<Tensor> {
             } else {
                 simd::sigmoid_slice
             };
-            return Ok(dense(par_map_f32(x, k), t.shape()));
+            return Ok(dense(par_map_f32(x, k)?, t.shape()));
         }
     }
     let one = T::one();
@@ -272,7 +272,7 @@ fn check_int_operand<T: Num>(b: &Tensor, op: BinaryOp) -> Result<()> {
         l.offset,
         |y: T| (bad_zero && y.is_zero()) || (bad_neg && y.is_negative()),
     );
-    found |= flags.iter().any(|&f| f);
+    found |= flags?.iter().any(|&f| f);
     if found && bad_zero {
         bail!("{}: Integer division by zero", op.name());
     }
@@ -439,7 +439,7 @@ impl Tensor {
                 &shape,
                 |c: bool, a: T, b: T| if c { a } else { b },
             );
-            Ok(dense(v, &shape))
+            Ok(dense(v?, &shape))
         })
     }
 
@@ -452,9 +452,9 @@ impl Tensor {
         }
         crate::with_dtype!(src, S => crate::with_dtype!(dtype, D => {
             if src.is_float() || dtype.is_float() || dtype == DType::Bool {
-                map1_t(self, |x: S| D::from_f64(x.to_f64()))
+                map1_t(self, |x: S| D::of_f64(x.as_f64()))
             } else {
-                map1_t(self, |x: S| D::from_i64(x.to_i64()))
+                map1_t(self, |x: S| D::of_i64(x.as_i64()))
             }
         }))
     }

@@ -183,7 +183,7 @@ impl Tensor {
         checked_numel(&shape, "Tile")?;
         l.shape = wide;
         l.strides = strides;
-        self.with_layout(l).contiguous().reshape_to(&shape)
+        self.with_layout(l).contiguous()?.reshape_to(&shape)
     }
 
     /// Pads with `value` (a scalar of the same dtype): `paddings[i] = (before, after)`.
@@ -209,8 +209,17 @@ impl Tensor {
             .shape()
             .iter()
             .zip(paddings)
-            .map(|(&d, p)| d + p.0 as usize + p.1 as usize)
-            .collect();
+            .map(|(&d, p)| {
+                d.checked_add(p.0 as usize)
+                    .and_then(|v| v.checked_add(p.1 as usize))
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                crate::Error::ResourceExhausted(format!(
+                    "Pad: padding {paddings:?} of a tensor of shape {:?} is too large",
+                    self.shape()
+                ))
+            })?;
         let n = checked_numel(&shape, "Pad")?;
         let at: Vec<usize> = paddings.iter().map(|p| p.0 as usize).collect();
         crate::with_dtype!(self.dtype(), T => {
@@ -248,7 +257,7 @@ impl Tensor {
         let total = checked_numel(&shape, "GatherV2")?;
         let outer: usize = self.shape()[..ax].iter().product();
         let inner: usize = self.shape()[ax + 1..].iter().product();
-        let src = self.contiguous();
+        let src = self.contiguous()?;
         crate::with_dtype!(self.dtype(), T => {
             let s = src.as_slice::<T>().expect("dense");
             let mut out = try_alloc::<T>(total, "GatherV2")?;

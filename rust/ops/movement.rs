@@ -101,7 +101,7 @@ impl Tensor {
         let base = if self.is_contiguous() {
             self.clone()
         } else {
-            self.contiguous()
+            self.contiguous()?
         };
         let offset = base.layout().offset;
         Ok(base.with_layout(Layout {
@@ -175,6 +175,7 @@ impl Tensor {
                 self.shape()
             );
         }
+        checked_numel(shape, "BroadcastTo")?;
         let strides = crate::layout::broadcast_strides(self.layout(), shape);
         Ok(self.with_layout(Layout {
             shape: shape.to_vec(),
@@ -290,14 +291,15 @@ impl Tensor {
                             stop.map_or(-1, |s| norm(s, -1, n - 1)),
                         )
                     };
-                    let len = if step > 0 {
-                        if e > b {
-                            (e - b + step - 1) / step
+                    let (bb, ee, st) = (b as i128, e as i128, step as i128);
+                    let len = if st > 0 {
+                        if ee > bb {
+                            (ee - bb + st - 1) / st
                         } else {
                             0
                         }
-                    } else if b > e {
-                        (b - e + (-step) - 1) / (-step)
+                    } else if bb > ee {
+                        (bb - ee - st - 1) / (-st)
                     } else {
                         0
                     };
@@ -305,7 +307,12 @@ impl Tensor {
                         off += b as isize * src.strides[d];
                     }
                     out.shape.push(len as usize);
-                    out.strides.push(src.strides[d] * step as isize);
+                    // With at most one element the stride is never used.
+                    out.strides.push(if len > 1 {
+                        src.strides[d] * step as isize
+                    } else {
+                        src.strides[d]
+                    });
                     d += 1;
                 }
                 SliceItem::Ellipsis => unreachable!("expanded above"),

@@ -40,7 +40,7 @@ impl Tensor {
             return self.transpose(&perm)?.softmax(-1, log)?.transpose(&perm);
         }
         if dt == DType::F32 || dt.is_half() {
-            let x = self.cast(DType::F32)?.contiguous();
+            let x = self.cast(DType::F32)?.contiguous()?;
             let n = *self.shape().last().unwrap();
             if n == 0 || x.numel() == 0 {
                 return Ok(self.clone());
@@ -57,7 +57,7 @@ impl Tensor {
                     simd::softmax_rows_f32(s, out, n, log);
                 }
             });
-            return Tensor::from_vec(v, self.shape())?.cast(dt);
+            return Tensor::from_vec(v?, self.shape())?.cast(dt);
         }
         // float64: composite of primitives.
         let m = self.reduce(ReduceOp::Max, Some(&[-1]), true)?;

@@ -56,7 +56,7 @@ fn reduce_row<T: Num>(x: &[T], op: ReduceOp) -> T {
     match op {
         ReduceOp::Sum => {
             if let Some(xf) = as_f32(x) {
-                return T::from_f64(simd::sum_f32(xf) as f64);
+                return T::of_f64(simd::sum_f32(xf) as f64);
             }
             pairwise(x, T::zero(), |a, b| a.add(b))
         }
@@ -64,7 +64,7 @@ fn reduce_row<T: Num>(x: &[T], op: ReduceOp) -> T {
         ReduceOp::Max => {
             if let Some(xf) = as_f32(x) {
                 if !xf.is_empty() {
-                    return T::from_f64(simd::max_f32(xf) as f64);
+                    return T::of_f64(simd::max_f32(xf) as f64);
                 }
             }
             x.iter().fold(T::lowest(), |a, &b| b.maximum(a))
@@ -114,6 +114,15 @@ fn reduce_dense<T: Num>(
     leading: bool,
     op: ReduceOp,
 ) -> Vec<T> {
+    if leading && op == ReduceOp::Sum && outer > 64 {
+        // Pairwise over rows, so the error grows as log(outer).
+        let half = outer / 2;
+        let (top, bottom) = x.split_at(half * inner);
+        let mut a = reduce_dense(top, half, inner, true, op);
+        let b = reduce_dense(bottom, outer - half, inner, true, op);
+        a.iter_mut().zip(&b).for_each(|(p, &q)| *p = p.add(q));
+        return a;
+    }
     if leading {
         // Fold whole rows into an accumulator row: vectorises along `inner`.
         let init = match op {
@@ -210,7 +219,7 @@ impl Tensor {
         } else {
             let mut perm = keep.clone();
             perm.extend(&axes);
-            let t = self.transpose(&perm)?.contiguous();
+            let t = self.transpose(&perm)?.contiguous()?;
             let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
             let outer: usize = keep.iter().map(|&a| self.shape()[a]).product();
             (t, outer, inner)
@@ -300,7 +309,7 @@ impl Tensor {
         let mut perm: Vec<usize> = (0..self.rank()).filter(|&a| a != ax).collect();
         let out_shape: Vec<usize> = perm.iter().map(|&a| self.shape()[a]).collect();
         perm.push(ax);
-        let t = self.transpose(&perm)?.contiguous();
+        let t = self.transpose(&perm)?.contiguous()?;
         crate::with_dtype!(dt, T => {
             let s = t.as_slice::<T>().expect("dense");
             let v: Vec<i64> = s

@@ -25,18 +25,23 @@ pub fn parse_dtype(name: &str) -> PyResult<DType> {
     DType::from_name(name).ok_or_else(|| PyTypeError::new_err(format!("unsupported dtype: {name}")))
 }
 
-fn scalar_of(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
-    if obj.is_instance_of::<PyBool>() {
-        Some(Scalar::B(obj.is_truthy().ok()?))
-    } else if obj.is_instance_of::<PyInt>() {
+/// A Python bool, int or float (not their numpy subclasses, which keep their own dtype).
+fn scalar_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<Scalar>> {
+    if obj.is_exact_instance_of::<PyBool>() {
+        Ok(Some(Scalar::B(obj.is_truthy()?)))
+    } else if obj.is_exact_instance_of::<PyInt>() {
         match obj.extract::<i64>() {
-            Ok(v) => Some(Scalar::I(v)),
-            Err(_) => Some(Scalar::F(f64::INFINITY)),
+            Ok(v) => Ok(Some(Scalar::I(v))),
+            Err(_) => Err(Error::InvalidArgument(format!(
+                "Can't convert Python int {} to a Tensor: it does not fit in int64",
+                obj.repr()?
+            ))
+            .into()),
         }
-    } else if obj.is_instance_of::<PyFloat>() {
-        Some(Scalar::F(obj.extract::<f64>().ok()?))
+    } else if obj.is_exact_instance_of::<PyFloat>() {
+        Ok(Some(Scalar::F(obj.extract::<f64>()?)))
     } else {
-        None
+        Ok(None)
     }
 }
 
@@ -52,7 +57,7 @@ fn walk(
     leaf_depth: &mut Option<usize>,
     out: &mut Vec<Scalar>,
 ) -> PyResult<bool> {
-    if let Some(s) = scalar_of(obj) {
+    if let Some(s) = scalar_of(obj)? {
         match *leaf_depth {
             None => *leaf_depth = Some(depth),
             Some(d) if d != depth => return Err(ragged()),
@@ -116,13 +121,13 @@ fn scalars_to_tensor(vals: &[Scalar], shape: &[usize], dtype: Option<DType>) -> 
     };
     let dt = dtype.unwrap_or_else(inferred);
     crate::with_dtype!(dt, T => build::<T>(vals, shape, |s| match s {
-        Scalar::B(b) => Ok(T::from_f64(b as u8 as f64)),
+        Scalar::B(b) => Ok(T::of_f64(b as u8 as f64)),
         Scalar::I(i) => {
             if dt == DType::Bool {
                 return Err(PyTypeError::new_err(format!("Cannot convert {i} to EagerTensor of dtype bool")));
             }
-            let v = T::from_i64(i);
-            if !dt.is_float() && v.to_i64() != i {
+            let v = T::of_i64(i);
+            if !dt.is_float() && v.as_i64() != i {
                 return Err(PyTypeError::new_err(format!("Cannot convert {i} to EagerTensor of dtype {dt}: out of range")));
             }
             Ok(v)
@@ -131,7 +136,7 @@ fn scalars_to_tensor(vals: &[Scalar], shape: &[usize], dtype: Option<DType>) -> 
             if !dt.is_float() && (dt == DType::Bool || f.fract() != 0.0 || !f.is_finite()) {
                 return Err(PyTypeError::new_err(format!("Cannot convert {f} to EagerTensor of dtype {dt}")));
             }
-            Ok(T::from_f64(f))
+            Ok(T::of_f64(f))
         }
     }))
 }
@@ -187,7 +192,7 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<DType>, cast: bool) -> Py
         let t = t.get().tensor();
         return finish(t, dtype, cast);
     }
-    if let Some(s) = scalar_of(obj) {
+    if let Some(s) = scalar_of(obj)? {
         return scalars_to_tensor(&[s], &[], dtype);
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {

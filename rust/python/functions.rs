@@ -96,6 +96,7 @@ fn constant(
     let mut x = to_tensor(value, dt, true)?;
     if let Some(s) = shape {
         let dims: Vec<usize> = s.iter().map(|&d| d.max(0) as usize).collect();
+        crate::layout::checked_numel(&dims, "Const")?;
         if s.iter().any(|&d| d < 0) {
             return Err(crate::Error::InvalidArgument(format!(
                 "constant: shape {s:?} has negative dimensions"
@@ -103,7 +104,7 @@ fn constant(
             .into());
         }
         x = if x.numel() == 1 {
-            x.reshape_to(&[])?.broadcast_to(&dims)?.contiguous()
+            x.reshape_to(&[])?.broadcast_to(&dims)?.contiguous()?
         } else {
             x.reshape(&s).map_err(|_| {
                 crate::Error::InvalidArgument(format!(
@@ -144,16 +145,16 @@ fn binary(
         (Ok(a), Ok(b)) => (a.get().tensor(), b.get().tensor()),
         (Ok(a), Err(_)) => {
             let a = a.get().tensor();
-            let b = to_tensor(y, Some(a.dtype()), true)?;
+            let b = to_tensor(y, Some(a.dtype()), false)?;
             (a, b)
         }
         (Err(_), Ok(b)) => {
             let b = b.get().tensor();
-            (to_tensor(x, Some(b.dtype()), true)?, b)
+            (to_tensor(x, Some(b.dtype()), false)?, b)
         }
         _ => {
             let a = t(x)?;
-            let b = to_tensor(y, Some(a.dtype()), true)?;
+            let b = to_tensor(y, Some(a.dtype()), false)?;
             (a, b)
         }
     };
@@ -164,7 +165,7 @@ fn binary(
 #[pyfunction]
 fn truediv(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     let a = t(x)?;
-    let b = to_tensor(y, Some(a.dtype()), true)?;
+    let b = to_tensor(y, Some(a.dtype()), false)?;
     let work = a.numel().max(b.numel());
     run(py, work, move || super::tensor::truediv(&a, &b)).map(PyTensor::new)
 }
@@ -178,7 +179,7 @@ fn cast(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &str) -> PyResult<PyTensor>
 #[pyfunction]
 fn select(c: &Bound<'_, PyAny>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     let x = t(x)?;
-    let y = to_tensor(y, Some(x.dtype()), true)?;
+    let y = to_tensor(y, Some(x.dtype()), false)?;
     Ok(PyTensor::new(Tensor::select(&t(c)?, &x, &y)?))
 }
 
@@ -360,10 +361,11 @@ fn gather(
 #[pyfunction]
 fn one_hot(
     indices: &Bound<'_, PyAny>,
-    depth: usize,
+    depth: i64,
     on: &Bound<'_, PyAny>,
     off: &Bound<'_, PyAny>,
 ) -> PyResult<PyTensor> {
+    let depth = dims(&[depth], "OneHot")?[0];
     Ok(PyTensor::new(Tensor::one_hot(
         &t(indices)?,
         depth,
@@ -389,11 +391,13 @@ fn fill(py: Python<'_>, shape: Vec<i64>, value: &Bound<'_, PyAny>) -> PyResult<P
 }
 
 #[pyfunction]
-fn eye(rows: usize, cols: usize, batch: Vec<usize>, dtype: &str) -> PyResult<PyTensor> {
+fn eye(rows: i64, cols: i64, batch: Vec<i64>, dtype: &str) -> PyResult<PyTensor> {
+    let rc = dims(&[rows, cols], "Eye")?;
+    let b = dims(&batch, "Eye")?;
     Ok(PyTensor::new(Tensor::eye(
-        rows,
-        cols,
-        &batch,
+        rc[0],
+        rc[1],
+        &b,
         parse_dtype(dtype)?,
     )?))
 }

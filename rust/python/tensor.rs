@@ -122,6 +122,17 @@ impl PyTensor {
         run(py, work, || a.binary(b, op)).map(PyTensor::new)
     }
 
+    fn logical_xor(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        if self.t.dtype() != DType::Bool {
+            return Err(Error::InvalidArgument(format!(
+                "LogicalXor: `^` is defined for bool tensors, got {}",
+                self.t.dtype()
+            ))
+            .into());
+        }
+        self.bin(py, o, BinaryOp::NotEqual, false)
+    }
+
     fn truediv(
         &self,
         py: Python<'_>,
@@ -416,6 +427,12 @@ impl PyTensor {
     }
     fn __ror__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         self.bin(py, o, BinaryOp::LogicalOr, true)
+    }
+    fn __xor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.logical_xor(py, o)
+    }
+    fn __rxor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.logical_xor(py, o)
     }
     fn __matmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let (a, b) = (self.t.clone(), self.other(o)?);

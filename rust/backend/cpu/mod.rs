@@ -9,7 +9,10 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 /// Runs a dense f32 slice kernel over `x`, in parallel chunks when large.
-pub fn par_map_f32(x: &[f32], kernel: fn(&[f32], &mut [MaybeUninit<f32>])) -> Vec<f32> {
+pub fn par_map_f32(
+    x: &[f32],
+    kernel: fn(&[f32], &mut [MaybeUninit<f32>]),
+) -> crate::Result<Vec<f32>> {
     strided::build(x.len(), |out| {
         if x.len() < strided::PAR_MIN {
             kernel(x, out);

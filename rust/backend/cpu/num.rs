@@ -91,12 +91,7 @@ macro_rules! impl_num_int {
             }
             #[inline(always)]
             fn pow(self, o: Self) -> Self {
-                #[allow(unused_comparisons)]
-                if o < 0 {
-                    0
-                } else {
-                    self.wrapping_pow(o.min(u32::MAX as $t) as u32)
-                }
+                self.wrapping_pow((o as i64).clamp(0, u32::MAX as i64) as u32)
             }
             #[inline(always)]
             fn maximum(self, o: Self) -> Self {

@@ -147,13 +147,20 @@ pub fn run<const K: usize, O: Send>(
 }
 
 /// Allocates a vector of `n` elements and fills it with `fill(spare)`, which must write every
-/// element of the spare capacity it is given.
-pub fn build<O>(n: usize, fill: impl FnOnce(&mut [MaybeUninit<O>])) -> Vec<O> {
-    let mut v: Vec<O> = Vec::with_capacity(n);
+/// element of the spare capacity it is given. An allocation that cannot be made is a
+/// `ResourceExhausted` error, never an abort.
+pub fn build<O>(n: usize, fill: impl FnOnce(&mut [MaybeUninit<O>])) -> crate::Result<Vec<O>> {
+    let mut v: Vec<O> = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        crate::Error::ResourceExhausted(format!(
+            "OOM when allocating a tensor of {n} elements of {} bytes",
+            std::mem::size_of::<O>()
+        ))
+    })?;
     fill(&mut v.spare_capacity_mut()[..n]);
     // SAFETY: `fill` wrote all `n` elements.
     unsafe { v.set_len(n) };
-    v
+    Ok(v)
 }
 
 /// Applies `f` elementwise over one strided input.
@@ -163,7 +170,7 @@ pub fn map1<A: Copy + Sync, O: Send>(
     strides: &[isize],
     offset: usize,
     f: impl Fn(A) -> O + Sync,
-) -> Vec<O> {
+) -> crate::Result<Vec<O>> {
     let n: usize = shape.iter().product();
     let plan = Plan::new(shape, [strides], [offset]);
     build(n, |out| {
@@ -194,7 +201,7 @@ pub fn map2<A: Copy + Sync, B: Copy + Sync, O: Send>(
     ob: usize,
     shape: &[usize],
     f: impl Fn(A, B) -> O + Sync,
-) -> Vec<O> {
+) -> crate::Result<Vec<O>> {
     let n: usize = shape.iter().product();
     let plan = Plan::new(shape, [sa, sb], [oa, ob]);
     build(n, |out| {
@@ -238,7 +245,7 @@ pub fn map3<A: Copy + Sync, B: Copy + Sync, C: Copy + Sync, O: Send>(
     offsets: [usize; 3],
     shape: &[usize],
     f: impl Fn(A, B, C) -> O + Sync,
-) -> Vec<O> {
+) -> crate::Result<Vec<O>> {
     let (a, b, c) = inputs;
     let n: usize = shape.iter().product();
     let plan = Plan::new(shape, strides, offsets);
