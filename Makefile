@@ -40,7 +40,7 @@ rust-test:
 	cargo test
 
 py-test: build
-	cd tests && ../$(PY) -m pytest -q -p no:cacheprovider .
+	cd tests && ../$(PY) -m pytest -p no:cacheprovider .
 
 test: lint rust-test py-test
 
