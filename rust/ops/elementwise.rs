@@ -256,6 +256,12 @@ fn compare<T: Element>(a: &Tensor, b: &Tensor, shape: &[usize], op: BinaryOp) ->
     }
 }
 
+/// Integer binary op: rules out zero divisors and negative exponents, then computes.
+fn binary_int<T: Num>(a: &Tensor, b: &Tensor, shape: &[usize], op: BinaryOp) -> Result<Tensor> {
+    check_int_operand::<T>(b, op)?;
+    binary_num::<T>(a, b, shape, op)
+}
+
 /// Checks that an integer divisor or exponent tensor has no forbidden value.
 fn check_int_operand<T: Num>(b: &Tensor, op: BinaryOp) -> Result<()> {
     let bad_zero = matches!(op, BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::FloorMod);
@@ -264,7 +270,6 @@ fn check_int_operand<T: Num>(b: &Tensor, op: BinaryOp) -> Result<()> {
         return Ok(());
     }
     let l = b.layout();
-    let mut found = false;
     let flags = strided::map1(
         b.storage_slice::<T>()?,
         &l.shape,
@@ -272,7 +277,7 @@ fn check_int_operand<T: Num>(b: &Tensor, op: BinaryOp) -> Result<()> {
         l.offset,
         |y: T| (bad_zero && y.is_zero()) || (bad_neg && y.is_negative()),
     );
-    found |= flags?.iter().any(|&f| f);
+    let found = flags?.iter().any(|&f| f);
     if found && bad_zero {
         bail!("{}: Integer division by zero", op.name());
     }
@@ -367,22 +372,10 @@ impl Tensor {
             }
             DType::F32 => binary_num::<f32>(self, other, &shape, op),
             DType::F64 => binary_num::<f64>(self, other, &shape, op),
-            DType::I8 => {
-                check_int_operand::<i8>(other, op)?;
-                binary_num::<i8>(self, other, &shape, op)
-            }
-            DType::I32 => {
-                check_int_operand::<i32>(other, op)?;
-                binary_num::<i32>(self, other, &shape, op)
-            }
-            DType::I64 => {
-                check_int_operand::<i64>(other, op)?;
-                binary_num::<i64>(self, other, &shape, op)
-            }
-            DType::U8 => {
-                check_int_operand::<u8>(other, op)?;
-                binary_num::<u8>(self, other, &shape, op)
-            }
+            DType::I8 => binary_int::<i8>(self, other, &shape, op),
+            DType::I32 => binary_int::<i32>(self, other, &shape, op),
+            DType::I64 => binary_int::<i64>(self, other, &shape, op),
+            DType::U8 => binary_int::<u8>(self, other, &shape, op),
             DType::Bool => match op {
                 BinaryOp::Maximum => map2_t(self, other, &shape, |x: bool, y: bool| x | y),
                 BinaryOp::Minimum => map2_t(self, other, &shape, |x: bool, y: bool| x & y),
