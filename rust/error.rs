@@ -17,6 +17,10 @@ pub enum Error {
     /// An op that has no kernel for the given dtype or device (TF's `UnimplementedError`).
     #[error("{0}")]
     Unimplemented(String),
+    /// A call made in the wrong state, such as a second gradient from a non-persistent tape
+    /// (Python's `RuntimeError`, as in TensorFlow).
+    #[error("{0}")]
+    Runtime(String),
     /// Something that should not happen; always a bug (TF's `InternalError`).
     #[error("{0}")]
     Internal(String),

@@ -13,6 +13,7 @@
 //! assert_eq!(y.dtype(), DType::F32);
 //! ```
 
+pub mod autodiff;
 pub mod backend;
 pub mod dtype;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod layout;
 pub mod ops;
 pub mod storage;
 pub mod tensor;
+pub mod variable;
 
 #[cfg(feature = "python")]
 mod python;
@@ -29,3 +31,4 @@ pub use error::{Error, Result};
 pub use layout::Layout;
 pub use storage::Storage;
 pub use tensor::Tensor;
+pub use variable::Variable;

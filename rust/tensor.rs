@@ -6,7 +6,15 @@ use crate::dtype::{DType, Element};
 use crate::layout::{checked_numel, Layout};
 use crate::storage::Storage;
 use crate::{bail, Error, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new tensor identity (never reused in a process).
+pub(crate) fn fresh_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// An immutable n-dimensional array.
 ///
@@ -21,6 +29,9 @@ use std::sync::Arc;
 pub struct Tensor {
     storage: Arc<Storage>,
     layout: Layout,
+    /// Identity for gradient tapes: a clone keeps it, every new tensor (views included) gets
+    /// a fresh one.
+    id: u64,
 }
 
 impl Tensor {
@@ -33,7 +44,11 @@ impl Tensor {
                 storage.len()
             )));
         }
-        Ok(Tensor { storage, layout })
+        Ok(Tensor {
+            storage,
+            layout,
+            id: fresh_id(),
+        })
     }
 
     /// A dense tensor of `shape` holding `data` in row-major order.
@@ -54,6 +69,7 @@ impl Tensor {
         Tensor {
             storage: Arc::new(storage),
             layout: Layout::contiguous(shape),
+            id: fresh_id(),
         }
     }
 
@@ -70,6 +86,25 @@ impl Tensor {
             v.resize(n, T::zero());
             Ok(Tensor::from_storage(T::into_storage(v), shape))
         })
+    }
+
+    /// The tensor's identity, used by gradient tapes (clones share it).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The same values under a new identity: a tape sees no link to `self`
+    /// (this is `stop_gradient`).
+    pub fn detach(&self) -> Tensor {
+        Tensor {
+            storage: self.storage.clone(),
+            layout: self.layout.clone(),
+            id: fresh_id(),
+        }
+    }
+
+    pub(crate) fn renew_id(&mut self) {
+        self.id = fresh_id();
     }
 
     /// The element type.
@@ -112,6 +147,7 @@ impl Tensor {
         Tensor {
             storage: self.storage.clone(),
             layout,
+            id: fresh_id(),
         }
     }
 
@@ -182,7 +218,9 @@ impl Tensor {
     pub fn make_mut<T: Element>(&mut self) -> Result<&mut [T]> {
         if !(self.is_contiguous() && self.layout.offset == 0 && self.storage.len() == self.numel())
         {
+            let id = self.id;
             *self = self.contiguous()?;
+            self.id = id;
         }
         let dt = self.dtype();
         T::slice_mut(Arc::make_mut(&mut self.storage))

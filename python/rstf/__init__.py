@@ -35,8 +35,10 @@ from .dtypes import (
 
 _rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
 
-from . import config, errors, math, nn, random  # noqa: E402
+from . import config, errors, math, nest, nn, random  # noqa: E402
 from ._ops import *  # noqa: E402,F403
 from ._ops import newaxis  # noqa: E402,F401
+from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gradient  # noqa: E402
+from ._variable import Variable  # noqa: E402
 
 __version__ = "0.1.0"

@@ -9,6 +9,17 @@ use crate::{bail, Result, Tensor};
 impl Tensor {
     /// A tensor of `shape` with every element equal to the scalar `value`.
     pub fn fill(shape: &[usize], value: &Tensor) -> Result<Tensor> {
+        let fwd = || Tensor::fill_raw(shape, value);
+        crate::autodiff::op1("Fill", &[value], fwd, |_| {
+            let vshape = value.shape().to_vec();
+            crate::autodiff::rule(move |g, _| {
+                let s = g[0].reduce(crate::ops::ReduceOp::Sum, None, false)?;
+                Ok(vec![Some(s.reshape_to(&vshape)?)])
+            })
+        })
+    }
+
+    fn fill_raw(shape: &[usize], value: &Tensor) -> Result<Tensor> {
         if value.numel() != 1 {
             bail!(
                 "Fill: value must be a scalar, got shape {:?}",

@@ -1,6 +1,7 @@
 //! Elementwise primitives: unary maps, binary maps with numpy broadcasting, `where` and
 //! `cast`. Half-precision inputs are computed in f32 and rounded back.
 
+use crate::autodiff::{op1, rule, scalar_like, unbroadcast};
 use crate::backend::cpu::num::{Float, Num};
 use crate::backend::cpu::{par_map_f32, simd, strided};
 use crate::dtype::{DType, Element};
@@ -299,6 +300,18 @@ impl Tensor {
     /// assert_eq!(x.unary(UnaryOp::Abs).unwrap().to_vec::<f32>().unwrap(), vec![1.0, 4.0]);
     /// ```
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
+        op1(
+            op.name(),
+            &[self],
+            || self.unary_raw(op),
+            |y| {
+                let (x, y) = (self.clone(), y.clone());
+                rule(move |g, _| Ok(vec![unary_grad(op, &x, &y, &g[0])?]))
+            },
+        )
+    }
+
+    fn unary_raw(&self, op: UnaryOp) -> Result<Tensor> {
         let dt = self.dtype();
         if op == UnaryOp::LogicalNot {
             if dt != DType::Bool {
@@ -338,6 +351,18 @@ impl Tensor {
     /// assert_eq!(z.to_vec::<i32>().unwrap(), vec![10, 20, 30]);
     /// ```
     pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        op1(
+            op.name(),
+            &[self, other],
+            || self.binary_raw(other, op),
+            |z| {
+                let (x, y, z) = (self.clone(), other.clone(), z.clone());
+                rule(move |g, needs| binary_grad(op, &x, &y, &z, &g[0], needs))
+            },
+        )
+    }
+
+    fn binary_raw(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
         let (da, db) = (self.dtype(), other.dtype());
         if da != db {
             bail!(
@@ -406,6 +431,27 @@ impl Tensor {
 
     /// Picks `x` where `cond` is true and `y` elsewhere, broadcasting all three.
     pub fn select(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        op1(
+            "SelectV2",
+            &[cond, x, y],
+            || Self::select_raw(cond, x, y),
+            |_| {
+                let (c, xs, ys) = (cond.clone(), x.shape().to_vec(), y.shape().to_vec());
+                rule(move |g, needs| {
+                    let zero = scalar_like(&g[0], 0.0)?;
+                    let gx = needs[1]
+                        .then(|| unbroadcast(&Tensor::select(&c, &g[0], &zero)?, &xs))
+                        .transpose()?;
+                    let gy = needs[2]
+                        .then(|| unbroadcast(&Tensor::select(&c, &zero, &g[0])?, &ys))
+                        .transpose()?;
+                    Ok(vec![None, gx, gy])
+                })
+            },
+        )
+    }
+
+    fn select_raw(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         if cond.dtype() != DType::Bool {
             bail!("SelectV2: condition must be bool, got {}", cond.dtype());
         }
@@ -440,6 +486,24 @@ impl Tensor {
     /// saturate; integers wrap; nonzero becomes true).
     pub fn cast(&self, dtype: DType) -> Result<Tensor> {
         let src = self.dtype();
+        op1(
+            "Cast",
+            &[self],
+            || self.cast_raw(dtype),
+            |_| {
+                rule(move |g, _| {
+                    Ok(vec![if src.is_float() {
+                        Some(g[0].cast(src)?)
+                    } else {
+                        None
+                    }])
+                })
+            },
+        )
+    }
+
+    fn cast_raw(&self, dtype: DType) -> Result<Tensor> {
+        let src = self.dtype();
         if src == dtype {
             return Ok(self.clone());
         }
@@ -451,4 +515,98 @@ impl Tensor {
             }
         }))
     }
+}
+
+/// d(op(x))/dx times `g`, with `y = op(x)`.
+fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+    use UnaryOp::*;
+    let c = |v: f64| scalar_like(x, v);
+    Ok(Some(match op {
+        Neg => g.unary(Neg)?,
+        Abs => g.mul(&x.unary(Sign)?)?,
+        Sign => Tensor::zeros(x.shape(), x.dtype())?,
+        Square => g.mul(&x.mul(&c(2.0)?)?)?,
+        Exp => g.mul(y)?,
+        Expm1 => g.mul(&y.add(&c(1.0)?)?)?,
+        Log => g.div(x)?,
+        Log1p => g.div(&x.add(&c(1.0)?)?)?,
+        Sqrt => g.mul(&c(0.5)?)?.div(y)?,
+        Rsqrt => g.mul(&y.mul(y)?.mul(y)?)?.mul(&c(-0.5)?)?,
+        Reciprocal => g.mul(&y.mul(y)?)?.unary(Neg)?,
+        Sin => g.mul(&x.unary(Cos)?)?,
+        Cos => g.mul(&x.unary(Sin)?)?.unary(Neg)?,
+        Tan => g.mul(&c(1.0)?.add(&y.mul(y)?)?)?,
+        Tanh => g.mul(&c(1.0)?.sub(&y.mul(y)?)?)?,
+        Sigmoid => g.mul(&y.mul(&c(1.0)?.sub(y)?)?)?,
+        Erf => {
+            let k = c(std::f64::consts::FRAC_2_SQRT_PI)?;
+            g.mul(&x.mul(x)?.unary(Neg)?.unary(Exp)?.mul(&k)?)?
+        }
+        Relu => Tensor::select(&x.binary(&c(0.0)?, BinaryOp::Greater)?, g, &c(0.0)?)?,
+        Round | Floor | Ceil | LogicalNot => return Ok(None),
+    }))
+}
+
+/// Gradients of `z = op(x, y)` (broadcast), summed back to the input shapes.
+fn binary_grad(
+    op: BinaryOp,
+    x: &Tensor,
+    y: &Tensor,
+    z: &Tensor,
+    g: &Tensor,
+    needs: &[bool],
+) -> Result<Vec<Option<Tensor>>> {
+    use BinaryOp::*;
+    let zero = || scalar_like(g, 0.0);
+    let lazy = |need: bool, f: &dyn Fn() -> Result<Tensor>| need.then(f).transpose();
+    let (gx, gy) = match op {
+        Add => (Some(g.clone()), Some(g.clone())),
+        Sub => (Some(g.clone()), lazy(needs[1], &|| g.unary(UnaryOp::Neg))?),
+        Mul => (lazy(needs[0], &|| g.mul(y))?, lazy(needs[1], &|| g.mul(x))?),
+        Div => (
+            lazy(needs[0], &|| g.div(y))?,
+            lazy(needs[1], &|| g.mul(z)?.div(y)?.unary(UnaryOp::Neg))?,
+        ),
+        FloorMod => (
+            Some(g.clone()),
+            lazy(needs[1], &|| {
+                g.mul(&x.binary(y, FloorDiv)?)?.unary(UnaryOp::Neg)
+            })?,
+        ),
+        Pow => (
+            lazy(needs[0], &|| {
+                g.mul(y)?
+                    .mul(&x.binary(&y.sub(&scalar_like(y, 1.0)?)?, Pow)?)
+            })?,
+            lazy(needs[1], &|| {
+                let pos = x.binary(&zero()?, Greater)?;
+                let safe = Tensor::select(&pos, x, &scalar_like(x, 1.0)?)?;
+                let log = Tensor::select(&pos, &safe.unary(UnaryOp::Log)?, &zero()?)?;
+                g.mul(z)?.mul(&log)
+            })?,
+        ),
+        Maximum | Minimum => {
+            let mask = x.binary(
+                y,
+                if op == Maximum {
+                    GreaterEqual
+                } else {
+                    LessEqual
+                },
+            )?;
+            (
+                lazy(needs[0], &|| Tensor::select(&mask, g, &zero()?))?,
+                lazy(needs[1], &|| Tensor::select(&mask, &zero()?, g))?,
+            )
+        }
+        _ => (None, None),
+    };
+    Ok(vec![
+        gx.filter(|_| needs[0])
+            .map(|t| unbroadcast(&t, x.shape()))
+            .transpose()?,
+        gy.filter(|_| needs[1])
+            .map(|t| unbroadcast(&t, y.shape()))
+            .transpose()?,
+    ])
 }

@@ -1,9 +1,12 @@
 //! Ops that build a new tensor from pieces of others: concat, stack, unstack, split, tile,
 //! pad, gather and one_hot.
 
+use crate::autodiff::{op1, op_n, rule};
 use crate::backend::cpu::strided;
 use crate::dtype::{DType, Element};
 use crate::layout::{checked_numel, contiguous_strides, Layout};
+use crate::ops::movement::SliceItem;
+use crate::ops::ReduceOp;
 use crate::storage::try_alloc;
 use crate::{bail, Result, Tensor};
 
@@ -32,14 +35,7 @@ fn filled<T: Element>(n: usize, v: T, op: &str) -> Result<Vec<T>> {
 }
 
 impl Tensor {
-    /// Joins tensors along an existing axis.
-    ///
-    /// ```
-    /// let x = rstf::Tensor::from_vec(vec![1i32, 2], &[1, 2]).unwrap();
-    /// let y = rstf::Tensor::concat(&[x.clone(), x], 0).unwrap();
-    /// assert_eq!(y.shape(), &[2, 2]);
-    /// ```
-    pub fn concat(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
+    fn concat_raw(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
         let Some(first) = tensors.first() else {
             bail!("ConcatV2: expected at least one tensor to concatenate");
         };
@@ -107,7 +103,7 @@ impl Tensor {
     }
 
     /// Splits along `axis` into its slices (views).
-    pub fn unstack(&self, axis: i64) -> Result<Vec<Tensor>> {
+    fn unstack_raw(&self, axis: i64) -> Result<Vec<Tensor>> {
         if self.rank() == 0 {
             bail!("Unpack: can't unstack a scalar");
         }
@@ -124,7 +120,7 @@ impl Tensor {
     }
 
     /// Splits along `axis` into pieces of the given sizes (one may be -1; views).
-    pub fn split(&self, sizes: &[i64], axis: i64) -> Result<Vec<Tensor>> {
+    fn split_raw(&self, sizes: &[i64], axis: i64) -> Result<Vec<Tensor>> {
         let ax = Layout::norm_axis(axis, self.rank(), "SplitV")?;
         let n = self.shape()[ax] as i64;
         let known: i64 = sizes.iter().filter(|&&s| s >= 0).sum();
@@ -156,7 +152,7 @@ impl Tensor {
     }
 
     /// Repeats the tensor `multiples[i]` times along each dimension.
-    pub fn tile(&self, multiples: &[i64]) -> Result<Tensor> {
+    fn tile_raw(&self, multiples: &[i64]) -> Result<Tensor> {
         if multiples.len() != self.rank() {
             bail!(
                 "Tile: expected multiples argument to be a vector of length {} but got length {} (input shape {:?})",
@@ -187,7 +183,7 @@ impl Tensor {
     }
 
     /// Pads with `value` (a scalar of the same dtype): `paddings[i] = (before, after)`.
-    pub fn pad(&self, paddings: &[(i64, i64)], value: &Tensor) -> Result<Tensor> {
+    fn pad_raw(&self, paddings: &[(i64, i64)], value: &Tensor) -> Result<Tensor> {
         if paddings.len() != self.rank() {
             bail!(
                 "Pad: the first dimension of paddings must be the rank of inputs {}, got {} (input shape {:?})",
@@ -237,7 +233,7 @@ impl Tensor {
     /// let i = rstf::Tensor::from_vec(vec![2i64, 0], &[2]).unwrap();
     /// assert_eq!(x.gather(&i, 0).unwrap().to_vec::<i32>().unwrap(), vec![30, 10]);
     /// ```
-    pub fn gather(&self, indices: &Tensor, axis: i64) -> Result<Tensor> {
+    fn gather_raw(&self, indices: &Tensor, axis: i64) -> Result<Tensor> {
         let idx = indices_i64(indices, "GatherV2")?;
         let ax = Layout::norm_axis(axis, self.rank().max(1), "GatherV2")?;
         if self.rank() == 0 {
@@ -311,5 +307,186 @@ pub fn indices_i64(indices: &Tensor, op: &str) -> Result<Vec<i64>> {
             "{op}: indices must be int32 or int64, got {d} (shape {:?})",
             indices.shape()
         ),
+    }
+}
+
+/// The differentiable entry points, each with its gradient rule.
+impl Tensor {
+    /// Joins tensors along an existing axis.
+    ///
+    /// ```
+    /// let x = rstf::Tensor::from_vec(vec![1i32, 2], &[1, 2]).unwrap();
+    /// let y = rstf::Tensor::concat(&[x.clone(), x], 0).unwrap();
+    /// assert_eq!(y.shape(), &[2, 2]);
+    /// ```
+    pub fn concat(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
+        let refs: Vec<&Tensor> = tensors.iter().collect();
+        op1(
+            "ConcatV2",
+            &refs,
+            || Tensor::concat_raw(tensors, axis),
+            |_| {
+                let rank = tensors[0].rank();
+                let ax = if axis < 0 { axis + rank as i64 } else { axis } as usize;
+                let sizes: Vec<i64> = tensors.iter().map(|t| t.shape()[ax] as i64).collect();
+                rule(move |g, _| {
+                    Ok(g[0]
+                        .split(&sizes, ax as i64)?
+                        .into_iter()
+                        .map(Some)
+                        .collect())
+                })
+            },
+        )
+    }
+
+    /// Splits along `axis` into its slices (views), removing the axis.
+    pub fn unstack(&self, axis: i64) -> Result<Vec<Tensor>> {
+        op_n(
+            "Unpack",
+            &[self],
+            || self.unstack_raw(axis),
+            |_| rule(move |g, _| Ok(vec![Some(Tensor::stack(g, axis)?)])),
+        )
+    }
+
+    /// Splits along `axis` into pieces of the given sizes (views); one size may be -1.
+    pub fn split(&self, sizes: &[i64], axis: i64) -> Result<Vec<Tensor>> {
+        op_n(
+            "SplitV",
+            &[self],
+            || self.split_raw(sizes, axis),
+            |_| rule(move |g, _| Ok(vec![Some(Tensor::concat(g, axis)?)])),
+        )
+    }
+
+    /// Repeats the tensor `multiples[i]` times along each dimension `i`.
+    pub fn tile(&self, multiples: &[i64]) -> Result<Tensor> {
+        op1(
+            "Tile",
+            &[self],
+            || self.tile_raw(multiples),
+            |_| {
+                let (shape, m) = (self.shape().to_vec(), multiples.to_vec());
+                rule(move |g, _| {
+                    // Output index k*d + j comes from input j: view as [m0, d0, m1, d1, ...] and
+                    // sum the copies.
+                    let wide: Vec<usize> = m
+                        .iter()
+                        .zip(&shape)
+                        .flat_map(|(&m, &d)| [m as usize, d])
+                        .collect();
+                    let axes: Vec<i64> = (0..shape.len()).map(|i| 2 * i as i64).collect();
+                    let s = g[0]
+                        .reshape_to(&wide)?
+                        .reduce(ReduceOp::Sum, Some(&axes), false)?;
+                    Ok(vec![Some(s.reshape_to(&shape)?)])
+                })
+            },
+        )
+    }
+
+    /// Pads with `value` (a scalar of the same dtype): `paddings[i] = (before, after)`.
+    pub fn pad(&self, paddings: &[(i64, i64)], value: &Tensor) -> Result<Tensor> {
+        op1(
+            "PadV2",
+            &[self, value],
+            || self.pad_raw(paddings, value),
+            |_| {
+                let vshape = value.shape().to_vec();
+                let items: Vec<SliceItem> = paddings
+                    .iter()
+                    .zip(self.shape())
+                    .map(|(p, &d)| SliceItem::Range {
+                        start: Some(p.0),
+                        stop: Some(p.0 + d as i64),
+                        step: 1,
+                    })
+                    .collect();
+                rule(move |g, needs| {
+                    let gv = if needs[1] {
+                        // Padded cells: the total minus the part that came from the input.
+                        let inner = g[0].slice(&items)?.reduce(ReduceOp::Sum, None, false)?;
+                        Some(
+                            g[0].reduce(ReduceOp::Sum, None, false)?
+                                .sub(&inner)?
+                                .reshape_to(&vshape)?,
+                        )
+                    } else {
+                        None
+                    };
+                    Ok(vec![Some(g[0].slice(&items)?), gv])
+                })
+            },
+        )
+    }
+
+    /// Picks slices along `axis` at `indices` (int32 or int64).
+    pub fn gather(&self, indices: &Tensor, axis: i64) -> Result<Tensor> {
+        op1(
+            "GatherV2",
+            &[self, indices],
+            || self.gather_raw(indices, axis),
+            |_| {
+                let (shape, idx) = (self.shape().to_vec(), indices.clone());
+                rule(move |g, _| {
+                    Ok(vec![
+                        Some(Tensor::gather_grad(&shape, &idx, axis, &g[0])?),
+                        None,
+                    ])
+                })
+            },
+        )
+    }
+
+    /// The gradient of [`Tensor::gather`]: zeros of `shape` with each slice of `g` added at
+    /// its index (repeated indices accumulate).
+    pub fn gather_grad(shape: &[usize], indices: &Tensor, axis: i64, g: &Tensor) -> Result<Tensor> {
+        let fwd = || {
+            let idx = indices_i64(indices, "GatherGrad")?;
+            let ax = Layout::norm_axis(axis, shape.len(), "GatherGrad")?;
+            let n = shape[ax];
+            let outer: usize = shape[..ax].iter().product();
+            let inner: usize = shape[ax + 1..].iter().product();
+            if g.numel() != outer * idx.len() * inner {
+                bail!(
+                    "GatherGrad: gradient of shape {:?} does not match {} indices into shape {shape:?}",
+                    g.shape(),
+                    idx.len()
+                );
+            }
+            if g.dtype().is_half() {
+                let g32 = g.cast(DType::F32)?;
+                return Tensor::gather_grad(shape, indices, axis, &g32)?.cast(g.dtype());
+            }
+            let gc = g.contiguous()?;
+            let mut out = Tensor::zeros(shape, g.dtype())?;
+            macro_rules! go {
+                ($T:ty) => {{
+                    let s = gc.as_slice::<$T>().expect("dense");
+                    let d = out.make_mut::<$T>()?;
+                    let mut pos = 0;
+                    for o in 0..outer {
+                        for &k in &idx {
+                            let b = (o * n + k as usize) * inner;
+                            for (x, y) in d[b..b + inner].iter_mut().zip(&s[pos..pos + inner]) {
+                                *x += *y;
+                            }
+                            pos += inner;
+                        }
+                    }
+                }};
+            }
+            match g.dtype() {
+                DType::F32 => go!(f32),
+                DType::F64 => go!(f64),
+                d => bail!("GatherGrad: expected a float32 or float64 gradient, got {d}"),
+            }
+            Ok(out)
+        };
+        op1("GatherGrad", &[g], fwd, |_| {
+            let idx = indices.clone();
+            rule(move |gg, _| Ok(vec![Some(gg[0].gather(&idx, axis)?)]))
+        })
     }
 }

@@ -236,6 +236,16 @@ impl Tensor {
     /// assert_eq!(c.to_vec::<f64>().unwrap(), vec![10.0, 14.0, 14.0, 20.0]);
     /// ```
     pub fn matmul(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
+        let fwd = || self.matmul_raw(other, transpose_a, transpose_b);
+        crate::autodiff::op1("MatMul", &[self, other], fwd, |_| {
+            let (a, b) = (self.clone(), other.clone());
+            crate::autodiff::rule(move |g, needs| {
+                matmul_grad(&a, &b, transpose_a, transpose_b, &g[0], needs)
+            })
+        })
+    }
+
+    fn matmul_raw(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
         let (a, b) = (self, other);
         if a.dtype() != b.dtype() {
             bail!(
@@ -284,4 +294,40 @@ impl Tensor {
             DType::Bool => bail!("MatMul: not supported for dtype bool"),
         }
     }
+}
+
+/// Gradients of `c = op(a) @ op(b)`: each a product of `g` with the other operand, batch dims
+/// summed back where they were broadcast.
+fn matmul_grad(
+    a: &Tensor,
+    b: &Tensor,
+    ta: bool,
+    tb: bool,
+    g: &Tensor,
+    needs: &[bool],
+) -> Result<Vec<Option<Tensor>>> {
+    use crate::autodiff::unbroadcast;
+    let ga = if needs[0] {
+        let d = match (ta, tb) {
+            (false, false) => g.matmul(b, false, true)?,
+            (false, true) => g.matmul(b, false, false)?,
+            (true, false) => b.matmul(g, false, true)?,
+            (true, true) => b.matmul(g, true, true)?,
+        };
+        Some(unbroadcast(&d, a.shape())?)
+    } else {
+        None
+    };
+    let gb = if needs[1] {
+        let d = match (ta, tb) {
+            (false, false) => a.matmul(g, true, false)?,
+            (false, true) => g.matmul(a, true, false)?,
+            (true, false) => a.matmul(g, false, false)?,
+            (true, true) => g.matmul(a, true, true)?,
+        };
+        Some(unbroadcast(&d, b.shape())?)
+    } else {
+        None
+    };
+    Ok(vec![ga, gb])
 }

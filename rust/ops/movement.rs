@@ -1,6 +1,7 @@
 //! Movement ops that only change the layout (no copy): transpose, reshape of dense data,
 //! expand/squeeze, broadcast, reverse and numpy-style slicing.
 
+use crate::autodiff::{op1, rule, unbroadcast};
 use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout};
 use crate::{bail, Result, Tensor};
 
@@ -33,7 +34,7 @@ impl Tensor {
     /// assert_eq!(t.shape(), &[3, 2]);
     /// assert_eq!(t.to_vec::<i32>().unwrap(), vec![1, 4, 2, 5, 3, 6]);
     /// ```
-    pub fn transpose(&self, perm: &[usize]) -> Result<Tensor> {
+    fn transpose_raw(&self, perm: &[usize]) -> Result<Tensor> {
         let r = self.rank();
         let mut seen = vec![false; r];
         if perm.len() != r
@@ -55,7 +56,7 @@ impl Tensor {
     }
 
     /// Gives the elements a new shape (one entry may be -1); a view when the data is dense.
-    pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
+    fn reshape_raw(&self, shape: &[i64]) -> Result<Tensor> {
         let n = self.numel();
         let mut out = Vec::with_capacity(shape.len());
         let mut infer = None;
@@ -91,7 +92,7 @@ impl Tensor {
     }
 
     /// Reshape to a known shape with the same number of elements.
-    pub fn reshape_to(&self, shape: &[usize]) -> Result<Tensor> {
+    fn reshape_to_raw(&self, shape: &[usize]) -> Result<Tensor> {
         if checked_numel(shape, "Reshape")? != self.numel() {
             bail!(
                 "Reshape: cannot reshape a tensor of shape {:?} to {shape:?}",
@@ -112,7 +113,7 @@ impl Tensor {
     }
 
     /// Inserts a dimension of size 1 at `axis` (negative counts from the end; a view).
-    pub fn expand_dims(&self, axis: i64) -> Result<Tensor> {
+    fn expand_dims_raw(&self, axis: i64) -> Result<Tensor> {
         let r = self.rank() as i64;
         if axis < -r - 1 || axis > r {
             bail!(
@@ -137,7 +138,7 @@ impl Tensor {
     }
 
     /// Removes the given dimensions of size 1 (all of them when `axes` is empty; a view).
-    pub fn squeeze(&self, axes: &[i64]) -> Result<Tensor> {
+    fn squeeze_raw(&self, axes: &[i64]) -> Result<Tensor> {
         let r = self.rank();
         let mut drop = vec![false; r];
         if axes.is_empty() {
@@ -167,7 +168,7 @@ impl Tensor {
     }
 
     /// Broadcasts to `shape` (numpy rules; a view with zero strides).
-    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+    fn broadcast_to_raw(&self, shape: &[usize]) -> Result<Tensor> {
         let b = broadcast_shapes(self.shape(), shape, "BroadcastTo");
         if b.as_deref() != Ok(shape) {
             bail!(
@@ -185,7 +186,7 @@ impl Tensor {
     }
 
     /// Reverses the order of elements along `axes` (a view with negative strides).
-    pub fn reverse(&self, axes: &[i64]) -> Result<Tensor> {
+    fn reverse_raw(&self, axes: &[i64]) -> Result<Tensor> {
         let mut l = self.layout().clone();
         let mut seen = vec![false; l.rank()];
         for &a in axes {
@@ -209,7 +210,7 @@ impl Tensor {
     /// let y = x.slice(&[SliceItem::Index(-1), SliceItem::Range { start: None, stop: None, step: -1 }]).unwrap();
     /// assert_eq!(y.to_vec::<i32>().unwrap(), vec![5, 4, 3]);
     /// ```
-    pub fn slice(&self, items: &[SliceItem]) -> Result<Tensor> {
+    fn slice_raw(&self, items: &[SliceItem]) -> Result<Tensor> {
         let src = self.layout();
         let consumed = items
             .iter()
@@ -320,5 +321,122 @@ impl Tensor {
         }
         out.offset = off as usize;
         Ok(self.with_layout(out))
+    }
+}
+
+impl Tensor {
+    fn view_op(
+        &self,
+        name: &'static str,
+        forward: impl FnOnce() -> Result<Tensor>,
+        back: impl Fn(&Tensor, &[usize]) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Result<Tensor> {
+        op1(name, &[self], forward, |_| {
+            let shape = self.shape().to_vec();
+            rule(move |g, _| Ok(vec![Some(back(&g[0], &shape)?)]))
+        })
+    }
+
+    /// Permutes the dimensions (a view).
+    pub fn transpose(&self, perm: &[usize]) -> Result<Tensor> {
+        let mut inv = vec![0; perm.len()];
+        for (i, &p) in perm.iter().enumerate() {
+            if p < inv.len() {
+                inv[p] = i;
+            }
+        }
+        self.view_op(
+            "Transpose",
+            || self.transpose_raw(perm),
+            move |g, _| g.transpose(&inv),
+        )
+    }
+
+    /// Reshapes (a view when the data is dense); one dimension may be -1.
+    pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
+        self.view_op(
+            "Reshape",
+            || self.reshape_raw(shape),
+            |g, s| g.reshape_to(s),
+        )
+    }
+
+    /// Reshapes to a shape with the same number of elements.
+    pub fn reshape_to(&self, shape: &[usize]) -> Result<Tensor> {
+        self.view_op(
+            "Reshape",
+            || self.reshape_to_raw(shape),
+            |g, s| g.reshape_to(s),
+        )
+    }
+
+    /// Inserts a dimension of size 1 at `axis`.
+    pub fn expand_dims(&self, axis: i64) -> Result<Tensor> {
+        self.view_op(
+            "ExpandDims",
+            || self.expand_dims_raw(axis),
+            |g, s| g.reshape_to(s),
+        )
+    }
+
+    /// Removes the given dimensions of size 1 (all of them when `axes` is empty).
+    pub fn squeeze(&self, axes: &[i64]) -> Result<Tensor> {
+        self.view_op("Squeeze", || self.squeeze_raw(axes), |g, s| g.reshape_to(s))
+    }
+
+    /// A view repeating size-1 dimensions up to `shape` (numpy broadcasting).
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        self.view_op("BroadcastTo", || self.broadcast_to_raw(shape), unbroadcast)
+    }
+
+    /// Reverses the order of elements along `axes` (a view).
+    pub fn reverse(&self, axes: &[i64]) -> Result<Tensor> {
+        let ax = axes.to_vec();
+        self.view_op(
+            "ReverseV2",
+            || self.reverse_raw(axes),
+            move |g, _| g.reverse(&ax),
+        )
+    }
+
+    /// Numpy-style basic indexing (a view).
+    pub fn slice(&self, items: &[SliceItem]) -> Result<Tensor> {
+        let it = items.to_vec();
+        self.view_op(
+            "StridedSlice",
+            || self.slice_raw(items),
+            move |g, s| Tensor::slice_grad(s, &it, g),
+        )
+    }
+
+    /// The gradient of [`Tensor::slice`]: zeros of `shape` with `g` written where the slice
+    /// `items` of such a tensor would read.
+    pub fn slice_grad(shape: &[usize], items: &[SliceItem], g: &Tensor) -> Result<Tensor> {
+        let it = items.to_vec();
+        let fwd = || {
+            let z = Tensor::zeros(shape, g.dtype())?;
+            let view = z.slice_raw(items)?;
+            if view.shape() != g.shape() {
+                bail!(
+                    "StridedSliceGrad: gradient of shape {:?} for a slice of shape {:?}",
+                    g.shape(),
+                    view.shape()
+                );
+            }
+            let (vl, gl) = (view.layout().clone(), g.layout().clone());
+            drop(view);
+            let mut z = z;
+            crate::with_dtype!(g.dtype(), T => {
+                let src = g.storage_slice::<T>()?;
+                let dst = z.make_mut::<T>()?;
+                crate::backend::cpu::strided::copy_into(
+                    dst, &vl.strides, vl.offset, src, &gl.strides, gl.offset, &gl.shape,
+                );
+            });
+            Ok(z)
+        };
+        op1("StridedSliceGrad", &[g], fwd, |_| {
+            rule(move |gg, _| Ok(vec![Some(gg[0].slice(&it)?)]))
+        })
     }
 }

@@ -22,6 +22,31 @@ impl Tensor {
     /// ```
     pub fn softmax(&self, axis: i64, log: bool) -> Result<Tensor> {
         let name = if log { "LogSoftmax" } else { "Softmax" };
+        crate::autodiff::op1(
+            name,
+            &[self],
+            || self.softmax_raw(axis, log),
+            |y| {
+                let y = y.clone();
+                crate::autodiff::rule(move |g, _| {
+                    let g = &g[0];
+                    let ax = [axis];
+                    Ok(vec![Some(if log {
+                        // dx = g - softmax(x) * sum(g)
+                        let s = g.reduce(ReduceOp::Sum, Some(&ax), true)?;
+                        g.sub(&y.unary(UnaryOp::Exp)?.mul(&s)?)?
+                    } else {
+                        // dx = y * (g - sum(g * y))
+                        let s = g.mul(&y)?.reduce(ReduceOp::Sum, Some(&ax), true)?;
+                        y.mul(&g.sub(&s)?)?
+                    })])
+                })
+            },
+        )
+    }
+
+    fn softmax_raw(&self, axis: i64, log: bool) -> Result<Tensor> {
+        let name = if log { "LogSoftmax" } else { "Softmax" };
         let dt = self.dtype();
         if !dt.is_float() {
             bail!(
@@ -90,8 +115,23 @@ impl Tensor {
         Tensor::select(&pos, self, &self.unary(UnaryOp::Expm1)?)
     }
 
-    /// `log(1 + exp(x))`, computed stably as `max(x, 0) + log1p(exp(-|x|))`.
+    /// `log(1 + exp(x))`, computed stably as `max(x, 0) + log1p(exp(-|x|))`; its gradient is
+    /// `sigmoid(x)` (the composite's kinks at 0 cancel).
     pub fn softplus(&self) -> Result<Tensor> {
+        crate::autodiff::op1(
+            "Softplus",
+            &[self],
+            || self.softplus_raw(),
+            |_| {
+                let x = self.clone();
+                crate::autodiff::rule(move |g, _| {
+                    Ok(vec![Some(g[0].mul(&x.unary(UnaryOp::Sigmoid)?)?)])
+                })
+            },
+        )
+    }
+
+    fn softplus_raw(&self) -> Result<Tensor> {
         let zero = scalar_like(self, 0.0)?;
         let t = self
             .unary(UnaryOp::Abs)?

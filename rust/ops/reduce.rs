@@ -168,6 +168,16 @@ impl Tensor {
     /// assert_eq!(x.reduce(ReduceOp::Max, Some(&[0]), false).unwrap().to_vec::<f32>().unwrap(), vec![4.0, 5.0, 6.0]);
     /// ```
     pub fn reduce(&self, op: ReduceOp, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+        let fwd = || self.reduce_raw(op, axes, keepdims);
+        crate::autodiff::op1(op.name(), &[self], fwd, |y| {
+            let (x, y, axes) = (self.clone(), y.clone(), axes.map(|a| a.to_vec()));
+            crate::autodiff::rule(move |g, _| {
+                Ok(vec![Some(reduce_grad(op, &x, &y, &g[0], axes.as_deref())?)])
+            })
+        })
+    }
+
+    fn reduce_raw(&self, op: ReduceOp, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
         let dt = self.dtype();
         let name = op.name();
         let axes = norm_axes(axes, self.rank(), name)?;
@@ -330,5 +340,51 @@ impl Tensor {
                 .collect();
             Tensor::from_vec(v, &out_shape)
         })
+    }
+}
+
+/// The gradient of a reduction `y` of `x`, with `g` the gradient of `y`.
+fn reduce_grad(
+    op: ReduceOp,
+    x: &Tensor,
+    y: &Tensor,
+    g: &Tensor,
+    axes: Option<&[i64]>,
+) -> Result<Tensor> {
+    use crate::autodiff::scalar_like;
+    use crate::ops::BinaryOp;
+    let ax = norm_axes(axes, x.rank(), op.name())?;
+    let kshape: Vec<usize> = (0..x.rank())
+        .map(|a| if ax.contains(&a) { 1 } else { x.shape()[a] })
+        .collect();
+    let all: Vec<i64> = ax.iter().map(|&a| a as i64).collect();
+    let gk = g.reshape_to(&kshape)?;
+    let yk = y.reshape_to(&kshape)?;
+    let dt = x.dtype();
+    match op {
+        ReduceOp::Sum => gk.broadcast_to(x.shape()),
+        ReduceOp::Max | ReduceOp::Min => {
+            // Ties share the gradient equally, as TensorFlow's.
+            let ind = x.binary(&yk, BinaryOp::Equal)?.cast(dt)?;
+            let count = ind.reduce(ReduceOp::Sum, Some(&all), true)?;
+            ind.div(&count)?.mul(&gk)
+        }
+        ReduceOp::Prod => {
+            // Product of the other elements, exact when some elements are zero.
+            let is_zero = x.binary(&scalar_like(x, 0.0)?, BinaryOp::Equal)?;
+            let nonzero = Tensor::select(&is_zero, &scalar_like(x, 1.0)?, x)?;
+            let p = nonzero.reduce(ReduceOp::Prod, Some(&all), true)?;
+            let zeros = is_zero.cast(dt)?.reduce(ReduceOp::Sum, Some(&all), true)?;
+            let none = zeros.binary(&scalar_like(x, 0.0)?, BinaryOp::Equal)?;
+            let one = zeros.binary(&scalar_like(x, 1.0)?, BinaryOp::Equal)?;
+            let zero = scalar_like(x, 0.0)?;
+            let at_zero = Tensor::select(&one, &p, &zero)?;
+            let elsewhere = Tensor::select(&none, &p.div(&nonzero)?, &zero)?;
+            Tensor::select(&is_zero, &at_zero, &elsewhere)?.mul(&gk)
+        }
+        ReduceOp::Any | ReduceOp::All => Err(crate::Error::Internal(format!(
+            "{}: bool reductions have no gradient",
+            op.name()
+        ))),
     }
 }

@@ -188,8 +188,7 @@ fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 /// Converts any supported Python value to a tensor. `dtype` forces the dtype (Python values
 /// are converted to it directly, tensors and arrays must already match unless `cast`).
 pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<DType>, cast: bool) -> PyResult<Tensor> {
-    if let Ok(t) = obj.cast::<PyTensor>() {
-        let t = t.get().tensor();
+    if let Some(t) = exact_tensor(obj) {
         return finish(t, dtype, cast);
     }
     if let Some(s) = scalar_of(obj)? {
@@ -250,6 +249,17 @@ fn finish(t: Tensor, dtype: Option<DType>, cast: bool) -> PyResult<Tensor> {
         }
         _ => Ok(t),
     }
+}
+
+/// The tensor of a `Tensor`, or the value of a `Variable` (a read, seen by tapes).
+pub fn exact_tensor(obj: &Bound<'_, PyAny>) -> Option<Tensor> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Some(t.get().tensor());
+    }
+    if let Ok(v) = obj.cast::<super::autodiff::PyVariable>() {
+        return Some(v.get().v.read());
+    }
+    None
 }
 
 /// Copies a tensor into a new numpy array (bfloat16 becomes float32, numpy has no bfloat16).

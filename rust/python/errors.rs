@@ -7,6 +7,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
+use std::cell::RefCell;
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -17,11 +18,31 @@ fn class_name(e: &Error) -> &'static str {
         Error::OutOfRange(_) => "OutOfRangeError",
         Error::Unimplemented(_) => "UnimplementedError",
         Error::Internal(_) => "InternalError",
+        Error::Runtime(_) => "RuntimeError",
     }
+}
+
+thread_local! {
+    /// A Python exception raised inside a callback that Rust called (a custom gradient),
+    /// kept to be raised again unchanged when the error reaches Python.
+    static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// Keeps `e` to re-raise it and returns the Rust error that carries it up the stack.
+pub fn stash(e: PyErr) -> Error {
+    let msg = e.to_string();
+    PENDING.with(|p| *p.borrow_mut() = Some(e));
+    Error::Runtime(msg)
 }
 
 /// Builds the Python exception for `e`.
 pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
+    if let Some(pending) = PENDING.with(|p| p.borrow_mut().take()) {
+        return pending;
+    }
+    if let Error::Runtime(m) = e {
+        return PyRuntimeError::new_err(m);
+    }
     let module = ERRORS.get_or_try_init(py, || py.import("rstf.errors").map(|m| m.unbind()));
     let cls = module
         .and_then(|m| m.bind(py).getattr(class_name(&e)))

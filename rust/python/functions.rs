@@ -9,9 +9,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 fn t(x: &Bound<'_, PyAny>) -> PyResult<Tensor> {
-    if let Ok(p) = x.cast::<PyTensor>() {
-        return Ok(p.get().tensor());
-    }
     to_tensor(x, None, false)
 }
 

@@ -1,6 +1,7 @@
 //! Python bindings (the `rstf._rstf` extension module), built with the `python` feature.
 //! Bindings are split by domain: the Tensor class, value conversion, op functions, errors.
 
+mod autodiff;
 mod convert;
 mod errors;
 mod functions;
@@ -14,5 +15,6 @@ fn _rstf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_function(wrap_pyfunction!(tensor::_set_helpers, m)?)?;
     functions::register(m)?;
+    autodiff::register(m)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The Python `Tensor` class: properties, Python protocols (numbers, indexing, iteration,
 //! numpy), and operators, all in Rust so that `x + y` costs one call.
 
-use super::convert::{to_numpy, to_tensor};
+use super::convert::{exact_tensor, to_numpy, to_tensor};
 use crate::dtype::DType;
 use crate::ops::movement::SliceItem;
 use crate::ops::{BinaryOp, UnaryOp};
@@ -58,6 +58,12 @@ pub fn dtype_object(py: Python<'_>, dt: DType) -> PyResult<Py<PyAny>> {
     Ok(helpers(py)?.dtypes[i].clone_ref(py))
 }
 
+/// A `TensorShape` for `dims`.
+pub fn shape_object(py: Python<'_>, dims: &[usize]) -> PyResult<Py<PyAny>> {
+    let dims = PyTuple::new(py, dims)?;
+    Ok(helpers(py)?.shape_cls.bind(py).call1((dims,))?.unbind())
+}
+
 /// Elements above which kernels run with the GIL released.
 const DETACH_MIN: usize = 1 << 15;
 
@@ -92,8 +98,8 @@ impl PyTensor {
     }
 
     fn other(&self, other: &Bound<'_, PyAny>) -> PyResult<Tensor> {
-        if let Ok(t) = other.cast::<PyTensor>() {
-            return Ok(t.get().t.clone());
+        if let Some(t) = exact_tensor(other) {
+            return Ok(t);
         }
         to_tensor(other, Some(self.t.dtype()), true)
     }
@@ -109,7 +115,7 @@ impl PyTensor {
         let o = match other.cast::<PyTensor>() {
             Ok(t) => &t.get().t,
             Err(_) => {
-                converted = to_tensor(other, Some(self.t.dtype()), true)?;
+                converted = self.other(other)?;
                 &converted
             }
         };
@@ -233,8 +239,7 @@ impl PyTensor {
     /// The shape, as a `TensorShape`.
     #[getter]
     fn shape(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let dims = PyTuple::new(py, self.t.shape())?;
-        Ok(helpers(py)?.shape_cls.bind(py).call1((dims,))?.unbind())
+        shape_object(py, self.t.shape())
     }
 
     /// The element type.

@@ -1,0 +1,212 @@
+//! Reverse-mode automatic differentiation with TensorFlow's gradient tapes.
+//!
+//! Every differentiable op runs its forward kernel, then calls [`record`] with a gradient rule
+//! (kept beside the forward definition in `ops/`). An op is recorded on each tape active on
+//! this thread that tracks one of its inputs (a watched tensor or variable, or the output of an
+//! op already recorded there). Gradient rules are written with the same recorded ops, so a tape
+//! that is active while another computes gradients records the backward pass: nested tapes give
+//! higher derivatives.
+//!
+//! ```
+//! use rstf::{autodiff::Tape, Tensor};
+//! let x = Tensor::scalar(3.0f64);
+//! let tape = Tape::new(false, true);
+//! let y = {
+//!     let _active = tape.activate();
+//!     tape.watch(&x);
+//!     x.mul(&x).unwrap().mul(&x).unwrap() // x³
+//! };
+//! let g = tape.gradient(&[y], &[x.id()], None).unwrap();
+//! assert_eq!(g[0].as_ref().unwrap().to_vec::<f64>().unwrap(), vec![27.0]); // 3x²
+//! ```
+
+mod tape;
+
+pub use tape::{ActiveTape, Tape};
+
+use crate::{Result, Tensor};
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+/// A gradient rule: from the gradients of an op's outputs and a mask of the inputs that need
+/// one, the gradient of each input (`None` where it has none or is not needed).
+pub type GradFn = Arc<dyn Fn(&[Tensor], &[bool]) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
+
+/// Wraps a closure as a [`GradFn`].
+pub fn rule<F>(f: F) -> GradFn
+where
+    F: Fn(&[Tensor], &[bool]) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+{
+    Arc::new(f)
+}
+
+thread_local! {
+    /// The tapes active on this thread, innermost last.
+    static ACTIVE: RefCell<Vec<Tape>> = const { RefCell::new(Vec::new()) };
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static PAUSED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// True when some tape on this thread may record (the fast check every op makes).
+#[inline]
+pub fn is_recording() -> bool {
+    DEPTH.with(|d| d.get()) > 0 && PAUSED.with(|p| p.get()) == 0
+}
+
+/// Runs `f` with recording paused on this thread: the ops it runs are invisible to tapes.
+/// Primitives run their forward bodies this way, so only the primitive itself is recorded.
+pub fn paused<R>(f: impl FnOnce() -> R) -> R {
+    let _g = PauseGuard::new();
+    f()
+}
+
+/// Pauses recording on this thread until a matching [`resume`].
+pub fn pause() {
+    PAUSED.with(|p| p.set(p.get() + 1));
+}
+
+/// Undoes one [`pause`].
+pub fn resume() {
+    PAUSED.with(|p| p.set(p.get().saturating_sub(1)));
+}
+
+/// While alive, no tape on this thread records.
+pub struct PauseGuard(());
+
+impl PauseGuard {
+    /// Pauses recording until the guard is dropped.
+    pub fn new() -> PauseGuard {
+        pause();
+        PauseGuard(())
+    }
+}
+
+impl Default for PauseGuard {
+    fn default() -> Self {
+        PauseGuard::new()
+    }
+}
+
+impl Drop for PauseGuard {
+    fn drop(&mut self) {
+        resume();
+    }
+}
+
+fn with_active<R>(f: impl FnOnce(&mut Vec<Tape>) -> R) -> R {
+    ACTIVE.with(|a| {
+        let mut v = a.borrow_mut();
+        let r = f(&mut v);
+        DEPTH.with(|d| d.set(v.len()));
+        r
+    })
+}
+
+/// Runs a one-output op: `forward` with recording paused, then records `make(output)`, the
+/// op's gradient rule, on the tapes that track an input.
+#[inline]
+pub fn op1(
+    name: &'static str,
+    inputs: &[&Tensor],
+    forward: impl FnOnce() -> Result<Tensor>,
+    make: impl FnOnce(&Tensor) -> GradFn,
+) -> Result<Tensor> {
+    if !is_recording() {
+        return forward();
+    }
+    let mut out = [paused(forward)?];
+    record(name, inputs, &mut out, |o| make(&o[0]));
+    let [y] = out;
+    Ok(y)
+}
+
+/// Runs a many-output op as [`op1`].
+pub fn op_n(
+    name: &'static str,
+    inputs: &[&Tensor],
+    forward: impl FnOnce() -> Result<Vec<Tensor>>,
+    make: impl FnOnce(&[Tensor]) -> GradFn,
+) -> Result<Vec<Tensor>> {
+    if !is_recording() {
+        return forward();
+    }
+    let mut out = paused(forward)?;
+    record(name, inputs, &mut out, make);
+    Ok(out)
+}
+
+/// Records an op whose outputs are already computed. Outputs get new identities when recorded
+/// (an op may return a clone of an input). Ops with no float output are not recorded: integer
+/// and bool paths have no gradient.
+pub fn record(
+    name: &'static str,
+    inputs: &[&Tensor],
+    outputs: &mut [Tensor],
+    make: impl FnOnce(&[Tensor]) -> GradFn,
+) {
+    if !is_recording() || !outputs.iter().any(|o| o.dtype().is_float()) {
+        return;
+    }
+    let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
+    let tapes: Vec<Tape> = ACTIVE.with(|a| {
+        a.borrow()
+            .iter()
+            .filter(|t| t.tracks_any(&ids))
+            .cloned()
+            .collect()
+    });
+    if tapes.is_empty() {
+        return;
+    }
+    for o in outputs.iter_mut() {
+        o.renew_id();
+    }
+    let entry = Arc::new(tape::Entry {
+        name,
+        inputs: ids,
+        outputs: outputs
+            .iter()
+            .map(|o| (o.id(), o.shape().to_vec(), o.dtype()))
+            .collect(),
+        rule: make(outputs),
+    });
+    for t in tapes {
+        t.push_entry(entry.clone());
+    }
+}
+
+/// Called when a variable is read: active tapes that watch accessed variables start watching
+/// it (trainable variables only).
+pub fn variable_read(v: &crate::Variable) {
+    if !is_recording() || !v.trainable() {
+        return;
+    }
+    let tapes: Vec<Tape> = ACTIVE.with(|a| a.borrow().clone());
+    for t in tapes {
+        t.auto_watch(v);
+    }
+}
+
+/// The gradient of a broadcasting op's input: `g` summed over the broadcast dims back to
+/// `shape`.
+pub fn unbroadcast(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if g.shape() == shape {
+        return Ok(g.clone());
+    }
+    let lead = g.rank().saturating_sub(shape.len());
+    let axes: Vec<i64> = (0..g.rank())
+        .filter(|&a| a < lead || (shape[a - lead] == 1 && g.shape()[a] != 1))
+        .map(|a| a as i64)
+        .collect();
+    let s = if axes.is_empty() {
+        g.clone()
+    } else {
+        g.reduce(crate::ops::ReduceOp::Sum, Some(&axes), true)?
+    };
+    s.reshape_to(shape)
+}
+
+/// A scalar of `t`'s dtype.
+pub fn scalar_like(t: &Tensor, v: f64) -> Result<Tensor> {
+    Tensor::scalar(v).cast(t.dtype())
+}
