@@ -17,6 +17,7 @@ pub mod autodiff;
 pub mod backend;
 pub mod dtype;
 pub mod error;
+pub mod graph;
 pub mod layout;
 pub mod ops;
 pub mod storage;

@@ -121,9 +121,15 @@ impl Variable {
         Ok(())
     }
 
+    /// Puts back a value taken with [`Variable::peek`] (no checks, not traced).
+    pub(crate) fn restore(&self, t: Tensor) {
+        *self.0.value.write().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+
     /// Replaces the values (same shape and dtype).
     pub fn assign(&self, t: &Tensor) -> Result<()> {
         self.check("AssignVariableOp", t)?;
+        crate::graph::trace::assign(self, crate::graph::AssignMode::Set, t);
         let mut g = self.0.value.write().unwrap_or_else(|e| e.into_inner());
         crate::with_dtype!(t.dtype(), T => {
             let dst = g.make_mut::<T>()?;
@@ -147,6 +153,12 @@ impl Variable {
 
     fn update(&self, op: &str, t: &Tensor, bop: BinaryOp) -> Result<()> {
         self.check(op, t)?;
+        let mode = if bop == BinaryOp::Sub {
+            crate::graph::AssignMode::Sub
+        } else {
+            crate::graph::AssignMode::Add
+        };
+        crate::graph::trace::assign(self, mode, t);
         let mut g = self.0.value.write().unwrap_or_else(|e| e.into_inner());
         let sub = bop == BinaryOp::Sub;
         macro_rules! float {

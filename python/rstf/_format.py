@@ -18,6 +18,10 @@ def _numpy_text(value: np.ndarray, is_repr: bool) -> str:
 
 def tensor_text(t, is_repr: bool) -> str:
     """The text of a tensor: ``tf.Tensor(...)`` for str, ``<rstf.Tensor: ...>`` for repr."""
+    from . import _rstf
+
+    if _rstf.is_symbolic(t):
+        return f"<rstf.Tensor (traced) shape={t.shape} dtype={t.dtype.name}>"
     value = np.asarray(t)
     shape = str(t.shape)
     if is_repr:

@@ -132,6 +132,10 @@ def custom_gradient(f=None):
     def wrapped(*args, **kwargs):
         inputs = [_o.convert_to_tensor(a) if not isinstance(a, (Tensor, Variable)) else a
                   for a in nest.flatten(args)]
+        if _rstf.is_tracing():
+            from .errors import UnimplementedError
+
+            raise UnimplementedError("custom_gradient: not supported inside rstf.function yet")
         _rstf.pause_recording()
         try:
             result, grad_fn = f(*args, **kwargs)

@@ -12,6 +12,7 @@ InvalidArgumentError
 """
 
 __all__ = [
+    "OperatorNotAllowedInGraphError",
     "OpError",
     "InvalidArgumentError",
     "NotFoundError",
@@ -69,3 +70,7 @@ class FailedPreconditionError(OpError):
 
 class UnknownError(OpError):
     """An error of unknown kind."""
+
+
+class OperatorNotAllowedInGraphError(TypeError):
+    """A Python operation that needs a tensor's value, used on a traced (symbolic) tensor."""

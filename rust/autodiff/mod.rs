@@ -24,6 +24,7 @@ mod tape;
 
 pub use tape::{ActiveTape, Tape};
 
+use crate::graph::Op;
 use crate::{Result, Tensor};
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -102,50 +103,113 @@ fn with_active<R>(f: impl FnOnce(&mut Vec<Tape>) -> R) -> R {
     })
 }
 
-/// Runs a one-output op: `forward` with recording paused, then records `make(output)`, the
-/// op's gradient rule, on the tapes that track an input.
+/// True when an op must be recorded somewhere: on a tape or in a graph being traced.
+#[inline]
+pub(crate) fn must_record() -> bool {
+    (DEPTH.with(|d| d.get()) > 0 || crate::graph::trace::active()) && PAUSED.with(|p| p.get()) == 0
+}
+
+/// Runs a one-output op: `forward` with recording paused, then records the op (`op` describes
+/// it) with its gradient rule `make(output)` on the tapes that track an input, and in the graph
+/// being traced.
 #[inline]
 pub fn op1(
-    name: &'static str,
+    op: impl FnOnce() -> Op,
     inputs: &[&Tensor],
     forward: impl FnOnce() -> Result<Tensor>,
     make: impl FnOnce(&Tensor) -> GradFn,
 ) -> Result<Tensor> {
-    if !is_recording() {
+    if !must_record() {
         return forward();
     }
     let mut out = [paused(forward)?];
-    record(name, inputs, &mut out, |o| make(&o[0]));
+    record(op, inputs, &mut out, |o| make(&o[0]));
     let [y] = out;
     Ok(y)
 }
 
 /// Runs a many-output op as [`op1`].
 pub fn op_n(
-    name: &'static str,
+    op: impl FnOnce() -> Op,
     inputs: &[&Tensor],
     forward: impl FnOnce() -> Result<Vec<Tensor>>,
     make: impl FnOnce(&[Tensor]) -> GradFn,
 ) -> Result<Vec<Tensor>> {
-    if !is_recording() {
+    if !must_record() {
         return forward();
     }
     let mut out = paused(forward)?;
-    record(name, inputs, &mut out, make);
+    record(op, inputs, &mut out, make);
     Ok(out)
 }
 
 /// Records an op whose outputs are already computed. Outputs get new identities when recorded
-/// (an op may return a clone of an input). Ops with no float output are not recorded: integer
-/// and bool paths have no gradient.
+/// (an op may return a clone of an input). Tapes skip ops with no float output: integer and
+/// bool paths have no gradient. `op` is built only when something records.
 pub fn record(
-    name: &'static str,
+    op: impl FnOnce() -> Op,
     inputs: &[&Tensor],
     outputs: &mut [Tensor],
     make: impl FnOnce(&[Tensor]) -> GradFn,
 ) {
-    if !is_recording() || !outputs.iter().any(|o| o.dtype().is_float()) {
+    if !must_record() {
         return;
+    }
+    let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
+    let traced = crate::graph::trace::tracks_any(&ids);
+    let tapes: Vec<Tape> = if outputs.iter().any(|o| o.dtype().is_float()) {
+        ACTIVE.with(|a| {
+            a.borrow()
+                .iter()
+                .filter(|t| t.tracks_any(&ids))
+                .cloned()
+                .collect()
+        })
+    } else {
+        Vec::new()
+    };
+    if tapes.is_empty() && !traced {
+        return;
+    }
+    for o in outputs.iter_mut() {
+        o.renew_id();
+    }
+    let op = op();
+    if traced {
+        crate::graph::trace::record(&op, inputs, outputs);
+    }
+    if tapes.is_empty() {
+        return;
+    }
+    let entry = Arc::new(tape::Entry {
+        name: op.name(),
+        inputs: ids,
+        outputs: outputs
+            .iter()
+            .map(|o| (o.id(), o.shape().to_vec(), o.dtype()))
+            .collect(),
+        rule: make(outputs),
+    });
+    for t in tapes {
+        t.push_entry(entry.clone());
+    }
+}
+
+/// Records an op that only a Python callback can differentiate (a custom gradient); graphs
+/// cannot hold it.
+pub fn record_opaque(
+    name: &'static str,
+    inputs: &[&Tensor],
+    outputs: &mut [Tensor],
+    make: impl FnOnce(&[Tensor]) -> GradFn,
+) -> Result<()> {
+    if crate::graph::trace::active() {
+        return Err(crate::Error::Unimplemented(format!(
+            "{name}: custom gradients cannot be used inside rstf.function yet"
+        )));
+    }
+    if !is_recording() {
+        return Ok(());
     }
     let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
     let tapes: Vec<Tape> = ACTIVE.with(|a| {
@@ -156,7 +220,7 @@ pub fn record(
             .collect()
     });
     if tapes.is_empty() {
-        return;
+        return Ok(());
     }
     for o in outputs.iter_mut() {
         o.renew_id();
@@ -173,11 +237,13 @@ pub fn record(
     for t in tapes {
         t.push_entry(entry.clone());
     }
+    Ok(())
 }
 
 /// Called when a variable is read: active tapes that watch accessed variables start watching
 /// it (trainable variables only).
 pub fn variable_read(v: &crate::Variable) {
+    crate::graph::trace::variable_read(v);
     if !is_recording() || !v.trainable() {
         return;
     }

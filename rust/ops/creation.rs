@@ -10,7 +10,8 @@ impl Tensor {
     /// A tensor of `shape` with every element equal to the scalar `value`.
     pub fn fill(shape: &[usize], value: &Tensor) -> Result<Tensor> {
         let fwd = || Tensor::fill_raw(shape, value);
-        crate::autodiff::op1("Fill", &[value], fwd, |_| {
+        let op = || crate::graph::Op::Fill(shape.to_vec());
+        crate::autodiff::op1(op, &[value], fwd, |_| {
             let vshape = value.shape().to_vec();
             crate::autodiff::rule(move |g, _| {
                 let s = g[0].reduce(crate::ops::ReduceOp::Sum, None, false)?;
@@ -113,6 +114,28 @@ impl Tensor {
         dtype: DType,
         seed: u64,
     ) -> Result<Tensor> {
+        let mut out = Tensor::random_uniform_raw(shape, low, high, dtype, seed)?;
+        if crate::graph::trace::active() {
+            let op = crate::graph::Op::Random {
+                normal: false,
+                shape: shape.to_vec(),
+                a: low,
+                b: high,
+                dtype,
+                seed,
+            };
+            crate::graph::trace::record_source(op, &mut out);
+        }
+        Ok(out)
+    }
+
+    fn random_uniform_raw(
+        shape: &[usize],
+        low: f64,
+        high: f64,
+        dtype: DType,
+        seed: u64,
+    ) -> Result<Tensor> {
         let n = checked_numel(shape, "RandomUniform")?;
         if dtype.is_int() && high <= low {
             bail!("RandomUniformInt: need minval < maxval, got minval={low}, maxval={high}");
@@ -134,6 +157,28 @@ impl Tensor {
 
     /// Normal random numbers with the given mean and standard deviation (float dtypes).
     pub fn random_normal(
+        shape: &[usize],
+        mean: f64,
+        stddev: f64,
+        dtype: DType,
+        seed: u64,
+    ) -> Result<Tensor> {
+        let mut out = Tensor::random_normal_raw(shape, mean, stddev, dtype, seed)?;
+        if crate::graph::trace::active() {
+            let op = crate::graph::Op::Random {
+                normal: true,
+                shape: shape.to_vec(),
+                a: mean,
+                b: stddev,
+                dtype,
+                seed,
+            };
+            crate::graph::trace::record_source(op, &mut out);
+        }
+        Ok(out)
+    }
+
+    fn random_normal_raw(
         shape: &[usize],
         mean: f64,
         stddev: f64,

@@ -5,6 +5,7 @@ use crate::autodiff::{op1, rule, scalar_like, unbroadcast};
 use crate::backend::cpu::num::{Float, Num};
 use crate::backend::cpu::{par_map_f32, simd, strided};
 use crate::dtype::{DType, Element};
+use crate::graph::Op;
 use crate::layout::{broadcast_shapes, broadcast_strides};
 use crate::{bail, Result, Tensor};
 
@@ -301,7 +302,7 @@ impl Tensor {
     /// ```
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
         op1(
-            op.name(),
+            || Op::Unary(op),
             &[self],
             || self.unary_raw(op),
             |y| {
@@ -352,7 +353,7 @@ impl Tensor {
     /// ```
     pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
         op1(
-            op.name(),
+            || Op::Binary(op),
             &[self, other],
             || self.binary_raw(other, op),
             |z| {
@@ -432,7 +433,7 @@ impl Tensor {
     /// Picks `x` where `cond` is true and `y` elsewhere, broadcasting all three.
     pub fn select(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         op1(
-            "SelectV2",
+            || Op::Select,
             &[cond, x, y],
             || Self::select_raw(cond, x, y),
             |_| {
@@ -487,7 +488,7 @@ impl Tensor {
     pub fn cast(&self, dtype: DType) -> Result<Tensor> {
         let src = self.dtype();
         op1(
-            "Cast",
+            || Op::Cast(dtype),
             &[self],
             || self.cast_raw(dtype),
             |_| {

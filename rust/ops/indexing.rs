@@ -4,6 +4,7 @@
 use crate::autodiff::{op1, op_n, rule};
 use crate::backend::cpu::strided;
 use crate::dtype::{DType, Element};
+use crate::graph::Op;
 use crate::layout::{checked_numel, contiguous_strides, Layout};
 use crate::ops::movement::SliceItem;
 use crate::ops::ReduceOp;
@@ -269,6 +270,16 @@ impl Tensor {
 
     /// One-hot encoding of integer `indices` along a new last axis of size `depth`.
     pub fn one_hot(indices: &Tensor, depth: usize, on: &Tensor, off: &Tensor) -> Result<Tensor> {
+        let fwd = || Tensor::one_hot_raw(indices, depth, on, off);
+        op1(
+            || Op::OneHot(depth),
+            &[indices, on, off],
+            fwd,
+            |_| rule(|_, _| Ok(vec![None, None, None])),
+        )
+    }
+
+    fn one_hot_raw(indices: &Tensor, depth: usize, on: &Tensor, off: &Tensor) -> Result<Tensor> {
         let idx = indices_i64(indices, "OneHot")?;
         if on.dtype() != off.dtype() {
             bail!(
@@ -322,7 +333,7 @@ impl Tensor {
     pub fn concat(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
         let refs: Vec<&Tensor> = tensors.iter().collect();
         op1(
-            "ConcatV2",
+            || Op::Concat(axis),
             &refs,
             || Tensor::concat_raw(tensors, axis),
             |_| {
@@ -343,7 +354,7 @@ impl Tensor {
     /// Splits along `axis` into its slices (views), removing the axis.
     pub fn unstack(&self, axis: i64) -> Result<Vec<Tensor>> {
         op_n(
-            "Unpack",
+            || Op::Unstack(axis),
             &[self],
             || self.unstack_raw(axis),
             |_| rule(move |g, _| Ok(vec![Some(Tensor::stack(g, axis)?)])),
@@ -353,7 +364,10 @@ impl Tensor {
     /// Splits along `axis` into pieces of the given sizes (views); one size may be -1.
     pub fn split(&self, sizes: &[i64], axis: i64) -> Result<Vec<Tensor>> {
         op_n(
-            "SplitV",
+            || Op::Split {
+                sizes: sizes.to_vec(),
+                axis,
+            },
             &[self],
             || self.split_raw(sizes, axis),
             |_| rule(move |g, _| Ok(vec![Some(Tensor::concat(g, axis)?)])),
@@ -363,7 +377,7 @@ impl Tensor {
     /// Repeats the tensor `multiples[i]` times along each dimension `i`.
     pub fn tile(&self, multiples: &[i64]) -> Result<Tensor> {
         op1(
-            "Tile",
+            || Op::Tile(multiples.to_vec()),
             &[self],
             || self.tile_raw(multiples),
             |_| {
@@ -389,7 +403,7 @@ impl Tensor {
     /// Pads with `value` (a scalar of the same dtype): `paddings[i] = (before, after)`.
     pub fn pad(&self, paddings: &[(i64, i64)], value: &Tensor) -> Result<Tensor> {
         op1(
-            "PadV2",
+            || Op::Pad(paddings.to_vec()),
             &[self, value],
             || self.pad_raw(paddings, value),
             |_| {
@@ -424,7 +438,7 @@ impl Tensor {
     /// Picks slices along `axis` at `indices` (int32 or int64).
     pub fn gather(&self, indices: &Tensor, axis: i64) -> Result<Tensor> {
         op1(
-            "GatherV2",
+            || Op::Gather(axis),
             &[self, indices],
             || self.gather_raw(indices, axis),
             |_| {
@@ -484,9 +498,13 @@ impl Tensor {
             }
             Ok(out)
         };
-        op1("GatherGrad", &[g], fwd, |_| {
+        let op = || Op::GatherGrad {
+            shape: shape.to_vec(),
+            axis,
+        };
+        op1(op, &[indices, g], fwd, |_| {
             let idx = indices.clone();
-            rule(move |gg, _| Ok(vec![Some(gg[0].gather(&idx, axis)?)]))
+            rule(move |gg, _| Ok(vec![None, Some(gg[0].gather(&idx, axis)?)]))
         })
     }
 }

@@ -208,7 +208,7 @@ fn matmul_typed<T: Gemm>(
     let offs_a = batch_offsets(batch, &oa.batch_strides, oa.offset);
     let offs_b = batch_offsets(batch, &ob.batch_strides, ob.offset);
     let mn = (m * n).max(1);
-    let big = m * n * k >= 48 * 48 * 48;
+    let big = m * n * k >= 1 << 21;
     let nb = offs_a.len();
     let run = |(i, d): (usize, &mut [T]), par: bool| {
         T::mm(
@@ -237,7 +237,11 @@ impl Tensor {
     /// ```
     pub fn matmul(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
         let fwd = || self.matmul_raw(other, transpose_a, transpose_b);
-        crate::autodiff::op1("MatMul", &[self, other], fwd, |_| {
+        let op = || crate::graph::Op::MatMul {
+            transpose_a,
+            transpose_b,
+        };
+        crate::autodiff::op1(op, &[self, other], fwd, |_| {
             let (a, b) = (self.clone(), other.clone());
             crate::autodiff::rule(move |g, needs| {
                 matmul_grad(&a, &b, transpose_a, transpose_b, &g[0], needs)
@@ -307,27 +311,38 @@ fn matmul_grad(
     needs: &[bool],
 ) -> Result<Vec<Option<Tensor>>> {
     use crate::autodiff::unbroadcast;
-    let ga = if needs[0] {
+    let da = || -> Result<Option<Tensor>> {
+        if !needs[0] {
+            return Ok(None);
+        }
         let d = match (ta, tb) {
             (false, false) => g.matmul(b, false, true)?,
             (false, true) => g.matmul(b, false, false)?,
             (true, false) => b.matmul(g, false, true)?,
             (true, true) => b.matmul(g, true, true)?,
         };
-        Some(unbroadcast(&d, a.shape())?)
-    } else {
-        None
+        Ok(Some(unbroadcast(&d, a.shape())?))
     };
-    let gb = if needs[1] {
+    let db = || -> Result<Option<Tensor>> {
+        if !needs[1] {
+            return Ok(None);
+        }
         let d = match (ta, tb) {
             (false, false) => a.matmul(g, true, false)?,
             (false, true) => g.matmul(a, true, false)?,
             (true, false) => a.matmul(g, false, false)?,
             (true, true) => g.matmul(a, true, true)?,
         };
-        Some(unbroadcast(&d, b.shape())?)
-    } else {
-        None
+        Ok(Some(unbroadcast(&d, b.shape())?))
     };
+    // Both products at once (each on its own thread) when nothing records them (recording is
+    // per thread): two
+    // independent gemms keep the cores busier than one split gemm after the other.
+    let (ga, gb) = if needs[0] && needs[1] && !crate::autodiff::must_record() {
+        rayon::join(da, db)
+    } else {
+        (da(), db())
+    };
+    let (ga, gb) = (ga?, gb?);
     Ok(vec![ga, gb])
 }

@@ -2,6 +2,7 @@
 //! expand/squeeze, broadcast, reverse and numpy-style slicing.
 
 use crate::autodiff::{op1, rule, unbroadcast};
+use crate::graph::Op;
 use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout};
 use crate::{bail, Result, Tensor};
 
@@ -327,11 +328,11 @@ impl Tensor {
 impl Tensor {
     fn view_op(
         &self,
-        name: &'static str,
+        op: impl FnOnce() -> Op,
         forward: impl FnOnce() -> Result<Tensor>,
         back: impl Fn(&Tensor, &[usize]) -> Result<Tensor> + Send + Sync + 'static,
     ) -> Result<Tensor> {
-        op1(name, &[self], forward, |_| {
+        op1(op, &[self], forward, |_| {
             let shape = self.shape().to_vec();
             rule(move |g, _| Ok(vec![Some(back(&g[0], &shape)?)]))
         })
@@ -346,7 +347,7 @@ impl Tensor {
             }
         }
         self.view_op(
-            "Transpose",
+            || Op::Transpose(perm.to_vec()),
             || self.transpose_raw(perm),
             move |g, _| g.transpose(&inv),
         )
@@ -355,7 +356,7 @@ impl Tensor {
     /// Reshapes (a view when the data is dense); one dimension may be -1.
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
         self.view_op(
-            "Reshape",
+            || Op::Reshape(shape.to_vec()),
             || self.reshape_raw(shape),
             |g, s| g.reshape_to(s),
         )
@@ -364,7 +365,7 @@ impl Tensor {
     /// Reshapes to a shape with the same number of elements.
     pub fn reshape_to(&self, shape: &[usize]) -> Result<Tensor> {
         self.view_op(
-            "Reshape",
+            || Op::Reshape(shape.iter().map(|&d| d as i64).collect()),
             || self.reshape_to_raw(shape),
             |g, s| g.reshape_to(s),
         )
@@ -373,7 +374,7 @@ impl Tensor {
     /// Inserts a dimension of size 1 at `axis`.
     pub fn expand_dims(&self, axis: i64) -> Result<Tensor> {
         self.view_op(
-            "ExpandDims",
+            || Op::ExpandDims(axis),
             || self.expand_dims_raw(axis),
             |g, s| g.reshape_to(s),
         )
@@ -381,19 +382,27 @@ impl Tensor {
 
     /// Removes the given dimensions of size 1 (all of them when `axes` is empty).
     pub fn squeeze(&self, axes: &[i64]) -> Result<Tensor> {
-        self.view_op("Squeeze", || self.squeeze_raw(axes), |g, s| g.reshape_to(s))
+        self.view_op(
+            || Op::Squeeze(axes.to_vec()),
+            || self.squeeze_raw(axes),
+            |g, s| g.reshape_to(s),
+        )
     }
 
     /// A view repeating size-1 dimensions up to `shape` (numpy broadcasting).
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
-        self.view_op("BroadcastTo", || self.broadcast_to_raw(shape), unbroadcast)
+        self.view_op(
+            || Op::BroadcastTo(shape.to_vec()),
+            || self.broadcast_to_raw(shape),
+            unbroadcast,
+        )
     }
 
     /// Reverses the order of elements along `axes` (a view).
     pub fn reverse(&self, axes: &[i64]) -> Result<Tensor> {
         let ax = axes.to_vec();
         self.view_op(
-            "ReverseV2",
+            || Op::Reverse(axes.to_vec()),
             || self.reverse_raw(axes),
             move |g, _| g.reverse(&ax),
         )
@@ -403,7 +412,7 @@ impl Tensor {
     pub fn slice(&self, items: &[SliceItem]) -> Result<Tensor> {
         let it = items.to_vec();
         self.view_op(
-            "StridedSlice",
+            || Op::Slice(items.to_vec()),
             || self.slice_raw(items),
             move |g, s| Tensor::slice_grad(s, &it, g),
         )
@@ -435,7 +444,11 @@ impl Tensor {
             });
             Ok(z)
         };
-        op1("StridedSliceGrad", &[g], fwd, |_| {
+        let op = || Op::SliceGrad {
+            shape: shape.to_vec(),
+            items: items.to_vec(),
+        };
+        op1(op, &[g], fwd, |_| {
             rule(move |gg, _| Ok(vec![Some(gg[0].slice(&it)?)]))
         })
     }

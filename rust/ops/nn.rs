@@ -21,9 +21,8 @@ impl Tensor {
     /// assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     /// ```
     pub fn softmax(&self, axis: i64, log: bool) -> Result<Tensor> {
-        let name = if log { "LogSoftmax" } else { "Softmax" };
         crate::autodiff::op1(
-            name,
+            || crate::graph::Op::Softmax { axis, log },
             &[self],
             || self.softmax_raw(axis, log),
             |y| {
@@ -119,7 +118,7 @@ impl Tensor {
     /// `sigmoid(x)` (the composite's kinks at 0 cancel).
     pub fn softplus(&self) -> Result<Tensor> {
         crate::autodiff::op1(
-            "Softplus",
+            || crate::graph::Op::Softplus,
             &[self],
             || self.softplus_raw(),
             |_| {

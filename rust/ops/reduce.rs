@@ -169,7 +169,12 @@ impl Tensor {
     /// ```
     pub fn reduce(&self, op: ReduceOp, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
         let fwd = || self.reduce_raw(op, axes, keepdims);
-        crate::autodiff::op1(op.name(), &[self], fwd, |y| {
+        let desc = || crate::graph::Op::Reduce {
+            op,
+            axes: axes.map(|a| a.to_vec()),
+            keepdims,
+        };
+        crate::autodiff::op1(desc, &[self], fwd, |y| {
             let (x, y, axes) = (self.clone(), y.clone(), axes.map(|a| a.to_vec()));
             crate::autodiff::rule(move |g, _| {
                 Ok(vec![Some(reduce_grad(op, &x, &y, &g[0], axes.as_deref())?)])
@@ -297,9 +302,17 @@ impl Tensor {
         s.div(&c)
     }
 
-    #[allow(clippy::bool_comparison)]
     /// Index of the largest (`max == true`) or smallest value along `axis`, as int64.
     pub fn arg_reduce(&self, axis: i64, max: bool) -> Result<Tensor> {
+        let desc = || crate::graph::Op::ArgReduce { axis, max };
+        let fwd = || self.arg_reduce_raw(axis, max);
+        crate::autodiff::op1(desc, &[self], fwd, |_| {
+            crate::autodiff::rule(|_, _| Ok(vec![None]))
+        })
+    }
+
+    #[allow(clippy::bool_comparison)]
+    fn arg_reduce_raw(&self, axis: i64, max: bool) -> Result<Tensor> {
         let name = if max { "ArgMax" } else { "ArgMin" };
         let dt = self.dtype();
         if dt == DType::Bool {

@@ -304,7 +304,7 @@ fn record_gradient(
         .collect::<PyResult<_>>()?;
     let refs: Vec<&Tensor> = ins.iter().collect();
     let n = ins.len();
-    autodiff::record("CustomGradient", &refs, &mut outs, move |_| {
+    autodiff::record_opaque("CustomGradient", &refs, &mut outs, move |_| {
         autodiff::rule(move |g, _| {
             Python::attach(|py| {
                 let args: Vec<PyTensor> = g.iter().cloned().map(PyTensor::new).collect();
@@ -343,7 +343,7 @@ fn record_gradient(
                     .collect()
             })
         })
-    });
+    })?;
     Ok(outs.into_iter().map(PyTensor::new).collect())
 }
 

@@ -35,6 +35,20 @@ pub fn stash(e: PyErr) -> Error {
     Error::Runtime(msg)
 }
 
+/// `rstf.errors.OperatorNotAllowedInGraphError` (a `TypeError`) with `msg`.
+pub fn graph_error(msg: String) -> PyErr {
+    Python::attach(|py| {
+        let cls = py
+            .import("rstf.errors")
+            .and_then(|m| m.getattr("OperatorNotAllowedInGraphError"))
+            .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
+        match cls {
+            Ok(cls) => PyErr::from_type(cls, msg),
+            Err(_) => pyo3::exceptions::PyTypeError::new_err(msg),
+        }
+    })
+}
+
 /// Builds the Python exception for `e`.
 pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
     if let Some(pending) = PENDING.with(|p| p.borrow_mut().take()) {

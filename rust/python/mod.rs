@@ -5,6 +5,7 @@ mod autodiff;
 mod convert;
 mod errors;
 mod functions;
+mod graph;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -16,5 +17,6 @@ fn _rstf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tensor::_set_helpers, m)?)?;
     functions::register(m)?;
     autodiff::register(m)?;
+    graph::register(m)?;
     Ok(())
 }

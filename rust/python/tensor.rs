@@ -155,7 +155,18 @@ impl PyTensor {
         run(py, work, move || truediv(&a, &b)).map(PyTensor::new)
     }
 
+    /// Refuses to read the values of a traced tensor: they are only an example.
+    fn concrete(&self, what: &str) -> PyResult<()> {
+        if crate::graph::trace::is_symbolic(&self.t) {
+            return Err(super::errors::graph_error(format!(
+                "Using a symbolic rstf.Tensor as {what} is not allowed inside rstf.function: the value is not known while tracing. Use rstf.cond or rstf.while_loop for control flow that depends on a tensor, and compute with tensor ops instead of Python values"
+            )));
+        }
+        Ok(())
+    }
+
     fn scalar_value(&self, what: &str) -> PyResult<Tensor> {
+        self.concrete(what)?;
         if self.t.numel() != 1 {
             return Err(PyValueError::new_err(format!(
                 "{what}: only a tensor with one element can be converted, got shape {:?}",
@@ -262,6 +273,7 @@ impl PyTensor {
 
     /// The values as a new numpy array.
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.concrete("a numpy value")?;
         let a = to_numpy(py, &self.t)?;
         if self.t.rank() == 0 {
             // A numpy scalar, as TensorFlow's `.numpy()` of a scalar.
@@ -278,6 +290,7 @@ impl PyTensor {
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
+        self.concrete("a numpy array")?;
         let a = to_numpy(py, &self.t)?;
         match dtype {
             Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
@@ -303,6 +316,7 @@ impl PyTensor {
     }
 
     fn __bool__(&self) -> PyResult<bool> {
+        self.concrete("a Python bool")?;
         if self.t.numel() != 1 {
             return Err(PyValueError::new_err(format!(
                 "The truth value of a tensor with {} elements (shape {:?}) is ambiguous. Use rstf.reduce_any or rstf.reduce_all",
@@ -332,6 +346,7 @@ impl PyTensor {
     }
 
     fn __index__(&self) -> PyResult<i64> {
+        self.concrete("a Python index")?;
         if !(self.t.dtype().is_int()) || self.t.rank() != 0 {
             return Err(PyTypeError::new_err(format!(
                 "Only scalar integer tensors can be used as an index, got shape {:?} and dtype {}",

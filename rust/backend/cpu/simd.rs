@@ -79,6 +79,10 @@ multiversion! {
 multiversion! {
     /// Sum of a block of at most a few thousand values with 32 independent lanes.
     fn sum_block_f32(x: &[f32]) -> f32 {
+        if x.len() < 32 {
+            // Short rows add left to right, as TensorFlow and numpy do.
+            return x.iter().sum();
+        }
         let mut acc = [0f32; 32];
         let chunks = x.chunks_exact(32);
         let rest = chunks.remainder();

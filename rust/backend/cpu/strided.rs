@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// Outputs with at least this many elements are split across rayon's threads.
-pub const PAR_MIN: usize = 1 << 15;
+pub const PAR_MIN: usize = 1 << 17;
 
 /// Iteration plan over a dense output of some shape and `K` strided inputs.
 #[derive(Clone, Debug)]
@@ -251,13 +251,37 @@ pub fn map3<A: Copy + Sync, B: Copy + Sync, C: Copy + Sync, O: Send>(
     let plan = Plan::new(shape, strides, offsets);
     build(n, |out| {
         run(out, &plan, |o, [pa, pb, pc], [ia, ib, ic]| {
-            for (i, d) in o.iter_mut().enumerate() {
-                let i = i as isize;
-                d.write(f(
-                    a[(pa + i * ia) as usize],
-                    b[(pb + i * ib) as usize],
-                    c[(pc + i * ic) as usize],
-                ));
+            let n = o.len();
+            let (ua, ub, uc) = (pa as usize, pb as usize, pc as usize);
+            match (ia, ib, ic) {
+                (1, 1, 1) => {
+                    let (a, b, c) = (&a[ua..ua + n], &b[ub..ub + n], &c[uc..uc + n]);
+                    for i in 0..n {
+                        o[i].write(f(a[i], b[i], c[i]));
+                    }
+                }
+                (1, 1, 0) => {
+                    let (a, b, z) = (&a[ua..ua + n], &b[ub..ub + n], c[uc]);
+                    for i in 0..n {
+                        o[i].write(f(a[i], b[i], z));
+                    }
+                }
+                (1, 0, 1) => {
+                    let (a, y, c) = (&a[ua..ua + n], b[ub], &c[uc..uc + n]);
+                    for i in 0..n {
+                        o[i].write(f(a[i], y, c[i]));
+                    }
+                }
+                _ => {
+                    for (i, d) in o.iter_mut().enumerate() {
+                        let i = i as isize;
+                        d.write(f(
+                            a[(pa + i * ia) as usize],
+                            b[(pb + i * ib) as usize],
+                            c[(pc + i * ic) as usize],
+                        ));
+                    }
+                }
             }
         })
     })

@@ -1,0 +1,154 @@
+"""Times traced functions: rstf.function beside jax.jit and tf.function (when installed), and
+traced against eager rstf. Prints medians and ratios (rstf / peer; below 1 means rstf is
+faster).
+
+    python benches/function.py               # every case
+    python benches/function.py seed_step     # some cases
+
+Cases:
+- seed_step: the basics guide's training step (1 -> 64 relu -> 1 on 201 points, tape + SGD
+  0.01 on four variables) compiled once, 1000 steps.
+- chain8: a chain of 8 elementwise ops on 4M float32, traced against eager.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+from compare import PEERS, timeit
+from training import _seed_data
+
+import rstf as tf
+
+
+def _median(fn, repeats=5):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def seed_rstf(params, x, y):
+    vs = [tf.Variable(p) for p in params]
+    w1, b1, w2, b2 = vs
+    x, y = tf.constant(x), tf.constant(y)
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            h = tf.nn.relu(x[:, tf.newaxis] @ w1 + b1)
+            prediction = tf.squeeze(h @ w2 + b2, axis=1)
+            loss = tf.reduce_mean((y - prediction) ** 2)
+        grads = tape.gradient(loss, vs)
+        for v, g in zip(vs, grads):
+            v.assign_sub(0.01 * g)
+        return loss
+
+    def run():
+        for _ in range(1000):
+            loss = step(x, y)
+        return loss
+
+    return run
+
+
+def seed_jax(params, x, y):
+    import jax
+    import jax.numpy as jnp
+
+    ps = [jnp.asarray(p) for p in params]
+    x, y = jnp.asarray(x), jnp.asarray(y)
+
+    def loss_fn(ps, x, y):
+        w1, b1, w2, b2 = ps
+        h = jax.nn.relu(x[:, None] @ w1 + b1)
+        prediction = jnp.squeeze(h @ w2 + b2, axis=1)
+        return jnp.mean((y - prediction) ** 2)
+
+    @jax.jit
+    def step(ps, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(ps, x, y)
+        return [p - 0.01 * g for p, g in zip(ps, grads)], loss
+
+    def run():
+        nonlocal ps
+        for _ in range(1000):
+            ps, loss = step(ps, x, y)
+        return loss.block_until_ready()
+
+    return run
+
+
+def seed_tensorflow(params, x, y):
+    import tensorflow as tft
+
+    vs = [tft.Variable(p) for p in params]
+    w1, b1, w2, b2 = vs
+    x, y = tft.constant(x), tft.constant(y)
+
+    @tft.function
+    def step(x, y):
+        with tft.GradientTape() as tape:
+            h = tft.nn.relu(x[:, tft.newaxis] @ w1 + b1)
+            prediction = tft.squeeze(h @ w2 + b2, axis=1)
+            loss = tft.reduce_mean((y - prediction) ** 2)
+        grads = tape.gradient(loss, vs)
+        for v, g in zip(vs, grads):
+            v.assign_sub(0.01 * g)
+        return loss
+
+    def run():
+        for _ in range(1000):
+            loss = step(x, y)
+        return loss
+
+    return run
+
+
+def case_seed_step():
+    params, x, y = _seed_data()
+    out = {"rstf": _median(seed_rstf(params, x, y))}
+    if "jax" in PEERS:
+        out["jax"] = _median(seed_jax(params, x, y))
+    if "tensorflow" in PEERS:
+        out["tensorflow"] = _median(seed_tensorflow(params, x, y), 3)
+    return "the guide's training step traced, 1000 steps", out
+
+
+def _chain(x):
+    y = x * 1.5 + 0.5
+    y = tf.abs(y) - 1.0
+    y = tf.maximum(y, 0.1) * y
+    return tf.sqrt(y) / 2.0
+
+
+def case_chain8():
+    x = tf.constant(np.random.default_rng(0).standard_normal(1 << 22).astype(np.float32))
+    traced = tf.function(_chain)
+    out = {"rstf": timeit(lambda: traced(x)), "rstf eager": timeit(lambda: _chain(x))}
+    return "8 elementwise ops on 4M float32: traced vs eager", out
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main(argv):
+    print(f"{os.cpu_count()} cpus; peers: " + ", ".join(k for k in PEERS if k != "numpy"))
+    for name in argv or list(CASES):
+        title, times = CASES[name]()
+        base = times["rstf"]
+        print(f"\n{name}: {title}")
+        for lib, t in times.items():
+            ratio = "" if lib == "rstf" else f"  rstf/{lib} = {base / t:.2f}"
+            print(f"  {lib:<11} {t * 1e3:10.3f} ms{ratio}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

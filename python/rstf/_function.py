@@ -1,0 +1,292 @@
+"""``rstf.function``: traces a Python function into a graph once per input signature and runs
+the graph afterwards, without running the Python body.
+
+>>> import rstf as tf
+>>> @tf.function
+... def my_func(x):
+...     print('Tracing.')
+...     return tf.reduce_sum(x)
+>>> my_func(tf.constant([1, 2, 3]))
+Tracing.
+<rstf.Tensor: shape=(), dtype=int32, numpy=6>
+>>> my_func(tf.constant([10, 9, 8]))
+<rstf.Tensor: shape=(), dtype=int32, numpy=27>
+>>> my_func.experimental_get_tracing_count()
+1
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+import weakref
+
+import numpy as np
+
+from . import _ops as _o
+from . import _rstf, nest
+from ._rstf import Tensor
+from ._shape import TensorShape
+from ._variable import Variable
+from .dtypes import as_dtype
+
+
+class TensorSpec:
+    """The dtype and shape of a tensor argument (``None`` dims accept any size)."""
+
+    def __init__(self, shape, dtype="float32", name=None):
+        self.shape = TensorShape(tuple(shape)) if shape is not None else None
+        self.dtype = as_dtype(dtype)
+        self.name = name
+
+    @classmethod
+    def from_tensor(cls, tensor, name=None):
+        return cls(tuple(tensor.shape), tensor.dtype, name)
+
+    def is_compatible_with(self, t) -> bool:
+        if as_dtype(t.dtype) != self.dtype:
+            return False
+        if self.shape is None:
+            return True
+        shape = tuple(t.shape)
+        return len(shape) == len(self.shape) and all(s is None or s == d for s, d in zip(self.shape, shape))
+
+    def __eq__(self, other):
+        return isinstance(other, TensorSpec) and (self.shape, self.dtype) == (other.shape, other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"TensorSpec(shape={self.shape}, dtype={self.dtype!r}, name={self.name!r})"
+
+
+def _example(spec: TensorSpec):
+    dims = [1 if d is None else d for d in (spec.shape or ())]
+    return _o.zeros(dims, spec.dtype)
+
+
+def _key_of(leaf):
+    """The part of the cache key for one leaf of the arguments."""
+    if isinstance(leaf, Tensor):
+        return ("T", leaf.dtype.name, tuple(leaf.shape))
+    if isinstance(leaf, Variable):
+        return ("V", leaf._id)
+    if isinstance(leaf, TensorSpec):
+        return ("T", leaf.dtype.name, tuple(1 if d is None else d for d in leaf.shape or ()))
+    if isinstance(leaf, np.ndarray):
+        return ("T", str(leaf.dtype), leaf.shape)
+    try:
+        hash(leaf)
+    except TypeError:
+        return ("id", id(leaf))
+    return ("P", type(leaf).__name__, leaf)
+
+
+def _structure_key(args, kwargs):
+    flat = nest.flatten((args, kwargs))
+    shape = nest.map_structure(lambda _: None, (args, kwargs))
+    return repr(shape), tuple(_key_of(x) for x in flat)
+
+
+class ConcreteFunction:
+    """One traced graph of a :class:`Function`, callable with matching tensors."""
+
+    def __init__(self, graph, structure, flat_outputs, arg_positions, name):
+        self._graph = graph
+        self._structure = structure
+        self._flat_outputs = flat_outputs  # per output leaf: slot index, or ("py", value)
+        self._arg_positions = arg_positions  # flat argument leaf positions that are tensors
+        self.__name__ = name
+        # A function returning one tensor skips the nest machinery on each call.
+        self._single = not nest.is_nested(structure) and flat_outputs == [0]
+
+    @property
+    def graph(self):
+        """The graph: ``print(f.graph)`` lists its ops."""
+        return self._graph
+
+    def _call_flat(self, tensors):
+        results = self._graph.run(tensors)
+        if self._single:
+            return results[0]
+        flat = [results[o] if isinstance(o, int) else o[1] for o in self._flat_outputs]
+        return nest.pack_sequence_as(self._structure, flat)
+
+    def __call__(self, *args, **kwargs):
+        flat = nest.flatten((args, kwargs))
+        return self._call_flat([_o.convert_to_tensor(flat[i]) for i in self._arg_positions])
+
+    def __repr__(self):
+        return f"<ConcreteFunction {self.__name__}: {self._graph.op_count()} ops>"
+
+
+class Function:
+    """A Python function compiled to graphs (``rstf.function``)."""
+
+    def __init__(self, python_function, input_signature=None, reduce_retracing=False, jit_compile=None,
+                 autograph=True, name=None):
+        self._python_function = python_function
+        self._input_signature = None if input_signature is None else list(input_signature)
+        self._reduce_retracing = reduce_retracing
+        self._cache = {}
+        self._fast = {}  # signature_key of all-tensor positional calls -> ConcreteFunction
+        self._tracing_count = 0
+        self._instances = weakref.WeakKeyDictionary()
+        self.__name__ = name or getattr(python_function, "__name__", "function")
+        functools.update_wrapper(self, python_function)
+
+    @property
+    def python_function(self):
+        return self._python_function
+
+    @property
+    def input_signature(self):
+        return self._input_signature
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        bound = self._instances.get(instance)
+        if bound is None:
+            bound = Function(self._python_function.__get__(instance, owner), self._input_signature,
+                             self._reduce_retracing, name=self.__name__)
+            self._instances[instance] = bound
+        return bound
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the Python function has been traced."""
+        return self._tracing_count
+
+    def _check_signature(self, args, kwargs):
+        if self._input_signature is None:
+            return
+        if kwargs:
+            raise TypeError(f"{self.__name__}: keyword arguments are not accepted with an input_signature")
+        flat_sig = nest.flatten(self._input_signature)
+        flat = nest.flatten(list(args))
+        if len(flat) != len(flat_sig) or any(
+                not isinstance(s, TensorSpec) or not s.is_compatible_with(_o.convert_to_tensor(a))
+                for s, a in zip(flat_sig, flat)):
+            got = [TensorSpec.from_tensor(_o.convert_to_tensor(a)) for a in flat]
+            raise TypeError(
+                f"{self.__name__}: the arguments do not match the input_signature: expected "
+                f"{self._input_signature}, got {got}")
+
+    def _normalize(self, args, kwargs):
+        """Arguments as the traced function sees them: Python lists of numbers stay Python,
+        numpy arrays become tensors."""
+        conv = nest.map_structure(lambda a: _o.convert_to_tensor(a) if isinstance(a, np.ndarray) else a,
+                                  (list(args), kwargs))
+        return tuple(conv[0]), conv[1]
+
+    def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
+        """The graph for these arguments (tensors or ``TensorSpec``s), tracing it if needed."""
+        if not args and not kwargs and self._input_signature is not None:
+            args = tuple(self._input_signature)
+        args, kwargs = self._normalize(args, kwargs)
+        key = _structure_key(args, kwargs)
+        cf = self._cache.get(key)
+        if cf is None:
+            cf = self._trace(args, kwargs)
+            self._cache[key] = cf
+        return cf
+
+    def __call__(self, *args, **kwargs):
+        fast = None if kwargs else _rstf.signature_key(args)
+        if fast is not None:
+            cf = self._fast.get(fast)
+            if cf is not None:
+                return cf._call_flat(args)
+        self._check_signature(args, kwargs)
+        args, kwargs = self._normalize(args, kwargs)
+        key = _structure_key(args, kwargs)
+        cf = self._cache.get(key)
+        if cf is None:
+            cf = self._trace(args, kwargs)
+            self._cache[key] = cf
+        if fast is not None:
+            self._fast[fast] = cf
+        flat = nest.flatten((args, kwargs))
+        return cf._call_flat([flat[i] for i in cf._arg_positions])
+
+    def _trace(self, args, kwargs) -> ConcreteFunction:
+        self._tracing_count += 1
+        if self._tracing_count == 6:
+            warnings.warn(
+                f"{self.__name__} has been traced 6 times: calls with new shapes, dtypes or Python "
+                "values each trace a new graph, which is expensive. Pass tensors rather than Python "
+                "numbers, or give an input_signature.", stacklevel=3)
+        flat = nest.flatten((args, kwargs))
+        positions = [i for i, a in enumerate(flat) if isinstance(a, (Tensor, TensorSpec))]
+        _rstf.trace_begin()
+        try:
+            traced = list(flat)
+            for i in positions:
+                a = flat[i]
+                traced[i] = _rstf.trace_input(_example(a) if isinstance(a, TensorSpec) else a)
+            targs, tkwargs = nest.pack_sequence_as((args, kwargs), traced)
+            result = self._python_function(*targs, **tkwargs)
+            out_flat = nest.flatten(result)
+            tensors, layout = [], []
+            for o in out_flat:
+                if isinstance(o, (Tensor, Variable)):
+                    layout.append(len(tensors))
+                    tensors.append(o.value() if isinstance(o, Variable) else o)
+                else:
+                    layout.append(("py", o))
+        except BaseException:
+            _rstf.trace_abort()
+            raise
+        graph = _rstf.trace_finish(tensors)
+        return ConcreteFunction(graph, result, layout, positions, self.__name__)
+
+
+def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,
+             experimental_implements=None, experimental_autograph_options=None,
+             experimental_attributes=None, experimental_relax_shapes=None,
+             experimental_compile=None, experimental_follow_type_hints=None):
+    """Compiles ``func`` into graphs (usable as ``@rstf.function`` or ``@rstf.function(...)``)."""
+    if func is None:
+        return functools.partial(function, input_signature=input_signature, autograph=autograph,
+                                 jit_compile=jit_compile, reduce_retracing=reduce_retracing)
+    return Function(func, input_signature=input_signature, reduce_retracing=reduce_retracing,
+                    jit_compile=jit_compile, autograph=autograph)
+
+
+def cond(pred, true_fn=None, false_fn=None, name=None):
+    """``true_fn()`` if ``pred`` else ``false_fn()``. On a traced predicate both branches are
+    traced and the results selected elementwise (branches must not assign variables)."""
+    p = _o.convert_to_tensor(pred)
+    if not _rstf.is_symbolic(p):
+        return true_fn() if bool(p) else false_fn()
+    t, f = true_fn(), false_fn()
+    ft, ff = nest.flatten(t), nest.flatten(f)
+    if len(ft) != len(ff):
+        raise ValueError("cond: true_fn and false_fn must return the same structure")
+    return nest.pack_sequence_as(t, [_o.where(p, a, b) for a, b in zip(ft, ff)])
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,
+               swap_memory=False, maximum_iterations=None, name=None):
+    """Runs ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` holds."""
+    from .errors import UnimplementedError
+
+    single = not isinstance(loop_vars, (list, tuple))
+    vars_ = [loop_vars] if single else list(loop_vars)
+    i = 0
+    while True:
+        c = _o.convert_to_tensor(cond(*vars_))
+        if _rstf.is_symbolic(c):
+            raise UnimplementedError(
+                "while_loop: a loop condition that depends on a traced tensor is not "
+                "supported inside rstf.function yet; compute the trip count from Python values")
+        if not bool(c) or (maximum_iterations is not None and i >= maximum_iterations):
+            break
+        out = body(*vars_)
+        vars_ = [out] if single else list(out)
+        i += 1
+    return vars_[0] if single else type(loop_vars)(vars_)
+
+
+__all__ = ["function", "TensorSpec", "cond", "while_loop"]

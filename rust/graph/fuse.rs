@@ -1,0 +1,319 @@
+//! Elementwise fusion: a run of float unary/binary nodes over one shape becomes one
+//! [`Fused`] node that makes a single pass over memory, block by block (each block stays in
+//! the L1 cache), in parallel. Each element goes through the same arithmetic as the eager
+//! kernels, so results are bit-identical.
+
+use super::{Graph, Node, NodeKind, Op};
+use crate::backend::cpu::num::Float;
+use crate::dtype::DType;
+use crate::ops::{BinaryOp, UnaryOp};
+use crate::{Result, Tensor};
+use rayon::prelude::*;
+
+/// An operand of a fused instruction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arg {
+    /// The fused node's input number `i` (dense of the node's shape, or one element).
+    In(usize),
+    /// The result of instruction `i`.
+    Tmp(usize),
+}
+
+/// A fused chain: instructions over inputs and earlier results; the last one is the output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fused {
+    /// `(op, operands)` in order.
+    pub code: Vec<(Op, Vec<Arg>)>,
+}
+
+const BLOCK: usize = 1024;
+
+fn fusable(op: &Op) -> bool {
+    match op {
+        // Exp and Sigmoid have vectorised eager kernels whose last bits differ from the scalar
+        // functions, so they stay separate to keep results identical.
+        Op::Unary(u) => !matches!(
+            u,
+            UnaryOp::Exp | UnaryOp::Sigmoid | UnaryOp::LogicalNot | UnaryOp::Sign
+        ),
+        Op::Binary(b) => matches!(
+            b,
+            BinaryOp::Add
+                | BinaryOp::Sub
+                | BinaryOp::Mul
+                | BinaryOp::Div
+                | BinaryOp::Pow
+                | BinaryOp::Maximum
+                | BinaryOp::Minimum
+        ),
+        _ => false,
+    }
+}
+
+impl Graph {
+    /// Replaces runs of two or more fusable nodes (float32/float64, one output shape, every
+    /// intermediate used only inside the run) with one fused node.
+    pub(crate) fn fuse(&mut self) {
+        // Constants have no inputs: move them first so they do not split runs.
+        let (consts, rest): (Vec<Node>, Vec<Node>) = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .partition(|n| matches!(n.kind, NodeKind::Const(_)));
+        let mut uses = vec![0usize; self.specs.len()];
+        for n in &rest {
+            for &s in &n.inputs {
+                uses[s] += 1;
+            }
+        }
+        for &s in &self.outputs {
+            uses[s] += 1;
+        }
+        let mut out = consts;
+        let mut run: Vec<Node> = Vec::new();
+        for n in rest {
+            let ok = match &n.kind {
+                NodeKind::Op(op) if fusable(op) && n.outputs.len() == 1 => {
+                    let (dt, shape) = &self.specs[n.outputs[0]];
+                    let same_kind = run.first().map_or(true, |r| {
+                        let (rdt, rshape) = &self.specs[r.outputs[0]];
+                        rdt == dt && rshape == shape
+                    });
+                    matches!(dt, DType::F32 | DType::F64)
+                        && same_kind
+                        && n.inputs.iter().all(|&s| {
+                            let (idt, ishape) = &self.specs[s];
+                            idt == dt && (ishape == shape || ishape.iter().product::<usize>() == 1)
+                        })
+                }
+                _ => false,
+            };
+            // A run ends when its last result is needed elsewhere than by this node.
+            let continues = ok
+                && run
+                    .last()
+                    .is_some_and(|r| n.inputs.contains(&r.outputs[0]) && uses[r.outputs[0]] == 1);
+            if !continues {
+                self.flush(&mut run, &mut out, &uses);
+            }
+            if ok {
+                run.push(n);
+            } else {
+                out.push(n);
+            }
+        }
+        self.flush(&mut run, &mut out, &uses);
+        self.nodes = out;
+    }
+
+    fn flush(&self, run: &mut Vec<Node>, out: &mut Vec<Node>, uses: &[usize]) {
+        // Only the last result may be used outside: cut the run where that fails.
+        while run.len() >= 2 {
+            let inner_ok = run[..run.len() - 1].iter().all(|r| uses[r.outputs[0]] == 1);
+            if inner_ok {
+                break;
+            }
+            out.push(run.remove(0));
+        }
+        if run.len() < 2 {
+            out.append(run);
+            return;
+        }
+        let mut inputs: Vec<usize> = Vec::new();
+        let mut code = Vec::with_capacity(run.len());
+        for (k, n) in run.iter().enumerate() {
+            let NodeKind::Op(op) = &n.kind else {
+                unreachable!("runs hold op nodes")
+            };
+            let args = n
+                .inputs
+                .iter()
+                .map(|&s| match run[..k].iter().position(|r| r.outputs[0] == s) {
+                    Some(j) => Arg::Tmp(j),
+                    None => Arg::In(match inputs.iter().position(|&i| i == s) {
+                        Some(i) => i,
+                        None => {
+                            inputs.push(s);
+                            inputs.len() - 1
+                        }
+                    }),
+                })
+                .collect();
+            code.push((op.clone(), args));
+        }
+        let output = run.last().map(|r| r.outputs[0]).unwrap_or_default();
+        out.push(Node {
+            kind: NodeKind::Fused(Fused { code }),
+            inputs,
+            outputs: vec![output],
+        });
+        run.clear();
+    }
+}
+
+impl Fused {
+    /// Runs the chain. Under a recording tape, or on inputs not shaped as traced, it runs op by
+    /// op (recorded, broadcasting as eager does).
+    pub fn eval(&self, inputs: &[Tensor]) -> Result<Tensor> {
+        let shape_of = |i: usize| inputs[i].shape().to_vec();
+        let dt = inputs.first().map(|t| t.dtype());
+        let n = inputs.iter().map(|t| t.numel()).max().unwrap_or(0);
+        let dense = inputs
+            .iter()
+            .all(|t| Some(t.dtype()) == dt && (t.numel() == n || t.numel() == 1));
+        let fast = !crate::autodiff::is_recording()
+            && dense
+            && inputs.iter().all(|t| t.is_contiguous())
+            && inputs.iter().any(|t| t.numel() == n);
+        if fast {
+            let shape = (0..inputs.len())
+                .find(|&i| inputs[i].numel() == n)
+                .map(shape_of)
+                .unwrap_or_default();
+            let r = match dt {
+                Some(DType::F32) => Some(self.run_blocks::<f32>(inputs, n, &shape)),
+                Some(DType::F64) => Some(self.run_blocks::<f64>(inputs, n, &shape)),
+                _ => None,
+            };
+            if let Some(r) = r {
+                return r;
+            }
+        }
+        let mut tmps: Vec<Tensor> = Vec::with_capacity(self.code.len());
+        for (op, args) in &self.code {
+            let ins: Vec<Tensor> = args
+                .iter()
+                .map(|a| match a {
+                    Arg::In(i) => inputs[*i].clone(),
+                    Arg::Tmp(j) => tmps[*j].clone(),
+                })
+                .collect();
+            let mut r = op.eval(&ins)?;
+            tmps.push(r.remove(0));
+        }
+        tmps.pop()
+            .ok_or_else(|| crate::Error::Internal("fused: empty chain".into()))
+    }
+
+    fn run_blocks<T: Float>(&self, inputs: &[Tensor], n: usize, shape: &[usize]) -> Result<Tensor> {
+        let srcs: Vec<&[T]> = inputs
+            .iter()
+            .map(|t| t.as_slice::<T>().unwrap_or(&[]))
+            .collect();
+        let v = crate::backend::cpu::strided::build(n, |out| {
+            let body = |(b, o): (usize, &mut [std::mem::MaybeUninit<T>]),
+                        scratch: &mut Vec<Vec<T>>| {
+                let start = b * BLOCK;
+                let len = o.len();
+                for (k, (op, args)) in self.code.iter().enumerate() {
+                    let (done, rest) = scratch.split_at_mut(k);
+                    let dst = &mut rest[0][..len];
+                    let pick = |a: &Arg| -> Operand<'_, T> {
+                        match *a {
+                            Arg::In(i) if srcs[i].len() == 1 => Operand::Scalar(srcs[i][0]),
+                            Arg::In(i) => Operand::Slice(&srcs[i][start..start + len]),
+                            Arg::Tmp(j) => Operand::Slice(&done[j][..len]),
+                        }
+                    };
+                    match op {
+                        Op::Unary(u) => unary_block(*u, pick(&args[0]), dst),
+                        Op::Binary(bop) => binary_block(*bop, pick(&args[0]), pick(&args[1]), dst),
+                        _ => {}
+                    }
+                }
+                let last = &scratch[self.code.len() - 1][..len];
+                for (d, &s) in o.iter_mut().zip(last) {
+                    d.write(s);
+                }
+            };
+            let k = self.code.len();
+            if n >= crate::backend::cpu::strided::PAR_MIN {
+                out.par_chunks_mut(BLOCK)
+                    .enumerate()
+                    .for_each_init(|| vec![vec![T::zero(); BLOCK]; k], |s, x| body(x, s));
+            } else {
+                let mut s = vec![vec![T::zero(); BLOCK]; k];
+                out.chunks_mut(BLOCK)
+                    .enumerate()
+                    .for_each(|x| body(x, &mut s));
+            }
+        })?;
+        Tensor::from_vec(v, shape)
+    }
+}
+
+enum Operand<'a, T> {
+    Slice(&'a [T]),
+    Scalar(T),
+}
+
+fn unary_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
+    macro_rules! go {
+        ($f:expr) => {{
+            let f = $f;
+            match x {
+                Operand::Slice(s) => {
+                    for (o, &v) in d.iter_mut().zip(s) {
+                        *o = f(v);
+                    }
+                }
+                Operand::Scalar(v) => d.fill(f(v)),
+            }
+        }};
+    }
+    match op {
+        UnaryOp::Neg => go!(|x: T| x.neg()),
+        UnaryOp::Abs => go!(|x: T| x.abs()),
+        UnaryOp::Square => go!(|x: T| x.mul(x)),
+        UnaryOp::Expm1 => go!(|x: T| x.expm1()),
+        UnaryOp::Log => go!(|x: T| x.ln()),
+        UnaryOp::Log1p => go!(|x: T| x.ln1p()),
+        UnaryOp::Sqrt => go!(|x: T| x.sqrt()),
+        UnaryOp::Rsqrt => go!(|x: T| T::one().div(x.sqrt())),
+        UnaryOp::Reciprocal => go!(|x: T| T::one().div(x)),
+        UnaryOp::Sin => go!(|x: T| x.sin()),
+        UnaryOp::Cos => go!(|x: T| x.cos()),
+        UnaryOp::Tan => go!(|x: T| x.tan()),
+        UnaryOp::Tanh => go!(|x: T| x.tanh()),
+        UnaryOp::Erf => go!(|x: T| x.erf()),
+        UnaryOp::Round => go!(|x: T| x.round()),
+        UnaryOp::Floor => go!(|x: T| x.floor()),
+        UnaryOp::Ceil => go!(|x: T| x.ceil()),
+        UnaryOp::Relu => go!(|x: T| if x < T::zero() { T::zero() } else { x }),
+        UnaryOp::Exp | UnaryOp::Sigmoid | UnaryOp::Sign | UnaryOp::LogicalNot => {}
+    }
+}
+
+fn binary_block<T: Float>(op: BinaryOp, a: Operand<'_, T>, b: Operand<'_, T>, d: &mut [T]) {
+    macro_rules! go {
+        ($f:expr) => {{
+            let f = $f;
+            match (a, b) {
+                (Operand::Slice(x), Operand::Slice(y)) => {
+                    for ((o, &p), &q) in d.iter_mut().zip(x).zip(y) {
+                        *o = f(p, q);
+                    }
+                }
+                (Operand::Slice(x), Operand::Scalar(q)) => {
+                    for (o, &p) in d.iter_mut().zip(x) {
+                        *o = f(p, q);
+                    }
+                }
+                (Operand::Scalar(p), Operand::Slice(y)) => {
+                    for (o, &q) in d.iter_mut().zip(y) {
+                        *o = f(p, q);
+                    }
+                }
+                (Operand::Scalar(p), Operand::Scalar(q)) => d.fill(f(p, q)),
+            }
+        }};
+    }
+    match op {
+        BinaryOp::Add => go!(|x: T, y: T| x.add(y)),
+        BinaryOp::Sub => go!(|x: T, y: T| x.sub(y)),
+        BinaryOp::Mul => go!(|x: T, y: T| x.mul(y)),
+        BinaryOp::Div => go!(|x: T, y: T| x.div(y)),
+        BinaryOp::Pow => go!(|x: T, y: T| x.pow(y)),
+        BinaryOp::Maximum => go!(|x: T, y: T| x.maximum(y)),
+        BinaryOp::Minimum => go!(|x: T, y: T| x.minimum(y)),
+        _ => {}
+    }
+}

@@ -1,0 +1,293 @@
+//! Graphs of traced functions: an IR of primitive ops over numbered values, optimisation passes
+//! (dead-code removal, common-subexpression elimination; constants are folded while tracing),
+//! and an executor that runs a graph with no Python between ops.
+//!
+//! ```
+//! use rstf::{graph::trace, Tensor};
+//! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+//! trace::begin();
+//! let xi = trace::input(&x);
+//! let y = xi.mul(&xi).unwrap().add(&xi).unwrap();
+//! let g = trace::finish(&[y]).unwrap();
+//! let out = g.run(&[Tensor::from_vec(vec![2.0f32, 3.0, 4.0], &[3]).unwrap()]).unwrap();
+//! assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![6.0, 12.0, 20.0]);
+//! ```
+
+mod fuse;
+mod op;
+pub mod trace;
+
+pub use fuse::{Arg, Fused};
+pub use op::Op;
+pub use trace::AssignMode;
+
+use crate::dtype::DType;
+use crate::{bail, Result, Tensor, Variable};
+use std::collections::HashMap;
+
+/// What a node does.
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    /// A primitive op.
+    Op(Op),
+    /// The graph's constant number `i`.
+    Const(usize),
+    /// Reads the graph's variable number `i` (by reference: the current value).
+    ReadVariable(usize),
+    /// Updates the graph's variable number `i` with the node's one input.
+    Assign(usize, AssignMode),
+    /// A chain of elementwise ops run in one pass.
+    Fused(Fused),
+}
+
+/// One node: its kind and the value slots it reads and writes.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// What the node does.
+    pub kind: NodeKind,
+    /// Slots read.
+    pub inputs: Vec<usize>,
+    /// Slots written.
+    pub outputs: Vec<usize>,
+}
+
+/// A traced function: nodes in execution order over value slots.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    /// Slots that receive the arguments.
+    pub inputs: Vec<usize>,
+    /// Slots returned.
+    pub outputs: Vec<usize>,
+    /// The nodes, in order.
+    pub nodes: Vec<Node>,
+    /// Captured constants.
+    pub consts: Vec<Tensor>,
+    /// Captured variables.
+    pub variables: Vec<Variable>,
+    /// dtype and shape of each slot as traced.
+    pub specs: Vec<(DType, Vec<usize>)>,
+    /// Index of the node that reads each slot last (`usize::MAX`: never, or an output).
+    pub last_use: Vec<usize>,
+}
+
+impl Graph {
+    /// Runs the graph. Ops go through the public tensor methods, so an active tape records
+    /// them (gradients flow through a graph call).
+    pub fn run(&self, args: &[Tensor]) -> Result<Vec<Tensor>> {
+        if args.len() != self.inputs.len() {
+            bail!(
+                "graph: expected {} arguments, got {}",
+                self.inputs.len(),
+                args.len()
+            );
+        }
+        let mut vals: Vec<Option<Tensor>> = vec![None; self.specs.len()];
+        for (i, (&slot, a)) in self.inputs.iter().zip(args).enumerate() {
+            let (dt, shape) = &self.specs[slot];
+            if a.dtype() != *dt || a.shape() != shape.as_slice() {
+                bail!(
+                    "graph: argument {i} has dtype {} and shape {:?}, but the graph was traced for dtype {dt} and shape {shape:?}",
+                    a.dtype(),
+                    a.shape()
+                );
+            }
+            vals[slot] = Some(a.clone());
+        }
+        let last = &self.last_use;
+        let mut ins: Vec<Tensor> = Vec::with_capacity(4);
+        for (k, node) in self.nodes.iter().enumerate() {
+            ins.clear();
+            for &s in &node.inputs {
+                match &vals[s] {
+                    Some(t) => ins.push(t.clone()),
+                    None => {
+                        return Err(crate::Error::Internal(format!(
+                            "graph: slot %{s} is empty at node {k}"
+                        )))
+                    }
+                }
+            }
+            match &node.kind {
+                NodeKind::Op(op) => {
+                    for (&s, t) in node.outputs.iter().zip(op.eval(&ins)?) {
+                        vals[s] = Some(t);
+                    }
+                }
+                NodeKind::Fused(f) => vals[node.outputs[0]] = Some(f.eval(&ins)?),
+                NodeKind::Const(c) => vals[node.outputs[0]] = Some(self.consts[*c].clone()),
+                NodeKind::ReadVariable(v) => {
+                    vals[node.outputs[0]] = Some(self.variables[*v].read())
+                }
+                NodeKind::Assign(v, mode) => {
+                    let var = &self.variables[*v];
+                    match mode {
+                        AssignMode::Set => var.assign(&ins[0])?,
+                        AssignMode::Add => var.assign_add(&ins[0])?,
+                        AssignMode::Sub => var.assign_sub(&ins[0])?,
+                    }
+                }
+            }
+            // Free values after their last use, so their buffers can be reused.
+            for &s in &node.inputs {
+                if last[s] == k {
+                    vals[s] = None;
+                }
+            }
+        }
+        self.outputs
+            .iter()
+            .map(|&s| {
+                vals[s].clone().ok_or_else(|| {
+                    crate::Error::Internal(format!("graph: output %{s} was not computed"))
+                })
+            })
+            .collect()
+    }
+
+    fn set_last_uses(&mut self) {
+        let mut last = vec![usize::MAX; self.specs.len()];
+        for (k, n) in self.nodes.iter().enumerate() {
+            for &s in &n.inputs {
+                last[s] = k;
+            }
+        }
+        for &s in &self.outputs {
+            last[s] = usize::MAX;
+        }
+        self.last_use = last;
+    }
+
+    /// Number of ops run (ops inside fused nodes counted; constants and variable reads not).
+    pub fn op_count(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Op(_) => 1,
+                NodeKind::Fused(f) => f.code.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Runs the passes: common subexpressions merged, dead nodes removed, elementwise chains
+    /// fused.
+    pub fn optimize(&mut self) {
+        self.cse();
+        self.dce();
+        self.fuse();
+        self.set_last_uses();
+    }
+
+    /// Merges nodes that apply the same op to the same inputs (variable reads are kept: an
+    /// assignment may sit between two of them).
+    fn cse(&mut self) {
+        let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut rename: Vec<usize> = (0..self.specs.len()).collect();
+        let mut kept = Vec::with_capacity(self.nodes.len());
+        for mut n in std::mem::take(&mut self.nodes) {
+            for s in n.inputs.iter_mut() {
+                *s = rename[*s];
+            }
+            let key = match &n.kind {
+                NodeKind::Op(op) => Some(format!("{op}{:?}", n.inputs)),
+                NodeKind::Const(c) => {
+                    let t = &self.consts[*c];
+                    Some(if t.numel() == 1 && t.rank() == 0 {
+                        // Scalars by value: each `0.01 * g` captures its own 0.01.
+                        format!("const {} {:?}", t.dtype(), t.item_f64().map(f64::to_bits))
+                    } else {
+                        format!("const #{}", t.id())
+                    })
+                }
+                _ => None,
+            };
+            if let Some(key) = key {
+                if let Some(prev) = seen.get(&key) {
+                    for (&o, &p) in n.outputs.iter().zip(prev) {
+                        rename[o] = p;
+                    }
+                    continue;
+                }
+                seen.insert(key, n.outputs.clone());
+            }
+            kept.push(n);
+        }
+        self.nodes = kept;
+        for s in self.outputs.iter_mut() {
+            *s = rename[*s];
+        }
+    }
+
+    /// Drops nodes whose results are never used (assignments always stay).
+    fn dce(&mut self) {
+        let mut live = vec![false; self.specs.len()];
+        for &s in &self.outputs {
+            live[s] = true;
+        }
+        let mut keep = vec![false; self.nodes.len()];
+        for (k, n) in self.nodes.iter().enumerate().rev() {
+            if matches!(n.kind, NodeKind::Assign(..)) || n.outputs.iter().any(|&o| live[o]) {
+                keep[k] = true;
+                for &s in &n.inputs {
+                    live[s] = true;
+                }
+            }
+        }
+        let mut k = 0;
+        self.nodes.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+    }
+}
+
+impl std::fmt::Display for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let spec = |s: usize| {
+            let (dt, shape) = &self.specs[s];
+            format!("%{s}: {dt}{shape:?}")
+        };
+        let ins: Vec<String> = self.inputs.iter().map(|&s| spec(s)).collect();
+        writeln!(f, "graph({}) {{", ins.join(", "))?;
+        for n in &self.nodes {
+            let args: Vec<String> = n.inputs.iter().map(|s| format!("%{s}")).collect();
+            let outs: Vec<String> = n.outputs.iter().map(|&s| spec(s)).collect();
+            let what = match &n.kind {
+                NodeKind::Op(op) => format!("{op}({})", args.join(", ")),
+                NodeKind::Fused(f) => {
+                    let ops: Vec<String> = f.code.iter().map(|(op, _)| op.to_string()).collect();
+                    format!("Fused[{}]({})", ops.join(" -> "), args.join(", "))
+                }
+                NodeKind::Const(c) => {
+                    let t = &self.consts[*c];
+                    if t.numel() == 1 {
+                        format!("Const({})", t.item_f64().unwrap_or(f64::NAN))
+                    } else {
+                        format!("Const(<{} values>)", t.numel())
+                    }
+                }
+                NodeKind::ReadVariable(v) => {
+                    format!("ReadVariableOp('{}')", self.variables[*v].name())
+                }
+                NodeKind::Assign(v, mode) => format!(
+                    "{}('{}', {})",
+                    match mode {
+                        AssignMode::Set => "AssignVariableOp",
+                        AssignMode::Add => "AssignAddVariableOp",
+                        AssignMode::Sub => "AssignSubVariableOp",
+                    },
+                    self.variables[*v].name(),
+                    args.join(", ")
+                ),
+            };
+            if outs.is_empty() {
+                writeln!(f, "  {what}")?;
+            } else {
+                writeln!(f, "  {} = {what}", outs.join(", "))?;
+            }
+        }
+        let outs: Vec<String> = self.outputs.iter().map(|s| format!("%{s}")).collect();
+        writeln!(f, "  return {}", outs.join(", "))?;
+        write!(f, "}}")
+    }
+}

@@ -1,0 +1,246 @@
+//! [`Op`]: the primitive op set as data (kind and attributes), so that tapes can name what
+//! they recorded and graphs can store and replay it. [`Op::eval`] runs an op through the same
+//! public tensor methods as eager code, so a replayed graph is recorded by active tapes.
+
+use crate::dtype::DType;
+use crate::ops::movement::SliceItem;
+use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
+use crate::{bail, Result, Tensor};
+
+/// One primitive op with its attributes. Inputs are positional; see each variant.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub enum Op {
+    /// `[x]`
+    Unary(UnaryOp),
+    /// `[x, y]`
+    Binary(BinaryOp),
+    /// `[cond, x, y]`
+    Select,
+    /// `[x]`
+    Cast(DType),
+    /// `[x]`
+    Reduce {
+        op: ReduceOp,
+        axes: Option<Vec<i64>>,
+        keepdims: bool,
+    },
+    /// `[x]`
+    ArgReduce { axis: i64, max: bool },
+    /// `[a, b]`
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
+    /// `[x]`
+    Softmax { axis: i64, log: bool },
+    /// `[x]`
+    Softplus,
+    /// `[x]`
+    Transpose(Vec<usize>),
+    /// `[x]` (one entry may be -1)
+    Reshape(Vec<i64>),
+    /// `[x]`
+    ExpandDims(i64),
+    /// `[x]`
+    Squeeze(Vec<i64>),
+    /// `[x]`
+    BroadcastTo(Vec<usize>),
+    /// `[x]`
+    Reverse(Vec<i64>),
+    /// `[x]`
+    Slice(Vec<SliceItem>),
+    /// `[g]`
+    SliceGrad {
+        shape: Vec<usize>,
+        items: Vec<SliceItem>,
+    },
+    /// `[x0, x1, ...]`
+    Concat(i64),
+    /// `[x]`, one output per slice
+    Unstack(i64),
+    /// `[x]`, one output per size
+    Split { sizes: Vec<i64>, axis: i64 },
+    /// `[x]`
+    Tile(Vec<i64>),
+    /// `[x, value]`
+    Pad(Vec<(i64, i64)>),
+    /// `[params, indices]`
+    Gather(i64),
+    /// `[indices, g]`
+    GatherGrad { shape: Vec<usize>, axis: i64 },
+    /// `[value]`
+    Fill(Vec<usize>),
+    /// `[indices, on, off]`
+    OneHot(usize),
+    /// `[]`: uniform in `[a, b)` or normal with mean `a` and deviation `b`; each run draws new
+    /// numbers (the seed is mixed with a process-wide counter).
+    Random {
+        normal: bool,
+        shape: Vec<usize>,
+        a: f64,
+        b: f64,
+        dtype: DType,
+        seed: u64,
+    },
+}
+
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Op {
+    /// TensorFlow's name for the op.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Unary(u) => u.name(),
+            Op::Binary(b) => b.name(),
+            Op::Select => "SelectV2",
+            Op::Cast(_) => "Cast",
+            Op::Reduce { op, .. } => op.name(),
+            Op::ArgReduce { max: true, .. } => "ArgMax",
+            Op::ArgReduce { max: false, .. } => "ArgMin",
+            Op::MatMul { .. } => "MatMul",
+            Op::Softmax { log: false, .. } => "Softmax",
+            Op::Softmax { log: true, .. } => "LogSoftmax",
+            Op::Softplus => "Softplus",
+            Op::Transpose(_) => "Transpose",
+            Op::Reshape(_) => "Reshape",
+            Op::ExpandDims(_) => "ExpandDims",
+            Op::Squeeze(_) => "Squeeze",
+            Op::BroadcastTo(_) => "BroadcastTo",
+            Op::Reverse(_) => "ReverseV2",
+            Op::Slice(_) => "StridedSlice",
+            Op::SliceGrad { .. } => "StridedSliceGrad",
+            Op::Concat(_) => "ConcatV2",
+            Op::Unstack(_) => "Unpack",
+            Op::Split { .. } => "SplitV",
+            Op::Tile(_) => "Tile",
+            Op::Pad(_) => "PadV2",
+            Op::Gather(_) => "GatherV2",
+            Op::GatherGrad { .. } => "GatherGrad",
+            Op::Fill(_) => "Fill",
+            Op::OneHot(_) => "OneHot",
+            Op::Random { normal: true, .. } => "RandomStandardNormal",
+            Op::Random { normal: false, .. } => "RandomUniform",
+        }
+    }
+
+    /// True for ops computed element by element (candidates for fusion).
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast(_)
+        )
+    }
+
+    /// Runs the op on `inputs`.
+    pub fn eval(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        let want = match self {
+            Op::Binary(_)
+            | Op::MatMul { .. }
+            | Op::Pad(_)
+            | Op::Gather(_)
+            | Op::GatherGrad { .. } => 2,
+            Op::Select | Op::OneHot(_) => 3,
+            Op::Concat(_) => inputs.len().max(1),
+            Op::Random { .. } => 0,
+            _ => 1,
+        };
+        if inputs.len() != want {
+            bail!(
+                "{}: expected {want} inputs, got {}",
+                self.name(),
+                inputs.len()
+            );
+        }
+        if let Op::Random {
+            normal,
+            shape,
+            a,
+            b,
+            dtype,
+            seed,
+        } = self
+        {
+            let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let s = seed ^ run.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            return Ok(vec![if *normal {
+                Tensor::random_normal(shape, *a, *b, *dtype, s)?
+            } else {
+                Tensor::random_uniform(shape, *a, *b, *dtype, s)?
+            }]);
+        }
+        let x = &inputs[0];
+        let one = |t: Result<Tensor>| t.map(|t| vec![t]);
+        match self {
+            Op::Unary(u) => one(x.unary(*u)),
+            Op::Binary(b) => one(x.binary(&inputs[1], *b)),
+            Op::Select => one(Tensor::select(x, &inputs[1], &inputs[2])),
+            Op::Cast(d) => one(x.cast(*d)),
+            Op::Reduce { op, axes, keepdims } => one(x.reduce(*op, axes.as_deref(), *keepdims)),
+            Op::ArgReduce { axis, max } => one(x.arg_reduce(*axis, *max)),
+            Op::MatMul {
+                transpose_a,
+                transpose_b,
+            } => one(x.matmul(&inputs[1], *transpose_a, *transpose_b)),
+            Op::Softmax { axis, log } => one(x.softmax(*axis, *log)),
+            Op::Softplus => one(x.softplus()),
+            Op::Transpose(p) => one(x.transpose(p)),
+            Op::Reshape(s) => one(x.reshape(s)),
+            Op::ExpandDims(a) => one(x.expand_dims(*a)),
+            Op::Squeeze(a) => one(x.squeeze(a)),
+            Op::BroadcastTo(s) => one(x.broadcast_to(s)),
+            Op::Reverse(a) => one(x.reverse(a)),
+            Op::Slice(items) => one(x.slice(items)),
+            Op::SliceGrad { shape, items } => one(Tensor::slice_grad(shape, items, x)),
+            Op::Concat(axis) => one(Tensor::concat(inputs, *axis)),
+            Op::Unstack(axis) => x.unstack(*axis),
+            Op::Split { sizes, axis } => x.split(sizes, *axis),
+            Op::Tile(m) => one(x.tile(m)),
+            Op::Pad(p) => one(x.pad(p, &inputs[1])),
+            Op::Gather(axis) => one(x.gather(&inputs[1], *axis)),
+            Op::GatherGrad { shape, axis } => one(Tensor::gather_grad(shape, x, *axis, &inputs[1])),
+            Op::Fill(shape) => one(Tensor::fill(shape, x)),
+            Op::OneHot(depth) => one(Tensor::one_hot(x, *depth, &inputs[1], &inputs[2])),
+            Op::Random { .. } => unreachable!("handled above"),
+        }
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let attrs = match self {
+            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Softplus => String::new(),
+            Op::Cast(d) => format!("to={d}"),
+            Op::Reduce { axes, keepdims, .. } => format!("axes={axes:?}, keepdims={keepdims}"),
+            Op::ArgReduce { axis, .. } => format!("axis={axis}"),
+            Op::MatMul {
+                transpose_a,
+                transpose_b,
+            } => format!("transpose_a={transpose_a}, transpose_b={transpose_b}"),
+            Op::Softmax { axis, .. } => format!("axis={axis}"),
+            Op::Transpose(p) => format!("perm={p:?}"),
+            Op::Reshape(s) => format!("shape={s:?}"),
+            Op::ExpandDims(a) => format!("axis={a}"),
+            Op::Squeeze(a) => format!("axes={a:?}"),
+            Op::BroadcastTo(s) => format!("shape={s:?}"),
+            Op::Reverse(a) => format!("axes={a:?}"),
+            Op::Slice(i) => format!("items={i:?}"),
+            Op::SliceGrad { shape, items } => format!("shape={shape:?}, items={items:?}"),
+            Op::Concat(a) | Op::Unstack(a) | Op::Gather(a) => format!("axis={a}"),
+            Op::Split { sizes, axis } => format!("sizes={sizes:?}, axis={axis}"),
+            Op::Tile(m) => format!("multiples={m:?}"),
+            Op::Pad(p) => format!("paddings={p:?}"),
+            Op::GatherGrad { shape, axis } => format!("shape={shape:?}, axis={axis}"),
+            Op::Fill(s) => format!("shape={s:?}"),
+            Op::OneHot(d) => format!("depth={d}"),
+            Op::Random {
+                shape, a, b, seed, ..
+            } => format!("shape={shape:?}, a={a}, b={b}, seed={seed}"),
+        };
+        if attrs.is_empty() {
+            write!(f, "{}", self.name())
+        } else {
+            write!(f, "{}[{attrs}]", self.name())
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Tracing: while a [`Builder`] is active on a thread, every op whose inputs derive from the
+//! traced inputs (or from variables read meanwhile) is appended to it as a graph node. Ops on
+//! other tensors run normally and their results enter the graph as constants, so constant
+//! subexpressions are folded as a matter of course. Tracing runs the ops on real values, which
+//! gives every node its dtype and shape.
+
+use super::{Graph, Node, NodeKind, Op};
+use crate::{Result, Tensor, Variable};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// How an `Assign` node updates its variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssignMode {
+    /// `assign`
+    Set,
+    /// `assign_add`
+    Add,
+    /// `assign_sub`
+    Sub,
+}
+
+/// A graph under construction.
+#[derive(Default)]
+pub struct Builder {
+    slots: HashMap<u64, usize>,
+    /// Per slot: true for captured constants (not traced values).
+    constant: Vec<bool>,
+    specs: Vec<(crate::DType, Vec<usize>)>,
+    nodes: Vec<Node>,
+    consts: Vec<Tensor>,
+    variables: Vec<Variable>,
+    var_index: HashMap<u64, usize>,
+    inputs: Vec<usize>,
+    /// Values of variables assigned while tracing, as they were before: tracing runs the
+    /// assignments on real values, and they are undone when the trace ends (the graph run
+    /// that follows applies them once).
+    saved: Vec<(Variable, Tensor)>,
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<Builder>> = const { RefCell::new(Vec::new()) };
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// True while a graph is being traced on this thread.
+#[inline]
+pub fn active() -> bool {
+    DEPTH.with(|d| d.get()) > 0
+}
+
+fn with_top<R>(f: impl FnOnce(&mut Builder) -> R) -> Option<R> {
+    STACK.with(|s| s.borrow_mut().last_mut().map(f))
+}
+
+impl Builder {
+    fn value(&mut self, t: &Tensor) -> usize {
+        let n = self.specs.len();
+        self.specs.push((t.dtype(), t.shape().to_vec()));
+        self.constant.push(false);
+        self.slots.insert(t.id(), n);
+        n
+    }
+
+    fn traced(&self, id: &u64) -> bool {
+        self.slots.get(id).is_some_and(|&s| !self.constant[s])
+    }
+
+    /// The slot holding `t`: a traced value, or a new constant.
+    fn slot_of(&mut self, t: &Tensor) -> usize {
+        if let Some(&s) = self.slots.get(&t.id()) {
+            return s;
+        }
+        let c = self.consts.len();
+        self.consts.push(t.clone());
+        let out = self.value(t);
+        self.constant[out] = true;
+        self.nodes.push(Node {
+            kind: NodeKind::Const(c),
+            inputs: vec![],
+            outputs: vec![out],
+        });
+        out
+    }
+
+    fn variable(&mut self, v: &Variable) -> usize {
+        let n = self.variables.len();
+        *self.var_index.entry(v.id()).or_insert_with(|| {
+            self.variables.push(v.clone());
+            n
+        })
+    }
+}
+
+/// Starts tracing on this thread (traces nest: the innermost one records).
+pub fn begin() {
+    STACK.with(|s| s.borrow_mut().push(Builder::default()));
+    DEPTH.with(|d| d.set(d.get() + 1));
+}
+
+/// Abandons the innermost trace.
+pub fn abort() {
+    let b = STACK.with(|s| s.borrow_mut().pop());
+    DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    if let Some(b) = b {
+        restore(&b.saved);
+    }
+}
+
+fn restore(saved: &[(Variable, Tensor)]) {
+    for (v, t) in saved.iter().rev() {
+        v.restore(t.clone());
+    }
+}
+
+/// Registers a traced input; returns the tensor to hand to the traced code (same values, a
+/// new identity, so two arguments never alias).
+pub fn input(t: &Tensor) -> Tensor {
+    let x = t.detach();
+    with_top(|b| {
+        let s = b.value(&x);
+        b.inputs.push(s);
+    });
+    x
+}
+
+/// True when some input is a traced value.
+pub fn tracks_any(ids: &[u64]) -> bool {
+    active() && with_top(|b| ids.iter().any(|i| b.traced(i))).unwrap_or(false)
+}
+
+/// True when `t` is a traced (symbolic) value: its data is only an example.
+pub fn is_symbolic(t: &Tensor) -> bool {
+    tracks_any(&[t.id()])
+}
+
+pub(crate) fn record(op: &Op, inputs: &[&Tensor], outputs: &[Tensor]) {
+    with_top(|b| {
+        let ins: Vec<usize> = inputs.iter().map(|t| b.slot_of(t)).collect();
+        let outs: Vec<usize> = outputs.iter().map(|t| b.value(t)).collect();
+        b.nodes.push(Node {
+            kind: NodeKind::Op(op.clone()),
+            inputs: ins,
+            outputs: outs,
+        });
+    });
+}
+
+/// Records an op with no inputs whose result must be recomputed on every run (random
+/// numbers); `out` gets a new identity and becomes a traced value.
+pub(crate) fn record_source(op: Op, out: &mut Tensor) {
+    if !active() {
+        return;
+    }
+    out.renew_id();
+    with_top(|b| {
+        let o = b.value(out);
+        b.nodes.push(Node {
+            kind: NodeKind::Op(op),
+            inputs: vec![],
+            outputs: vec![o],
+        });
+    });
+}
+
+pub(crate) fn variable_read(v: &Variable) {
+    if !active() {
+        return;
+    }
+    let t = v.peek();
+    with_top(|b| {
+        let i = b.variable(v);
+        let out = b.value(&t);
+        b.nodes.push(Node {
+            kind: NodeKind::ReadVariable(i),
+            inputs: vec![],
+            outputs: vec![out],
+        });
+    });
+}
+
+pub(crate) fn assign(v: &Variable, mode: AssignMode, value: &Tensor) {
+    if !active() {
+        return;
+    }
+    with_top(|b| {
+        if !b.saved.iter().any(|(w, _)| w.same(v)) {
+            b.saved.push((v.clone(), v.peek()));
+        }
+        let i = b.variable(v);
+        let s = b.slot_of(value);
+        b.nodes.push(Node {
+            kind: NodeKind::Assign(i, mode),
+            inputs: vec![s],
+            outputs: vec![],
+        });
+    });
+}
+
+/// Ends the innermost trace: `outputs` become the graph's results (constants if untraced).
+pub fn finish(outputs: &[Tensor]) -> Result<Graph> {
+    let b = STACK.with(|s| s.borrow_mut().pop());
+    DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    let Some(mut b) = b else {
+        return Err(crate::Error::Internal("finish: no trace is active".into()));
+    };
+    let outs: Vec<usize> = outputs.iter().map(|t| b.slot_of(t)).collect();
+    restore(&b.saved);
+    let mut g = Graph {
+        inputs: b.inputs,
+        outputs: outs,
+        nodes: b.nodes,
+        consts: b.consts,
+        variables: b.variables,
+        specs: b.specs,
+        last_use: Vec::new(),
+    };
+    g.optimize();
+    Ok(g)
+}

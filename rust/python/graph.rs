@@ -1,0 +1,139 @@
+//! Tracing and graphs from Python: `rstf.function` (in `rstf/_function.py`) starts a trace,
+//! runs the Python function on traced inputs, and keeps the resulting `Graph`.
+
+use super::convert::to_tensor;
+use super::tensor::PyTensor;
+use crate::graph::{trace, Graph};
+use crate::Tensor;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+/// A traced function's graph.
+#[pyclass(name = "Graph", module = "rstf", frozen)]
+pub struct PyGraph {
+    g: Graph,
+}
+
+#[pymethods]
+impl PyGraph {
+    /// Runs the graph on tensors with the traced dtypes and shapes (GIL released).
+    fn run(&self, py: Python<'_>, args: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<PyTensor>> {
+        let ts: Vec<Tensor> = args
+            .iter()
+            .map(|a| to_tensor(a, None, false))
+            .collect::<PyResult<_>>()?;
+        let g = &self.g;
+        let r = if trace::active() {
+            // Inside another trace the ops must be recorded on this thread's tracer.
+            g.run(&ts)
+        } else {
+            py.detach(|| g.run(&ts))
+        };
+        r.map(|v| v.into_iter().map(PyTensor::new).collect())
+            .map_err(|e| super::errors::to_pyerr(py, e))
+    }
+
+    /// Number of op nodes.
+    fn op_count(&self) -> usize {
+        self.g.op_count()
+    }
+
+    /// Number of nodes of every kind.
+    fn __len__(&self) -> usize {
+        self.g.nodes.len()
+    }
+
+    fn __str__(&self) -> String {
+        self.g.to_string()
+    }
+}
+
+/// Starts a trace on this thread.
+#[pyfunction]
+fn trace_begin() {
+    trace::begin();
+}
+
+/// Abandons the innermost trace.
+#[pyfunction]
+fn trace_abort() {
+    trace::abort();
+}
+
+/// Registers an argument of the traced function; returns the tensor to pass to it.
+#[pyfunction]
+fn trace_input(x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    Ok(PyTensor::new(trace::input(&to_tensor(x, None, false)?)))
+}
+
+/// Ends the innermost trace with these results.
+#[pyfunction]
+fn trace_finish(outputs: Vec<Bound<'_, PyAny>>) -> PyResult<PyGraph> {
+    let ts: Vec<Tensor> = match outputs
+        .iter()
+        .map(|a| to_tensor(a, None, false))
+        .collect::<PyResult<_>>()
+    {
+        Ok(ts) => ts,
+        Err(e) => {
+            trace::abort();
+            return Err(e);
+        }
+    };
+    Ok(PyGraph {
+        g: trace::finish(&ts)?,
+    })
+}
+
+/// True while a trace is active on this thread.
+#[pyfunction]
+fn is_tracing() -> bool {
+    trace::active()
+}
+
+/// True for a traced value (its data is only an example).
+#[pyfunction]
+fn is_symbolic(x: &Bound<'_, PyAny>) -> bool {
+    match x.cast::<PyTensor>() {
+        Ok(t) => trace::is_symbolic(&t.get().tensor()),
+        Err(_) => false,
+    }
+}
+
+/// A hashable key for positional arguments that are all tensors: one `(dtype, *dims)` tuple
+/// per argument; `None` when some argument is not a tensor.
+#[pyfunction]
+fn signature_key<'py>(
+    py: Python<'py>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let mut items = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        let Ok(t) = a.cast::<PyTensor>() else {
+            return Ok(None);
+        };
+        let t = t.get().tensor();
+        let code = crate::DType::ALL
+            .iter()
+            .position(|&d| d == t.dtype())
+            .unwrap_or(0);
+        let mut v: Vec<i64> = Vec::with_capacity(t.rank() + 1);
+        v.push(code as i64);
+        v.extend(t.shape().iter().map(|&d| d as i64));
+        items.push(PyTuple::new(py, v)?);
+    }
+    Ok(Some(PyTuple::new(py, items)?))
+}
+
+/// Adds the class and functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyGraph>()?;
+    m.add_function(wrap_pyfunction!(trace_begin, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_abort, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_input, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_finish, m)?)?;
+    m.add_function(wrap_pyfunction!(is_tracing, m)?)?;
+    m.add_function(wrap_pyfunction!(is_symbolic, m)?)?;
+    m.add_function(wrap_pyfunction!(signature_key, m)?)?;
+    Ok(())
+}

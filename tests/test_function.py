@@ -1,0 +1,861 @@
+"""``rstf.function``: tracing Python functions into graphs.
+
+A traced function must behave as the Python function run eagerly: the same values (to the bit),
+the same structure of outputs, the same effect on variables and the same gradients, while the
+Python body runs only when a call has a new signature (dtype and shape of each tensor, value of
+each Python argument, structure of the arguments). Reading the value of a traced tensor from
+Python raises ``OperatorNotAllowedInGraphError``; ``rstf.cond`` and ``rstf.while_loop`` are the
+ways to branch and loop. The graphs themselves are checked through their text: op names, dead
+code removed, common subexpressions merged, constant subexpressions folded.
+"""
+
+from __future__ import annotations
+
+import re
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from helpers import FAST, FULL_FLOATS, draw_array, make_tensor
+from hypothesis import given, settings
+
+import rstf as tf
+
+PROP = settings(FAST, max_examples=20)
+
+
+def _traced_ops(cf, name):
+    """How many times the concrete function's graph runs the op ``name`` (inside fused chains
+    too: ``Fused[Mul -> AddV2](...)``)."""
+    return len(re.findall(rf"(= |\[| -> ){name}(\[|\(| -> |\]\()", str(cf.graph)))
+
+
+def _same_bits(got, expected):
+    """``got`` and ``expected`` are tensors with the same dtype, shape and bytes."""
+    assert isinstance(got, tf.Tensor), type(got)
+    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    assert tuple(got.shape) == tuple(expected.shape), (got.shape, expected.shape)
+    g, e = np.ascontiguousarray(got.numpy()), np.ascontiguousarray(expected.numpy())
+    assert g.tobytes() == e.tobytes(), (g, e)
+
+
+# ----------------------------------------------------------------------------- the guide's cell
+
+def test_guide_cell(capsys):
+    @tf.function
+    def my_func(x):
+        print('Tracing.\n')
+        return tf.reduce_sum(x)
+
+    r = my_func(tf.constant([1, 2, 3]))
+    assert capsys.readouterr().out == "Tracing.\n\n"
+    assert repr(r) == "<rstf.Tensor: shape=(), dtype=int32, numpy=6>"
+
+    r = my_func(tf.constant([10, 9, 8]))
+    assert capsys.readouterr().out == ""
+    assert repr(r) == "<rstf.Tensor: shape=(), dtype=int32, numpy=27>"
+
+    r = my_func(tf.constant([10.0, 9.1, 8.2], dtype=tf.float32))
+    assert capsys.readouterr().out == "Tracing.\n\n"
+    assert repr(r) == "<rstf.Tensor: shape=(), dtype=float32, numpy=27.3>"
+    assert my_func.experimental_get_tracing_count() == 2
+
+
+# ----------------------------------------------------------------------------- retracing
+
+def _counting(fn):
+    """``(function, calls)``: ``calls`` lists the arguments of each run of the Python body."""
+    calls = []
+
+    def body(*args, **kwargs):
+        calls.append((args, kwargs))
+        return fn(*args, **kwargs)
+
+    return tf.function(body), calls
+
+
+def test_same_dtype_and_shape_does_not_retrace():
+    f, calls = _counting(lambda x: x * 2.0 + 1.0)
+    for vals in ([1.0, 2.0], [3.0, -4.0], [0.5, 0.25]):
+        np.testing.assert_array_equal(f(tf.constant(vals)).numpy(), np.float32(vals) * 2 + 1)
+    assert len(calls) == 1
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_new_shape_or_dtype_retraces():
+    f, calls = _counting(lambda x: tf.reduce_sum(x * x))
+    assert f(tf.constant([1.0, 2.0])).numpy() == 5.0
+    assert f(tf.constant([1.0, 2.0, 3.0])).numpy() == 14.0           # new shape
+    assert f(tf.constant([[1.0, 2.0]])).numpy() == 5.0               # new rank
+    r = f(tf.constant([1.0, 2.0], dtype=tf.float64))                 # new dtype
+    assert r.dtype == tf.float64 and r.numpy() == 5.0
+    r = f(tf.constant([1, 2]))
+    assert r.dtype == tf.int32 and r.numpy() == 5
+    assert len(calls) == 5
+    # Every signature seen is cached: none of them traces again.
+    assert f(tf.constant([3.0, 4.0])).numpy() == 25.0
+    assert f(tf.constant([3.0, 4.0], dtype=tf.float64)).numpy() == 25.0
+    assert f(tf.constant([[3.0, 4.0]])).numpy() == 25.0
+    assert len(calls) == 5
+    assert f.experimental_get_tracing_count() == 5
+
+
+def test_python_scalars_retrace_per_value():
+    f, calls = _counting(lambda x, k, flag: x * k if flag else x - k)
+    x = tf.constant([1.0, 2.0])
+    np.testing.assert_array_equal(f(x, 2, True).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(f(tf.constant([3.0, 4.0]), 2, True).numpy(), [6.0, 8.0])
+    assert len(calls) == 1
+    np.testing.assert_array_equal(f(x, 3, True).numpy(), [3.0, 6.0])
+    np.testing.assert_array_equal(f(x, 3, False).numpy(), [-2.0, -1.0])
+    np.testing.assert_array_equal(f(x, 2.5, True).numpy(), [2.5, 5.0])
+    assert len(calls) == 4
+    np.testing.assert_array_equal(f(x, 3, True).numpy(), [3.0, 6.0])
+    assert len(calls) == 4
+
+
+def test_keyword_arguments():
+    f, calls = _counting(lambda x, scale=1.0: x * scale)
+    np.testing.assert_array_equal(f(tf.constant([1.0]), scale=3.0).numpy(), [3.0])
+    np.testing.assert_array_equal(f(x=tf.constant([2.0]), scale=3.0).numpy(), [6.0])
+    np.testing.assert_array_equal(f(tf.constant([2.0]), scale=4.0).numpy(), [8.0])
+    np.testing.assert_array_equal(f(tf.constant([2.0])).numpy(), [2.0])
+    assert len(calls) >= 3
+
+
+def test_nested_arguments_and_outputs_round_trip():
+    def body(d, pair, lst):
+        a, b = pair
+        return {"sum": d["x"] + a, "parts": (a * b, [lst[0] - lst[1], lst[1]]), "tag": "out", "n": 3}
+
+    f, calls = _counting(body)
+    for k in range(3):
+        x = tf.constant([1.0, 2.0]) + k
+        a, b = tf.constant(2.0) * k, tf.constant([3.0, 4.0])
+        l0, l1 = tf.constant([[5.0]]) + k, tf.constant([[1.0]])
+        got = f({"x": x}, (a, b), [l0, l1])
+        expected = body({"x": x}, (a, b), [l0, l1])
+        assert set(got) == {"sum", "parts", "tag", "n"}
+        assert isinstance(got["parts"], tuple) and isinstance(got["parts"][1], list)
+        assert got["tag"] == "out" and got["n"] == 3
+        _same_bits(got["sum"], expected["sum"])
+        _same_bits(got["parts"][0], expected["parts"][0])
+        _same_bits(got["parts"][1][0], expected["parts"][1][0])
+        _same_bits(got["parts"][1][1], expected["parts"][1][1])
+    assert len(calls) == 1
+    # Another structure (one more list element) is another signature.
+    f({"x": x}, (a, b), [l0, l1, l1])
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_tracing_count_and_warning_after_many_traces():
+    f = tf.function(lambda x: x + 1)
+    assert f.experimental_get_tracing_count() == 0
+    for n in range(1, 6):
+        f(tf.zeros([n]))
+        assert f.experimental_get_tracing_count() == n
+    with pytest.warns(UserWarning, match="traced 6 times"):
+        f(tf.zeros([6]))
+    assert f.experimental_get_tracing_count() == 6
+
+
+def test_methods_of_two_instances_do_not_share_variables():
+    class Scale:
+        def __init__(self, k):
+            self.k = tf.Variable(k)
+            self.traces = 0
+
+        @tf.function
+        def __call__(self, x):
+            self.traces += 1
+            return x * self.k
+
+    a, b = Scale(2.0), Scale(3.0)
+    x = tf.constant([1.0, 2.0])
+    for _ in range(2):
+        np.testing.assert_array_equal(a(x).numpy(), [2.0, 4.0])
+        np.testing.assert_array_equal(b(x).numpy(), [3.0, 6.0])
+    assert (a.traces, b.traces) == (1, 1)
+    b.k.assign(10.0)
+    np.testing.assert_array_equal(a(x).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(b(x).numpy(), [10.0, 20.0])
+    assert a.__call__ is a.__call__
+    assert a.__call__ is not b.__call__
+
+
+def test_module_like_class_with_variables():
+    class Dense:
+        def __init__(self, w, b):
+            self.w = tf.Variable(w)
+            self.b = tf.Variable(b)
+
+        @tf.function
+        def __call__(self, x):
+            return tf.nn.relu(x @ self.w + self.b)
+
+        def eager(self, x):
+            return tf.nn.relu(x @ self.w + self.b)
+
+    rng = np.random.default_rng(3)
+    layer = Dense(rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32))
+    for _ in range(3):
+        x = tf.constant(rng.standard_normal((5, 3)).astype(np.float32))
+        _same_bits(layer(x), layer.eager(x))
+    layer.w.assign(tf.ones([3, 4]))
+    x = tf.constant(rng.standard_normal((5, 3)).astype(np.float32))
+    _same_bits(layer(x), layer.eager(x))
+    assert type(layer).__call__.__get__(layer, Dense).experimental_get_tracing_count() == 1
+
+
+def test_variable_arguments_retrace_per_variable_and_read_by_reference():
+    f, calls = _counting(lambda v, x: v * x)
+    a, b = tf.Variable(2.0), tf.Variable(3.0)
+    assert f(a, tf.constant(1.0)).numpy() == 2.0
+    assert f(b, tf.constant(1.0)).numpy() == 3.0
+    assert f(a, tf.constant(5.0)).numpy() == 10.0
+    assert len(calls) == 2
+    a.assign(-1.0)
+    assert f(a, tf.constant(5.0)).numpy() == -5.0
+    assert len(calls) == 2
+
+
+def test_input_signature_accepts_matching_calls_and_rejects_others():
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    def f(x):
+        return tf.reduce_sum(x, axis=1)
+
+    assert f.input_signature == [tf.TensorSpec([None, 2], tf.float32)]
+    np.testing.assert_array_equal(f(tf.constant([[1.0, 2.0], [3.0, 4.0]])).numpy(), [3.0, 7.0])
+    np.testing.assert_array_equal(f(tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])).numpy(),
+                                  [3.0, 7.0, 11.0])
+    np.testing.assert_array_equal(f(tf.constant([[5.0, 6.0], [7.0, 8.0]])).numpy(), [11.0, 15.0])
+    for bad in (tf.constant([[1.0, 2.0, 3.0]]),                    # wrong size of a fixed dim
+                tf.constant([[1.0, 2.0]], dtype=tf.float64),       # wrong dtype
+                tf.constant([1.0, 2.0]),                           # wrong rank
+                tf.constant([[1, 2]])):                            # int
+        with pytest.raises(TypeError, match="input_signature"):
+            f(bad)
+    with pytest.raises(TypeError):
+        f(tf.constant([[1.0, 2.0]]), tf.constant([[1.0, 2.0]]))     # too many arguments
+
+
+def test_get_concrete_function_from_input_signature():
+    @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32)])
+    def f(x):
+        return x @ x
+
+    cf = f.get_concrete_function()
+    assert "MatMul" in str(cf.graph)
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    _same_bits(cf(x), x @ x)
+    _same_bits(f(x), x @ x)
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_get_concrete_function_with_tensor_spec_and_with_tensors():
+    f, calls = _counting(lambda x, y: tf.tanh(x) * y)
+    cf = f.get_concrete_function(tf.TensorSpec([3], tf.float32), tf.TensorSpec([3], tf.float32))
+    assert len(calls) == 1
+    assert cf.graph.op_count() == 2
+    x, y = tf.constant([0.5, -1.0, 2.0]), tf.constant([1.0, 2.0, 3.0])
+    _same_bits(cf(x, y), tf.tanh(x) * y)
+    # A call with tensors of that signature uses the same graph.
+    _same_bits(f(x, y), tf.tanh(x) * y)
+    assert f.get_concrete_function(x, y) is cf
+    assert len(calls) == 1
+    # From tensors: a new signature traces once, and the concrete function runs new values.
+    x2, y2 = tf.constant([[1.0], [2.0]], dtype=tf.float64), tf.constant([[3.0], [4.0]], dtype=tf.float64)
+    cf2 = f.get_concrete_function(x2, y2)
+    assert len(calls) == 2 and cf2 is not cf
+    x3, y3 = tf.constant([[-1.0], [0.25]], dtype=tf.float64), tf.constant([[7.0], [8.0]], dtype=tf.float64)
+    _same_bits(cf2(x3, y3), tf.tanh(x3) * y3)
+    assert len(calls) == 2
+    # A concrete function is specialised: other shapes are refused.
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        cf(tf.constant([1.0, 2.0]), tf.constant([1.0, 2.0]))
+
+
+def test_numpy_array_arguments_are_tensors():
+    f, calls = _counting(lambda x: x * 2.0)
+    np.testing.assert_array_equal(f(np.array([1.0, 2.0], np.float32)).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(f(np.array([3.0, 4.0], np.float32)).numpy(), [6.0, 8.0])
+    np.testing.assert_array_equal(f(tf.constant([5.0, 6.0])).numpy(), [10.0, 12.0])
+    assert len(calls) == 1
+
+
+# ----------------------------------------------------------------------------- traced == eager
+
+def _split(x):
+    parts = tf.split(tf.concat([x, x * 2.0], axis=0), 2, axis=0)
+    return parts[1] - parts[0]
+
+
+def _unstack(x):
+    rows = tf.unstack(x, axis=0)
+    return tf.stack(rows[::-1], axis=1)
+
+
+def _gather(x):
+    n = x.shape[0]
+    return tf.gather(x, [n - 1, 0, n // 2, 0]) * 3.0
+
+
+# name -> fn of one (a, b)-shaped float tensor, a, b >= 1.
+OPS = {
+    "exp_log": lambda x: tf.math.log(tf.exp(x * 0.1) + 1.0),
+    "sqrt_abs": lambda x: tf.sqrt(tf.abs(x)) - tf.square(x),
+    "tanh_sigmoid": lambda x: tf.tanh(x) * tf.sigmoid(x),
+    "sin_cos": lambda x: tf.sin(x) + tf.cos(x * 2.0),
+    "relu_neg": lambda x: tf.nn.relu(-x) + tf.negative(x),
+    "log_nan": lambda x: tf.math.log(x),  # NaN and -inf for x <= 0
+    "broadcast_row": lambda x: x * x[0] - x[-1:],
+    "broadcast_col": lambda x: (x + x[:, :1]) / (tf.abs(x) + 1.0),
+    "max_min_pow": lambda x: tf.maximum(x, 0.5) ** 2 - tf.minimum(x, -0.5),
+    "reduce_sum_mean": lambda x: tf.reduce_sum(x, axis=0) + tf.reduce_mean(x),
+    "reduce_max_keepdims": lambda x: x - tf.reduce_max(x, axis=1, keepdims=True),
+    "reduce_prod_min": lambda x: tf.reduce_prod(x * 0.1, axis=1) * tf.reduce_min(x),
+    "matmul": lambda x: x @ tf.transpose(x),
+    "matmul_transposed": lambda x: tf.matmul(x, x * 0.5, transpose_a=True),
+    "softmax": lambda x: tf.nn.softmax(x, axis=-1),
+    "log_softmax": lambda x: tf.nn.log_softmax(x, axis=0),
+    "transpose_reshape": lambda x: tf.reshape(tf.transpose(x), [-1]) * 2.0,
+    "slicing": lambda x: x[::-1, 1:] + x[:, ::2][::-1, :-1][:, :1],
+    "concat_split": _split,
+    "stack_unstack": _unstack,
+    "gather": _gather,
+    "pad_tile": lambda x: tf.tile(tf.pad(x, [[1, 0], [0, 2]], constant_values=1.5), [2, 1]),
+    "where_compare": lambda x: tf.where(x > 0.5, x, x * -3.0),
+    "comparisons": lambda x: tf.logical_or(tf.equal(x, tf.round(x)), x <= -1.0),
+    "cast": lambda x: tf.cast(x * 3.0, tf.int32) + tf.cast(x < 0, tf.int32),
+    "argmax": lambda x: tf.argmax(x, axis=1) + tf.argmin(x, axis=0)[0],
+    "expand_squeeze_broadcast": lambda x: tf.squeeze(tf.expand_dims(x, 0) + tf.broadcast_to(x[:1], x.shape),
+                                                     0),
+    "reverse_clip": lambda x: tf.clip_by_value(tf.reverse(x, [0, 1]), -2.0, 3.0),
+    "composite_mlp": lambda x: tf.reduce_mean(tf.nn.relu(x @ tf.transpose(x) + 1.0)
+                                              * tf.exp(-tf.abs(x[:, :1]))),
+    "one_hot": lambda x: tf.one_hot(tf.math.floormod(tf.cast(x[:, 0] * 2.0, tf.int32), 4), 4, dtype=x.dtype)
+                                   * x[:, :1],
+    "fill_activations": lambda x: tf.fill([2], x[0, 0]) + tf.reduce_sum(tf.nn.elu(x) + tf.nn.softplus(x)),
+}
+
+_OP_SHAPE = st.tuples(st.integers(1, 4), st.integers(1, 4))
+_OP_DTYPE = st.sampled_from(FULL_FLOATS)
+_OP_LAYOUT = st.sampled_from(["dense", "transpose", "strided", "reverse"])
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@PROP
+@given(data=st.data())
+def test_traced_equals_eager(name, data):
+    fn = OPS[name]
+    dtype = data.draw(_OP_DTYPE)
+    shape = data.draw(_OP_SHAPE)
+    layout = data.draw(_OP_LAYOUT)
+    f = tf.function(fn)
+    for _ in range(2):  # the call that traces, then a call that runs the graph on new values
+        x, _ = make_tensor(draw_array(data.draw, dtype, shape, halves=True), dtype, layout)
+        _same_bits(f(x), fn(x))
+    assert f.experimental_get_tracing_count() == 1
+
+
+# ----------------------------------------------------------------------------- variables
+
+def test_variables_are_captured_by_reference():
+    v = tf.Variable([1.0, 2.0])
+
+    @tf.function
+    def f(x):
+        return x * v + 1.0
+
+    x = tf.constant([3.0, 4.0])
+    np.testing.assert_array_equal(f(x).numpy(), [4.0, 9.0])
+    v.assign([10.0, 20.0])
+    np.testing.assert_array_equal(f(x).numpy(), [31.0, 81.0])
+    v.assign_sub([10.0, 10.0])
+    np.testing.assert_array_equal(f(x).numpy(), [1.0, 41.0])
+    assert f.experimental_get_tracing_count() == 1
+    assert "ReadVariableOp" in str(f.get_concrete_function(x).graph)
+
+
+def test_assign_add_inside_function_runs_once_per_call():
+    v = tf.Variable(0.0)
+
+    @tf.function
+    def step(x):
+        v.assign_add(x)
+        return v.read_value()
+
+    seen = [float(step(tf.constant(1.0))) for _ in range(3)]
+    assert seen == [1.0, 2.0, 3.0]
+    assert float(v) == 3.0
+    assert step.experimental_get_tracing_count() == 1
+
+
+def test_assign_sub_inside_function_on_a_captured_and_an_argument_variable():
+    v = tf.Variable([10.0, 10.0])
+
+    @tf.function
+    def step(var, x):
+        var.assign_sub(x)
+        return tf.reduce_sum(var)
+
+    totals = [float(step(v, tf.constant([1.0, 2.0]))) for _ in range(3)]
+    assert totals == [17.0, 14.0, 11.0]
+    np.testing.assert_array_equal(v.numpy(), [7.0, 4.0])
+
+
+def test_read_after_assign_in_the_same_function_sees_the_new_value():
+    v = tf.Variable([1.0, 1.0])
+
+    @tf.function
+    def f(x):
+        before = v * 1.0
+        v.assign(x * 2.0)
+        after = v * 1.0
+        return before, after
+
+    b, a = f(tf.constant([3.0, 4.0]))
+    np.testing.assert_array_equal(b.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(a.numpy(), [6.0, 8.0])
+    b, a = f(tf.constant([5.0, 6.0]))
+    np.testing.assert_array_equal(b.numpy(), [6.0, 8.0])
+    np.testing.assert_array_equal(a.numpy(), [10.0, 12.0])
+    np.testing.assert_array_equal(v.numpy(), [10.0, 12.0])
+    text = str(f.get_concrete_function(tf.constant([0.0, 0.0])).graph)
+    assert "AssignVariableOp" in text and text.count("ReadVariableOp") == 2
+
+
+def test_get_concrete_function_does_not_run_assignments():
+    v = tf.Variable(5.0)
+
+    @tf.function
+    def f(x):
+        v.assign(x)
+        return v + 1.0
+
+    cf = f.get_concrete_function(tf.TensorSpec([], tf.float32))
+    assert float(v) == 5.0  # tracing alone must not change the variable
+    assert float(cf(tf.constant(7.0))) == 8.0
+    assert float(v) == 7.0
+
+
+def test_returned_variables_and_reads_are_snapshots():
+    v = tf.Variable([1.0, 2.0])
+    read = tf.function(lambda: v.read_value())
+    whole = tf.function(lambda: v)
+    r1, w1 = read(), whole()
+    r2 = read()
+    v.assign([5.0, 6.0])
+    for r in (r1, w1, r2):
+        assert isinstance(r, tf.Tensor)
+        np.testing.assert_array_equal(r.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(read().numpy(), [5.0, 6.0])
+    np.testing.assert_array_equal(whole().numpy(), [5.0, 6.0])
+    assert read.experimental_get_tracing_count() == 1
+
+
+def test_function_without_arguments_reads_variables_each_call():
+    v = tf.Variable(3.0)
+    f = tf.function(lambda: v * 2.0 + tf.constant(1.0))
+    assert float(f()) == 7.0
+    v.assign(-1.0)
+    assert float(f()) == -1.0
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_same_tensor_twice_and_repeated_outputs():
+    f = tf.function(lambda x, y: (x - y, x * 2.0, x * 2.0, x))
+    x = tf.constant([1.0, 2.0])
+    d, a, b, same = f(x, x)
+    np.testing.assert_array_equal(d.numpy(), [0.0, 0.0])
+    d, a, b, same = f(tf.constant([5.0, 7.0]), x)  # the two arguments are not aliased in the graph
+    np.testing.assert_array_equal(d.numpy(), [4.0, 5.0])
+    np.testing.assert_array_equal(a.numpy(), [10.0, 14.0])
+    np.testing.assert_array_equal(b.numpy(), [10.0, 14.0])
+    np.testing.assert_array_equal(same.numpy(), [5.0, 7.0])
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_random_ops_draw_new_numbers_on_each_call():
+    # As in TensorFlow: a random op inside a function is part of the graph, not a constant.
+    f = tf.function(lambda x: x + tf.random.uniform([64]))
+    a, b = f(tf.zeros([64])), f(tf.zeros([64]))
+    assert f.experimental_get_tracing_count() == 1
+    assert not np.array_equal(a.numpy(), b.numpy())
+
+
+# ----------------------------------------------------------------------------- gradients
+
+def _seed_model():
+    rng = np.random.default_rng(1)
+    x = np.linspace(-2, 2, 9).astype(np.float32)
+    y = (x ** 2 + 2 * x - 5 + rng.standard_normal(9)).astype(np.float32)
+    params = [rng.standard_normal((1, 64)).astype(np.float32), rng.standard_normal(64).astype(np.float32),
+              (rng.standard_normal((64, 1)) * 0.1).astype(np.float32), np.zeros(1, np.float32)]
+    return tf.constant(x), tf.constant(y), params
+
+
+def _train_step(vs):
+    w1, b1, w2, b2 = vs
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            h = tf.nn.relu(x[:, tf.newaxis] @ w1 + b1)
+            prediction = tf.squeeze(h @ w2 + b2, axis=1)
+            loss = tf.reduce_mean((y - prediction) ** 2)
+        grads = tape.gradient(loss, vs)
+        for v, g in zip(vs, grads):
+            v.assign_sub(0.01 * g)
+        return loss
+
+    return step
+
+
+def test_train_step_in_function_matches_eager():
+    x, y, params = _seed_model()
+    eager_vars = [tf.Variable(p) for p in params]
+    graph_vars = [tf.Variable(p) for p in params]
+    eager_step = _train_step(eager_vars)
+    graph_step = tf.function(_train_step(graph_vars))
+    for _ in range(5):
+        le, lg = eager_step(x, y), graph_step(x, y)
+        np.testing.assert_allclose(lg.numpy(), le.numpy(), rtol=1e-6, atol=1e-6)
+    for e, g in zip(eager_vars, graph_vars):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-6, atol=1e-6)
+    assert graph_step.experimental_get_tracing_count() == 1
+
+
+def test_tape_inside_function_matmul_gradients_follow_the_inputs():
+    def grads(a, b):
+        with tf.GradientTape() as tape:
+            tape.watch([a, b])
+            loss = tf.reduce_sum(tf.tanh(a @ b))
+        return tape.gradient(loss, [a, b])
+
+    f = tf.function(grads)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        a = tf.constant(rng.standard_normal((3, 4)))
+        b = tf.constant(rng.standard_normal((4, 2)))
+        for g, e in zip(f(a, b), grads(a, b)):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_tape_inside_function_elementwise_gradients_follow_the_inputs():
+    v = tf.Variable([0.5, -1.0, 2.0], dtype=tf.float64)
+
+    def grads(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.sin(x) * v + tf.exp(x * v))
+        return tape.gradient(loss, [x, v])
+
+    f = tf.function(grads)
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        x = tf.constant(rng.standard_normal(3))
+        for g, e in zip(f(x), grads(x)):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_through_function_under_outer_tape():
+    def fn(x, w):
+        return tf.reduce_sum(tf.tanh(x @ w) * x[:, :1] + tf.nn.softmax(x, axis=1))
+
+    f = tf.function(fn)
+    rng = np.random.default_rng(7)
+    w = tf.Variable(rng.standard_normal((2, 2)))
+    for _ in range(3):
+        x = tf.constant(rng.standard_normal((3, 2)))
+        results = []
+        for g in (fn, f):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = g(x, w)
+            results.append([y] + tape.gradient(y, [x, w]))
+        for a, e in zip(results[1], results[0]):
+            np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_second_order_gradient_through_function():
+    def cube(x):
+        return tf.reduce_sum(x * x * x + tf.sin(x))
+
+    f = tf.function(cube)
+    x = tf.constant([0.5, -1.0, 2.0], dtype=tf.float64)
+    results = []
+    for g in (cube, f, f):
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = g(x)
+            d = t1.gradient(y, x)
+        results.append((d.numpy(), t2.gradient(d, x).numpy()))
+    xs = x.numpy()
+    np.testing.assert_allclose(results[0][0], 3 * xs ** 2 + np.cos(xs), rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], 6 * xs - np.sin(xs), rtol=1e-12)
+    for d, d2 in results[1:]:
+        np.testing.assert_allclose(d, results[0][0], rtol=1e-12)
+        np.testing.assert_allclose(d2, results[0][1], rtol=1e-12)
+
+
+def test_second_order_gradient_inside_function():
+    @tf.function
+    def hessian_diag(x):
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = tf.reduce_sum(tf.sin(x))
+            d = t1.gradient(y, x)
+        return t2.gradient(d, x)
+
+    for vals in ([0.5, 1.0], [-2.0, 3.0]):
+        x = tf.constant(vals, dtype=tf.float64)
+        np.testing.assert_allclose(hessian_diag(x).numpy(), -np.sin(vals), rtol=1e-12)
+    assert hessian_diag.experimental_get_tracing_count() == 1
+
+
+def test_custom_gradient_inside_function_is_unimplemented():
+    @tf.custom_gradient
+    def square(x):
+        return x * x, lambda dy: dy * 2.0 * x
+
+    @tf.function
+    def f(x):
+        return square(x)
+
+    with pytest.raises(tf.errors.UnimplementedError):
+        f(tf.constant(3.0))
+    assert float(square(tf.constant(3.0))) == 9.0  # eager use still works afterwards
+
+
+# ----------------------------------------------------------------------------- control flow and errors
+
+def test_python_if_on_traced_tensor_raises():
+    @tf.function
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+
+    with pytest.raises(tf.errors.OperatorNotAllowedInGraphError, match="cond"):
+        f(tf.constant(1.0))
+    assert issubclass(tf.errors.OperatorNotAllowedInGraphError, TypeError)
+
+
+@pytest.mark.parametrize("read", [
+    lambda x: x.numpy(),
+    lambda x: float(x),
+    lambda x: int(x),
+    lambda x: bool(x),
+    lambda x: np.asarray(x),
+    lambda x: [1, 2, 3][x],
+], ids=["numpy", "float", "int", "bool", "asarray", "index"])
+def test_reading_a_traced_value_raises(read):
+    f = tf.function(lambda x: read(x))
+    with pytest.raises(tf.errors.OperatorNotAllowedInGraphError, match=r"cond.*while_loop|while_loop.*cond"):
+        f(tf.constant(1))
+    # An untraced tensor inside the function can still be read.
+    g = tf.function(lambda x: x * float(tf.constant(2.0)))
+    assert float(g(tf.constant(3.0))) == 6.0
+
+
+def test_printing_a_traced_tensor_works(capsys):
+    @tf.function
+    def f(x):
+        print(x)
+        return x + 1.0
+
+    f(tf.constant([1.0, 2.0]))
+    out = capsys.readouterr().out
+    assert "(2,)" in out and "float32" in out
+
+
+def test_cond_on_traced_predicate_matches_eager():
+    def fn(x):
+        return tf.cond(tf.reduce_sum(x) > 0, lambda: (x * 2.0, x + 1.0), lambda: (-x, x - 1.0))
+
+    f = tf.function(fn)
+    for vals in ([1.0, 2.0], [-1.0, -2.0], [3.0, -1.0], [0.0, 0.0]):
+        x = tf.constant(vals)
+        got, expected = f(x), fn(x)
+        assert isinstance(got, tuple) and len(got) == 2
+        for a, e in zip(got, expected):
+            _same_bits(a, e)
+    assert f.experimental_get_tracing_count() == 1
+    assert "SelectV2" in str(f.get_concrete_function(x).graph)
+
+
+def test_cond_on_python_predicate_inside_function():
+    f = tf.function(lambda x, flag: tf.cond(flag, lambda: x * 2.0, lambda: x * 3.0))
+    x = tf.constant([1.0, 2.0])
+    np.testing.assert_array_equal(f(x, True).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(f(x, False).numpy(), [3.0, 6.0])
+
+
+def test_while_loop_with_python_trip_count():
+    def fn(x, n):
+        return tf.while_loop(lambda i, acc: i < n, lambda i, acc: (i + 1, acc * 2.0 + x), (0, x))
+
+    f = tf.function(fn)
+    for vals in ([1.0, 2.0], [0.5, -3.0]):
+        x = tf.constant(vals)
+        i, acc = f(x, 3)
+        i_e, acc_e = fn(x, 3)
+        assert int(i) == int(i_e) == 3
+        _same_bits(acc, acc_e)
+        np.testing.assert_array_equal(acc.numpy(), np.float32(vals) * 15)
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_while_loop_on_traced_condition_is_unimplemented():
+    @tf.function
+    def f(x):
+        return tf.while_loop(lambda a: tf.reduce_sum(a) < 100.0, lambda a: [a * 2.0], [x])
+
+    with pytest.raises(tf.errors.UnimplementedError):
+        f(tf.constant([1.0]))
+    # Eagerly the same loop runs.
+    out = tf.while_loop(lambda a: tf.reduce_sum(a) < 100.0, lambda a: [a * 2.0], [tf.constant([1.0])])
+    np.testing.assert_array_equal(out[0].numpy(), [128.0])
+
+
+def test_exception_in_body_propagates_and_later_calls_work():
+    raised = ValueError("boom")
+    calls = []
+
+    @tf.function
+    def f(x, fail):
+        calls.append(fail)
+        y = tf.exp(x) * 2.0
+        if fail:
+            raise raised
+        return y + 1.0
+
+    with pytest.raises(ValueError) as info:
+        f(tf.constant([1.0]), True)
+    assert info.value is raised
+    # No trace is left open: eager ops run and are not recorded anywhere.
+    assert not tf._rstf.is_tracing()
+    z = tf.exp(tf.constant([0.0]))
+    np.testing.assert_array_equal(z.numpy(), [1.0])
+    # The failed signature is not cached: it traces again (and fails again).
+    with pytest.raises(ValueError):
+        f(tf.constant([1.0]), True)
+    x = tf.constant([0.0, 1.0])
+    _same_bits(f(x, False), tf.exp(x) * 2.0 + 1.0)
+    _same_bits(f(tf.constant([2.0, 3.0]), False), tf.exp(tf.constant([2.0, 3.0])) * 2.0 + 1.0)
+    assert calls == [True, True, False]
+    # The graph of the good call holds only its own ops.
+    cf = f.get_concrete_function(x, False)
+    assert cf.graph.op_count() == 3
+
+
+def test_exception_from_an_op_propagates_and_later_calls_work():
+    @tf.function
+    def f(x, y):
+        return x @ y
+
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        f(tf.ones([2, 3]), tf.ones([2, 3]))
+    assert not tf._rstf.is_tracing()
+    _same_bits(f(tf.ones([2, 3]), tf.ones([3, 2])), tf.ones([2, 3]) @ tf.ones([3, 2]))
+
+
+def test_nested_functions_inline():
+    @tf.function
+    def inner(x):
+        return tf.exp(x) * 2.0
+
+    @tf.function
+    def outer(x):
+        return inner(x) + 1.0
+
+    for vals in ([1.0, 2.0], [0.0, -1.0]):
+        x = tf.constant(vals)
+        _same_bits(outer(x), tf.exp(x) * 2.0 + 1.0)
+    assert outer.experimental_get_tracing_count() == 1
+    cf = outer.get_concrete_function(x)
+    assert [_traced_ops(cf, op) for op in ("Exp", "Mul", "AddV2")] == [1, 1, 1]
+
+
+def test_cached_inner_function_runs_inside_an_outer_trace():
+    v = tf.Variable(3.0)
+
+    @tf.function
+    def inner(x):
+        return tf.exp(x) * v
+
+    x = tf.constant([0.0, 1.0])
+    inner(x)  # traced and cached eagerly, then replayed while the outer function traces
+
+    @tf.function
+    def outer(x):
+        return inner(x) + 1.0
+
+    _same_bits(outer(x), tf.exp(x) * 3.0 + 1.0)
+    v.assign(4.0)
+    _same_bits(outer(tf.constant([2.0, -1.0])), tf.exp(tf.constant([2.0, -1.0])) * 4.0 + 1.0)
+    assert inner.experimental_get_tracing_count() == 1
+    assert outer.experimental_get_tracing_count() == 1
+    text = str(outer.get_concrete_function(x).graph)
+    assert "Exp" in text and "ReadVariableOp" in text
+
+
+def test_graph_text_names_the_ops():
+    w = tf.Variable(np.ones((3, 2), np.float32))
+
+    @tf.function
+    def f(x):
+        return tf.reduce_sum(tf.nn.relu(x @ w), axis=1)
+
+    cf = f.get_concrete_function(tf.TensorSpec([4, 3], tf.float32))
+    text = str(cf.graph)
+    for name in ("MatMul", "Relu", "Sum", "ReadVariableOp"):
+        assert name in text, text
+    matmul = r"%\d+: float32\[4, 2\] = MatMul\[transpose_a=false, transpose_b=false\]\(%0, %\d+\)"
+    assert re.search(matmul, text), text
+    assert cf.graph.op_count() == 3
+    assert "3 ops" in repr(cf)
+
+
+def test_dead_code_is_removed():
+    @tf.function
+    def f(x):
+        unused = tf.sin(x) * 3.0  # noqa: F841
+        tf.reduce_sum(tf.cos(x))
+        return tf.exp(x)
+
+    cf = f.get_concrete_function(tf.constant([1.0, 2.0]))
+    assert cf.graph.op_count() == 1
+    text = str(cf.graph)
+    assert "Sin" not in text and "Cos" not in text and "Mul" not in text, text
+    _same_bits(cf(tf.constant([3.0, 4.0])), tf.exp(tf.constant([3.0, 4.0])))
+
+
+def test_repeated_subexpression_is_computed_once():
+    @tf.function
+    def f(x):
+        return tf.exp(x) + tf.exp(x)
+
+    cf = f.get_concrete_function(tf.constant([1.0, 2.0]))
+    assert _traced_ops(cf, "Exp") == 1, str(cf.graph)
+    assert cf.graph.op_count() == 2
+    x = tf.constant([0.5, -0.5])
+    _same_bits(f(x), tf.exp(x) + tf.exp(x))
+
+
+def test_constant_subexpressions_are_folded():
+    @tf.function
+    def f(x):
+        c = tf.exp(tf.constant(2.0)) * tf.reduce_sum(tf.ones([4]))
+        return x * c
+
+    cf = f.get_concrete_function(tf.constant([1.0]))
+    assert cf.graph.op_count() == 1, str(cf.graph)
+    assert "Const" in str(cf.graph)
+    _same_bits(f(tf.constant([3.0])), tf.constant([3.0]) * (tf.exp(tf.constant(2.0)) * 4.0))
