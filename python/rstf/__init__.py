@@ -35,11 +35,21 @@ from .dtypes import (
 
 _rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
 
-from . import config, errors, math, nest, nn, random  # noqa: E402
+from . import (  # noqa: E402
+    config,
+    errors,
+    keras,  # noqa: E402
+    math,
+    nest,
+    nn,
+    random,
+)
 from ._function import TensorSpec, cond, function, while_loop  # noqa: E402
 from ._ops import *  # noqa: E402,F403
 from ._ops import newaxis  # noqa: E402,F401
 from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gradient  # noqa: E402
 from ._variable import Variable  # noqa: E402
+from .keras import optimizers  # noqa: E402
+from .module import Module  # noqa: E402
 
 __version__ = "0.1.0"

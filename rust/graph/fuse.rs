@@ -86,11 +86,8 @@ impl Graph {
                 }
                 _ => false,
             };
-            // A run ends when its last result is needed elsewhere than by this node.
-            let continues = ok
-                && run
-                    .last()
-                    .is_some_and(|r| n.inputs.contains(&r.outputs[0]) && uses[r.outputs[0]] == 1);
+            // A run grows with nodes that read one of its results.
+            let continues = ok && run.iter().any(|r| n.inputs.contains(&r.outputs[0]));
             if !continues {
                 self.flush(&mut run, &mut out, &uses);
             }
@@ -105,13 +102,19 @@ impl Graph {
     }
 
     fn flush(&self, run: &mut Vec<Node>, out: &mut Vec<Node>, uses: &[usize]) {
-        // Only the last result may be used outside: cut the run where that fails.
-        while run.len() >= 2 {
-            let inner_ok = run[..run.len() - 1].iter().all(|r| uses[r.outputs[0]] == 1);
-            if inner_ok {
-                break;
-            }
-            out.push(run.remove(0));
+        // Only the last result may be read outside the run: split after any other that is.
+        let inside = |run: &[Node], s: usize| {
+            run.iter()
+                .map(|r| r.inputs.iter().filter(|&&i| i == s).count())
+                .sum::<usize>()
+        };
+        if let Some(p) = (0..run.len().saturating_sub(1))
+            .find(|&p| inside(run, run[p].outputs[0]) != uses[run[p].outputs[0]])
+        {
+            let mut tail = run.split_off(p + 1);
+            self.flush(run, out, uses);
+            self.flush(&mut tail, out, uses);
+            return;
         }
         if run.len() < 2 {
             out.append(run);

@@ -36,6 +36,8 @@ pub enum Op {
     Softmax { axis: i64, log: bool },
     /// `[x]`
     Softplus,
+    /// `[g, x]`: `g` where `x > 0`, else 0
+    ReluGrad,
     /// `[x]`
     Transpose(Vec<usize>),
     /// `[x]` (one entry may be -1)
@@ -102,6 +104,7 @@ impl Op {
             Op::Softmax { log: false, .. } => "Softmax",
             Op::Softmax { log: true, .. } => "LogSoftmax",
             Op::Softplus => "Softplus",
+            Op::ReluGrad => "ReluGrad",
             Op::Transpose(_) => "Transpose",
             Op::Reshape(_) => "Reshape",
             Op::ExpandDims(_) => "ExpandDims",
@@ -136,6 +139,7 @@ impl Op {
     pub fn eval(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         let want = match self {
             Op::Binary(_)
+            | Op::ReluGrad
             | Op::MatMul { .. }
             | Op::Pad(_)
             | Op::Gather(_)
@@ -184,6 +188,7 @@ impl Op {
             } => one(x.matmul(&inputs[1], *transpose_a, *transpose_b)),
             Op::Softmax { axis, log } => one(x.softmax(*axis, *log)),
             Op::Softplus => one(x.softplus()),
+            Op::ReluGrad => one(x.relu_grad(&inputs[1])),
             Op::Transpose(p) => one(x.transpose(p)),
             Op::Reshape(s) => one(x.reshape(s)),
             Op::ExpandDims(a) => one(x.expand_dims(*a)),
@@ -209,7 +214,9 @@ impl Op {
 impl std::fmt::Display for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let attrs = match self {
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Softplus => String::new(),
+            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Softplus | Op::ReluGrad => {
+                String::new()
+            }
             Op::Cast(d) => format!("to={d}"),
             Op::Reduce { axes, keepdims, .. } => format!("axes={axes:?}, keepdims={keepdims}"),
             Op::ArgReduce { axis, .. } => format!("axis={axis}"),

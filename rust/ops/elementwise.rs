@@ -483,6 +483,52 @@ impl Tensor {
         })
     }
 
+    /// The gradient of `relu(x)` given `self`, the gradient of its output: `self` where
+    /// `x > 0`, else 0 (TensorFlow's `ReluGrad`).
+    pub fn relu_grad(&self, x: &Tensor) -> Result<Tensor> {
+        op1(
+            || Op::ReluGrad,
+            &[self, x],
+            || self.relu_grad_raw(x),
+            |_| {
+                let x = x.clone();
+                rule(move |gg, needs| {
+                    let d = needs[0].then(|| gg[0].relu_grad(&x)).transpose()?;
+                    Ok(vec![d, None])
+                })
+            },
+        )
+    }
+
+    fn relu_grad_raw(&self, x: &Tensor) -> Result<Tensor> {
+        let dt = self.dtype();
+        if x.dtype() != dt || !dt.is_float() {
+            bail!(
+                "ReluGrad: expected float gradients and features of one dtype, got {dt} and {}",
+                x.dtype()
+            );
+        }
+        let shape = broadcast_shapes(self.shape(), x.shape(), "ReluGrad")?;
+        match dt {
+            DType::F32 => map2_t(
+                self,
+                x,
+                &shape,
+                |g: f32, x: f32| if x > 0.0 { g } else { 0.0 },
+            ),
+            DType::F64 => map2_t(
+                self,
+                x,
+                &shape,
+                |g: f64, x: f64| if x > 0.0 { g } else { 0.0 },
+            ),
+            _ => self
+                .cast(DType::F32)?
+                .relu_grad(&x.cast(DType::F32)?)?
+                .cast(dt),
+        }
+    }
+
     /// Converts the elements to `dtype` (floats to integers truncate toward zero and
     /// saturate; integers wrap; nonzero becomes true).
     pub fn cast(&self, dtype: DType) -> Result<Tensor> {
@@ -543,7 +589,7 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<
             let k = c(std::f64::consts::FRAC_2_SQRT_PI)?;
             g.mul(&x.mul(x)?.unary(Neg)?.unary(Exp)?.mul(&k)?)?
         }
-        Relu => Tensor::select(&x.binary(&c(0.0)?, BinaryOp::Greater)?, g, &c(0.0)?)?,
+        Relu => g.relu_grad(x)?,
         Round | Floor | Ceil | LogicalNot => return Ok(None),
     }))
 }

@@ -1,0 +1,118 @@
+"""Weight initializers by name or as classes (``rstf.keras.initializers``)."""
+
+from __future__ import annotations
+
+import math
+
+from .. import _ops as _o
+from .. import random as _random
+
+
+def _fans(shape):
+    shape = list(shape)
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    def __call__(self, shape, dtype=None, **kwargs):
+        raise NotImplementedError
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype="float32", **kwargs):
+        return _o.zeros(shape, dtype or "float32")
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype="float32", **kwargs):
+        return _o.ones(shape, dtype or "float32")
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        return _o.fill(shape, _o.cast(self.value, dtype or "float32"))
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        return _random.normal(shape, self.mean, self.stddev, dtype or "float32", seed=self.seed)
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        return _random.uniform(shape, self.minval, self.maxval, dtype or "float32", seed=self.seed)
+
+
+class GlorotUniform(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        fan_in, fan_out = _fans(shape)
+        limit = math.sqrt(6.0 / max(1, fan_in + fan_out))
+        return _random.uniform(shape, -limit, limit, dtype or "float32", seed=self.seed)
+
+
+class GlorotNormal(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        fan_in, fan_out = _fans(shape)
+        std = math.sqrt(2.0 / max(1, fan_in + fan_out))
+        return _random.truncated_normal(shape, 0.0, std, dtype or "float32", seed=self.seed)
+
+
+class HeNormal(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        fan_in, _ = _fans(shape)
+        return _random.truncated_normal(shape, 0.0, math.sqrt(2.0 / max(1, fan_in)), dtype or "float32",
+                                        seed=self.seed)
+
+
+class HeUniform(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        fan_in, _ = _fans(shape)
+        limit = math.sqrt(6.0 / max(1, fan_in))
+        return _random.uniform(shape, -limit, limit, dtype or "float32", seed=self.seed)
+
+
+_BY_NAME = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_normal": HeNormal, "he_uniform": HeUniform,
+}
+
+
+def get(identifier):
+    """An initializer for a name, an Initializer, or any callable ``f(shape, dtype=...)``."""
+    if identifier is None:
+        return Zeros()
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"Unknown initializer: {identifier!r}. Known: {sorted(_BY_NAME)}")
+        return _BY_NAME[key]()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")

@@ -1,0 +1,280 @@
+"""Keras models: ``Model`` (subclassing) and ``Sequential``, with ``compile``/``fit``/
+``evaluate``/``predict``/``summary``. ``fit`` runs one traced graph per training step.
+
+>>> import numpy as np, rstf as tf
+>>> model = tf.keras.Sequential([tf.keras.layers.Dense(1, kernel_initializer="zeros")])
+>>> model.compile(optimizer=tf.optimizers.SGD(0.1), loss="mse")
+>>> x = np.linspace(-1, 1, 64).astype("float32")[:, None]
+>>> history = model.fit(x, 3 * x, epochs=40, batch_size=16, verbose=0)
+>>> round(float(model.layers[0].kernel.numpy()[0, 0]), 2)
+3.0
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .. import _ops as _o
+from .._function import function
+from .._tape import GradientTape
+from . import callbacks as _callbacks
+from . import losses as _losses
+from . import optimizers as _optimizers
+from .layers import Layer
+
+
+def _as_array(x, what):
+    if x is None:
+        return None
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "numpy"):
+        return x.numpy()
+    return np.asarray(x)
+
+
+def _metric_fn(name, loss_fn):
+    if callable(name):
+        return getattr(name, "__name__", "metric"), name
+    key = name.lower()
+    if key in ("accuracy", "acc"):
+        def accuracy(y_true, y_pred):
+            y_pred = _o.convert_to_tensor(y_pred)
+            sparse = loss_fn in (_losses.sparse_categorical_crossentropy,) or (
+                len(y_true.shape) < len(y_pred.shape) or (len(y_true.shape) == len(y_pred.shape)
+                                                          and y_true.shape[-1] == 1 and y_pred.shape[-1] > 1))
+            if sparse:
+                labels = _o.reshape(_o.cast(y_true, "int64"), [-1])
+                hits = _o.equal(_o.argmax(y_pred, axis=-1), labels)
+            elif y_pred.shape[-1] == 1:
+                hits = _o.equal(_o.cast(y_pred > 0.5, y_pred.dtype), _o.cast(y_true, y_pred.dtype))
+            else:
+                hits = _o.equal(_o.argmax(y_pred, axis=-1), _o.argmax(y_true, axis=-1))
+            return _o.reduce_mean(_o.cast(hits, "float32"))
+        return "accuracy", accuracy
+    if key in ("mse", "mean_squared_error"):
+        return "mse", lambda a, b: _o.reduce_mean(_losses.mean_squared_error(a, b))
+    if key in ("mae", "mean_absolute_error"):
+        return "mae", lambda a, b: _o.reduce_mean(_losses.mean_absolute_error(a, b))
+    raise ValueError(f"Unknown metric: {name!r}")
+
+
+class Model(Layer):
+    """A layer with a training loop. Subclass and implement ``call``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(name=kwargs.pop("name", None))
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self._compiled = False
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=False, **kwargs):
+        """Chooses the optimizer, the loss and the metrics for ``fit``."""
+        self.optimizer = _optimizers.get(optimizer)
+        if loss is None:
+            raise ValueError("compile: a loss is required")
+        self.loss = loss
+        self._loss_fn = _losses.get(loss)
+        self._metrics = [_metric_fn(m, self._loss_fn) for m in (metrics or [])]
+        self.run_eagerly = run_eagerly
+        self._train_fn = None
+        self._eval_fn = None
+        self._compiled = True
+
+    def _loss_value(self, y, pred):
+        value = self._loss_fn(y, pred)
+        return _o.reduce_mean(value) if len(value.shape) else value
+
+    def _step_logs(self, y, pred, loss):
+        logs = {"loss": loss}
+        for name, fn in self._metrics:
+            logs[name] = fn(y, pred)
+        return logs
+
+    def train_step(self, x, y):
+        with GradientTape() as tape:
+            pred = self(x, training=True)
+            loss = self._loss_value(y, pred)
+        variables = self.trainable_variables
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return self._step_logs(y, pred, loss)
+
+    def test_step(self, x, y):
+        pred = self(x, training=False)
+        return self._step_logs(y, pred, self._loss_value(y, pred))
+
+    def _functions(self):
+        if self._train_fn is None:
+            self._train_fn = self.train_step if self.run_eagerly else function(self.train_step)
+            self._eval_fn = self.test_step if self.run_eagerly else function(self.test_step)
+        return self._train_fn, self._eval_fn
+
+    def _check(self, x, y):
+        if not self._compiled:
+            raise RuntimeError("You must compile your model before training/testing. "
+                               "Use `model.compile(optimizer, loss)`.")
+        if y is not None and len(x) != len(y):
+            raise ValueError(f"Data cardinality is ambiguous: x sizes: {len(x)}, y sizes: {len(y)}. "
+                             "Make sure all arrays contain the same number of samples.")
+
+    def _run_epoch(self, fn, x, y, batch_size, order, cbs=None):
+        totals: dict = {}
+        seen = 0
+        n = len(x)
+        steps = (n + batch_size - 1) // batch_size
+        for step in range(steps):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            xb, yb = _o.constant(x[idx]), _o.constant(y[idx])
+            if cbs:
+                for c in cbs:
+                    c.on_train_batch_begin(step)
+            logs = fn(xb, yb)
+            k = len(idx)
+            seen += k
+            values = {name: float(v) for name, v in logs.items()}
+            for name, v in values.items():
+                totals[name] = totals.get(name, 0.0) + v * k
+            if cbs:
+                for c in cbs:
+                    c.on_train_batch_end(step, {name: totals[name] / seen for name in totals})
+            if self.stop_training:
+                break
+        return {name: t / max(seen, 1) for name, t in totals.items()}
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, **kwargs):
+        """Trains for ``epochs`` passes over ``(x, y)``; returns a ``History``."""
+        x, y = _as_array(x, "x"), _as_array(y, "y")
+        self._check(x, y)
+        if x.dtype == np.float64:
+            x = x.astype(np.float32)
+        batch_size = batch_size or 32
+        val = None
+        if validation_data is not None:
+            val = (_as_array(validation_data[0], "x"), _as_array(validation_data[1], "y"))
+        elif validation_split:
+            cut = int(len(x) * (1.0 - validation_split))
+            x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
+        if not self.built:
+            self(_o.constant(x[:1]))
+        train_fn, eval_fn = self._functions()
+        history = _callbacks.History()
+        cbs = [history, *(callbacks or [])]
+        for c in cbs:
+            c.set_model(self)
+            c.set_params({"epochs": epochs, "verbose": verbose})
+            c.on_train_begin()
+        verbose = 1 if verbose == "auto" else verbose
+        self.stop_training = False
+        rng = np.random.default_rng()
+        steps = (len(x) + batch_size - 1) // batch_size
+        for epoch in range(initial_epoch, epochs):
+            for c in cbs:
+                c.on_epoch_begin(epoch)
+            t0 = time.perf_counter()
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            logs = self._run_epoch(train_fn, x, y, batch_size, order, cbs)
+            if val is not None:
+                vlogs = self._run_epoch(eval_fn, val[0], val[1], batch_size, np.arange(len(val[0])))
+                logs.update({f"val_{k}": v for k, v in vlogs.items()})
+            dt = time.perf_counter() - t0
+            if verbose:
+                self._print_epoch(epoch, epochs, steps, dt, logs, verbose)
+            for c in cbs:
+                c.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for c in cbs:
+            c.on_train_end()
+        history.model = self
+        return history
+
+    @staticmethod
+    def _print_epoch(epoch, epochs, steps, dt, logs, verbose):
+        values = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+        per_step = dt / max(steps, 1)
+        unit = f"{per_step * 1e3:.0f}ms/step" if per_step < 1 else f"{per_step:.0f}s/step"
+        if verbose == 1:
+            print(f"Epoch {epoch + 1}/{epochs}")
+            print(f"{steps}/{steps} [==============================] - {dt:.0f}s {unit} - {values}")
+        else:
+            print(f"Epoch {epoch + 1}/{epochs} - {dt:.0f}s - {values}")
+        sys.stdout.flush()
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, **kwargs):
+        """The loss (and metrics) over ``(x, y)``."""
+        x, y = _as_array(x, "x"), _as_array(y, "y")
+        self._check(x, y)
+        if x.dtype == np.float64:
+            x = x.astype(np.float32)
+        _, eval_fn = self._functions()
+        logs = self._run_epoch(eval_fn, x, y, batch_size or 32, np.arange(len(x)))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """The model's outputs for ``x``, as a numpy array."""
+        x = _as_array(x, "x")
+        if x.dtype == np.float64:
+            x = x.astype(np.float32)
+        batch_size = batch_size or 32
+        outs = [np.asarray(self(_o.constant(x[i:i + batch_size]), training=False))
+                for i in range(0, len(x), batch_size)]
+        return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+
+    @property
+    def layers(self):
+        return [m for m in vars(self).values() if isinstance(m, Layer)]
+
+    def summary(self, print_fn=print):
+        """Prints the layers and their parameter counts."""
+        rows = [(f"{layer.name} ({type(layer).__name__})", layer.count_params()) for layer in self.layers]
+        width = max([len(r[0]) for r in rows] + [20]) + 2
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * (width + 16))
+        print_fn(f"{'Layer (type)':<{width}}Param #")
+        print_fn("=" * (width + 16))
+        for name, count in rows:
+            print_fn(f"{name:<{width}}{count}")
+        print_fn("=" * (width + 16))
+        total = self.count_params()
+        trainable = int(sum(np.prod(v.shape) for v in self.trainable_variables))
+        print_fn(f"Total params: {total}")
+        print_fn(f"Trainable params: {trainable}")
+        print_fn(f"Non-trainable params: {total - trainable}")
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        from ..errors import UnimplementedError
+
+        raise UnimplementedError("Model.save: saving models is not implemented yet")
+
+
+class Sequential(Model):
+    """A stack of layers applied in order."""
+
+    def __init__(self, layers=None, name=None):
+        super().__init__(name=name)
+        self._layers = list(layers or [])
+
+    def add(self, layer):
+        self._layers.append(layer)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            if "training" in layer.call.__code__.co_varnames:
+                x = layer(x, training=training)
+            else:
+                x = layer(x)
+        return x

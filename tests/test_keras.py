@@ -1,0 +1,151 @@
+"""rstf.Module, Keras layers and models, optimizers and fit: the seed guide's sections
+"Módulos, camadas e modelos" and "Loops de treinamento"."""
+
+import numpy as np
+import pytest
+
+import rstf as tf
+
+
+class MyModule(tf.Module):
+    def __init__(self, value):
+        self.weight = tf.Variable(value)
+
+    @tf.function
+    def multiply(self, x):
+        return x * self.weight
+
+
+def test_guide_module_multiply():
+    mod = MyModule(3)
+    assert repr(mod.multiply(tf.constant([1, 2, 3]))) == (
+        "<rstf.Tensor: shape=(3,), dtype=int32, numpy=array([3, 6, 9], dtype=int32)>")
+    assert mod.multiply.experimental_get_tracing_count() == 1
+    assert [v.numpy() for v in mod.variables] == [3]
+
+
+def test_module_tracks_nested_variables_and_submodules():
+    class Inner(tf.Module):
+        def __init__(self):
+            super().__init__(name="inner")
+            self.w = tf.Variable(1.0)
+            self.frozen = tf.Variable(2.0, trainable=False)
+
+    class Outer(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [Inner(), {"b": Inner()}]
+            self.shared = self.blocks[0].w  # the same variable twice
+            self.bias = tf.Variable([0.0, 0.0])
+
+    m = Outer()
+    assert m.name == "outer"
+    assert len(m.variables) == 5
+    assert len(m.trainable_variables) == 3
+    assert [s.name for s in m.submodules] == ["inner", "inner"]
+
+
+class Model(tf.keras.Model):
+    def __init__(self, units):
+        super().__init__()
+        self.dense1 = tf.keras.layers.Dense(units=units, activation=tf.nn.relu,
+                                            kernel_initializer=tf.random.normal,
+                                            bias_initializer=tf.random.normal)
+        self.dense2 = tf.keras.layers.Dense(1)
+
+    def call(self, x, training=True):
+        x = x[:, tf.newaxis]
+        x = self.dense1(x)
+        x = self.dense2(x)
+        return tf.squeeze(x, axis=1)
+
+
+def _data():
+    tf.random.set_seed(7)
+    x = tf.cast(tf.linspace(-2, 2, 201), tf.float32)
+    y = x ** 2 + 2 * x - 5 + tf.random.normal(shape=[201])
+    return x, y
+
+
+def test_guide_training_loop():
+    x, y = _data()
+    model = Model(64)
+    assert model(x).shape == (201,)
+    variables = model.variables
+    assert [tuple(v.shape) for v in variables] == [(1, 64), (64,), (64, 1), (1,)]
+    optimizer = tf.optimizers.SGD(learning_rate=0.01)
+    errors = []
+    for step in range(1000):
+        with tf.GradientTape() as tape:
+            prediction = model(x)
+            error = (y - prediction) ** 2
+            mean_error = tf.reduce_mean(error)
+        gradient = tape.gradient(mean_error, variables)
+        optimizer.apply_gradients(zip(gradient, variables))
+        if step % 100 == 0:
+            errors.append(float(mean_error))
+    assert errors[-1] < errors[0]
+    assert errors[-1] < 1.5  # the noise has variance 1
+
+
+def test_guide_compile_fit():
+    x, y = _data()
+    new_model = Model(64)
+    new_model.compile(loss=tf.keras.losses.MSE, optimizer=tf.optimizers.SGD(learning_rate=0.01))
+    history = new_model.fit(x, y, epochs=100, batch_size=32, verbose=0)
+    loss = history.history["loss"]
+    assert len(loss) == 100
+    assert loss[-1] < loss[0] and loss[-1] < 1.5
+    pred = new_model.predict(x)
+    assert pred.shape == (201,)
+    assert new_model.evaluate(x, y, verbose=0) == pytest.approx(
+        float(tf.reduce_mean((y - new_model(x)) ** 2)), rel=1e-4)
+
+
+def test_sequential_classifier_with_metrics_and_validation():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 4)).astype(np.float32)
+    labels = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(16, activation="relu"), tf.keras.layers.Dense(2)])
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss=loss, metrics=["accuracy"])
+    h = model.fit(x, labels, epochs=30, batch_size=32, validation_split=0.25, verbose=0)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert h.history["accuracy"][-1] > 0.9
+    assert h.history["val_accuracy"][-1] > 0.85
+
+
+def test_fit_bad_input():
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(np.zeros((4, 2), np.float32), np.zeros(4, np.float32), verbose=0)
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="cardinality"):
+        model.fit(np.zeros((4, 2), np.float32), np.zeros(3, np.float32), verbose=0)
+    with pytest.raises(ValueError, match="Unknown loss"):
+        model.compile(optimizer="sgd", loss="nope")
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        model.compile(optimizer="nope", loss="mse")
+    model(np.zeros((1, 2), np.float32))
+    with pytest.raises(ValueError, match="incompatible"):
+        model(np.zeros((1, 3), np.float32))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad", "adamw"])
+def test_optimizers_minimize_a_quadratic(name):
+    v = tf.Variable([3.0, -2.0])
+    opt = tf.keras.optimizers.get(name)
+    opt.learning_rate = 1.0 if name == "adagrad" else 0.1  # Adagrad's steps shrink as it goes
+    for _ in range(300):
+        opt.minimize(lambda: tf.reduce_sum(v * v), [v])
+    assert np.abs(v.numpy()).max() < 0.3
+
+
+def test_sgd_momentum_matches_the_formula():
+    v = tf.Variable(1.0)
+    opt = tf.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    opt.apply_gradients([(tf.constant(1.0), v)])
+    opt.apply_gradients([(tf.constant(1.0), v)])
+    # m1 = -0.1, v = 0.9; m2 = 0.9 * -0.1 - 0.1 = -0.19, v = 0.71
+    assert float(v) == pytest.approx(0.71)
+    assert int(opt.iterations) == 2
