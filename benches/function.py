@@ -13,26 +13,18 @@ Cases:
 
 from __future__ import annotations
 
-import os
-import statistics
 import sys
-import time
 
 import numpy as np
 from compare import PEERS, timeit
-from training import _seed_data
+from training import _median_run, _seed_data, run_cases
 
 import rstf as tf
 
 
 def _median(fn, repeats=5):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    fn()  # traces
+    return _median_run(fn, repeats)[0]
 
 
 def seed_rstf(params, x, y):
@@ -139,16 +131,5 @@ def case_chain8():
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main(argv):
-    print(f"{os.cpu_count()} cpus; peers: " + ", ".join(k for k in PEERS if k != "numpy"))
-    for name in argv or list(CASES):
-        title, times = CASES[name]()
-        base = times["rstf"]
-        print(f"\n{name}: {title}")
-        for lib, t in times.items():
-            ratio = "" if lib == "rstf" else f"  rstf/{lib} = {base / t:.2f}"
-            print(f"  {lib:<11} {t * 1e3:10.3f} ms{ratio}")
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cases(CASES, sys.argv[1:])

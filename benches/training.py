@@ -188,10 +188,11 @@ def case_seed_loop():
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main(argv):
+def run_cases(cases, argv):
+    """Runs the named cases (all when none) and prints times in ms and ratios to rstf."""
     print(f"{os.cpu_count()} cpus; peers: " + ", ".join(k for k in PEERS if k != "numpy"))
-    for name in argv or list(CASES):
-        title, times = CASES[name]()
+    for name in argv or list(cases):
+        title, times = cases[name]()
         base = times["rstf"]
         print(f"\n{name}: {title}")
         for lib, t in times.items():
@@ -200,4 +201,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cases(CASES, sys.argv[1:])

@@ -184,7 +184,9 @@ class Function:
         """The graph for these arguments (tensors or ``TensorSpec``s), tracing it if needed."""
         if not args and not kwargs and self._input_signature is not None:
             args = tuple(self._input_signature)
-        args, kwargs = self._normalize(args, kwargs)
+        return self._concrete(*self._normalize(args, kwargs))
+
+    def _concrete(self, args, kwargs) -> ConcreteFunction:
         key = _structure_key(args, kwargs)
         cf = self._cache.get(key)
         if cf is None:
@@ -200,11 +202,7 @@ class Function:
                 return cf._call_flat(args)
         self._check_signature(args, kwargs)
         args, kwargs = self._normalize(args, kwargs)
-        key = _structure_key(args, kwargs)
-        cf = self._cache.get(key)
-        if cf is None:
-            cf = self._trace(args, kwargs)
-            self._cache[key] = cf
+        cf = self._concrete(args, kwargs)
         if fast is not None:
             self._fast[fast] = cf
         flat = nest.flatten((args, kwargs))

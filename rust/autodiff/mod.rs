@@ -178,11 +178,22 @@ pub fn record(
     if traced {
         crate::graph::trace::record(&op, inputs, outputs);
     }
+    push_entry(&tapes, op.name(), ids, outputs, make);
+}
+
+/// Adds one recorded op to each of `tapes` (nothing when there are none).
+fn push_entry(
+    tapes: &[Tape],
+    name: &'static str,
+    ids: Vec<u64>,
+    outputs: &[Tensor],
+    make: impl FnOnce(&[Tensor]) -> GradFn,
+) {
     if tapes.is_empty() {
         return;
     }
     let entry = Arc::new(tape::Entry {
-        name: op.name(),
+        name,
         inputs: ids,
         outputs: outputs
             .iter()
@@ -225,18 +236,7 @@ pub fn record_opaque(
     for o in outputs.iter_mut() {
         o.renew_id();
     }
-    let entry = Arc::new(tape::Entry {
-        name,
-        inputs: ids,
-        outputs: outputs
-            .iter()
-            .map(|o| (o.id(), o.shape().to_vec(), o.dtype()))
-            .collect(),
-        rule: make(outputs),
-    });
-    for t in tapes {
-        t.push_entry(entry.clone());
-    }
+    push_entry(&tapes, name, ids, outputs, make);
     Ok(())
 }
 
