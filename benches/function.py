@@ -27,17 +27,18 @@ def _median(fn, repeats=5):
     return _median_run(fn, repeats)[0]
 
 
-def seed_rstf(params, x, y):
-    vs = [tf.Variable(p) for p in params]
+def seed_tf_like(tfm, params, x, y):
+    """The traced step written once against TensorFlow's API: ``tfm`` is rstf or tensorflow."""
+    vs = [tfm.Variable(p) for p in params]
     w1, b1, w2, b2 = vs
-    x, y = tf.constant(x), tf.constant(y)
+    x, y = tfm.constant(x), tfm.constant(y)
 
-    @tf.function
+    @tfm.function
     def step(x, y):
-        with tf.GradientTape() as tape:
-            h = tf.nn.relu(x[:, tf.newaxis] @ w1 + b1)
-            prediction = tf.squeeze(h @ w2 + b2, axis=1)
-            loss = tf.reduce_mean((y - prediction) ** 2)
+        with tfm.GradientTape() as tape:
+            h = tfm.nn.relu(x[:, tfm.newaxis] @ w1 + b1)
+            prediction = tfm.squeeze(h @ w2 + b2, axis=1)
+            loss = tfm.reduce_mean((y - prediction) ** 2)
         grads = tape.gradient(loss, vs)
         for v, g in zip(vs, grads):
             v.assign_sub(0.01 * g)
@@ -78,39 +79,15 @@ def seed_jax(params, x, y):
     return run
 
 
-def seed_tensorflow(params, x, y):
-    import tensorflow as tft
-
-    vs = [tft.Variable(p) for p in params]
-    w1, b1, w2, b2 = vs
-    x, y = tft.constant(x), tft.constant(y)
-
-    @tft.function
-    def step(x, y):
-        with tft.GradientTape() as tape:
-            h = tft.nn.relu(x[:, tft.newaxis] @ w1 + b1)
-            prediction = tft.squeeze(h @ w2 + b2, axis=1)
-            loss = tft.reduce_mean((y - prediction) ** 2)
-        grads = tape.gradient(loss, vs)
-        for v, g in zip(vs, grads):
-            v.assign_sub(0.01 * g)
-        return loss
-
-    def run():
-        for _ in range(1000):
-            loss = step(x, y)
-        return loss
-
-    return run
-
-
 def case_seed_step():
     params, x, y = _seed_data()
-    out = {"rstf": _median(seed_rstf(params, x, y))}
+    out = {"rstf": _median(seed_tf_like(tf, params, x, y))}
     if "jax" in PEERS:
         out["jax"] = _median(seed_jax(params, x, y))
     if "tensorflow" in PEERS:
-        out["tensorflow"] = _median(seed_tensorflow(params, x, y), 3)
+        import tensorflow
+
+        out["tensorflow"] = _median(seed_tf_like(tensorflow, params, x, y), 3)
     return "the guide's training step traced, 1000 steps", out
 
 

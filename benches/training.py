@@ -14,6 +14,7 @@ Cases:
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import sys
@@ -34,17 +35,18 @@ def _mlp_data():
     return params, x, y
 
 
-def mlp_rstf(params, x, y):
-    vs = [tf.Variable(p) for p in params]
+def mlp_tf_like(tfm, params, x, y):
+    """The step written once against TensorFlow's API: ``tfm`` is rstf or tensorflow."""
+    vs = [tfm.Variable(p) for p in params]
     w1, b1, w2, b2, w3, b3 = vs
-    x, y = tf.constant(x), tf.constant(y)
+    x, y = tfm.constant(x), tfm.constant(y)
 
     def step():
-        with tf.GradientTape() as tape:
-            h = tf.nn.relu(x @ w1 + b1)
-            h = tf.nn.relu(h @ w2 + b2)
+        with tfm.GradientTape() as tape:
+            h = tfm.nn.relu(x @ w1 + b1)
+            h = tfm.nn.relu(h @ w2 + b2)
             logits = h @ w3 + b3
-            loss = -tf.reduce_mean(tf.reduce_sum(y * tf.nn.log_softmax(logits), axis=1))
+            loss = -tfm.reduce_mean(tfm.reduce_sum(y * tfm.nn.log_softmax(logits), axis=1))
         grads = tape.gradient(loss, vs)
         for v, g in zip(vs, grads):
             v.assign_sub(0.01 * g)
@@ -74,34 +76,15 @@ def mlp_torch(params, x, y):
     return step
 
 
-def mlp_tensorflow(params, x, y):
-    import tensorflow as tft
-
-    vs = [tft.Variable(p) for p in params]
-    w1, b1, w2, b2, w3, b3 = vs
-    x, y = tft.constant(x), tft.constant(y)
-
-    def step():
-        with tft.GradientTape() as tape:
-            h = tft.nn.relu(x @ w1 + b1)
-            h = tft.nn.relu(h @ w2 + b2)
-            logits = h @ w3 + b3
-            loss = -tft.reduce_mean(tft.reduce_sum(y * tft.nn.log_softmax(logits), axis=1))
-        grads = tape.gradient(loss, vs)
-        for v, g in zip(vs, grads):
-            v.assign_sub(0.01 * g)
-        return loss
-
-    return step
-
-
 def case_mlp_step():
     params, x, y = _mlp_data()
-    out = {"rstf": timeit(mlp_rstf(params, x, y), min_time=1.0)}
+    out = {"rstf": timeit(mlp_tf_like(tf, params, x, y), min_time=1.0)}
     if "torch" in PEERS:
         out["torch"] = timeit(mlp_torch(params, x, y), min_time=1.0)
     if "tensorflow" in PEERS:
-        out["tensorflow"] = timeit(mlp_tensorflow(params, x, y), min_time=1.0)
+        import tensorflow
+
+        out["tensorflow"] = timeit(mlp_tf_like(tensorflow, params, x, y), min_time=1.0)
     return "MLP 784-256-256-10, batch 128: one training step", out
 
 
@@ -114,15 +97,16 @@ def _seed_data():
     return params, x, y
 
 
-def seed_rstf(params, x, y, steps):
-    vs = [tf.Variable(p) for p in params]
+def seed_tf_like(tfm, params, x, y, steps):
+    """The guide's loop written once against TensorFlow's API: ``tfm`` is rstf or tensorflow."""
+    vs = [tfm.Variable(p) for p in params]
     w1, b1, w2, b2 = vs
-    x, y = tf.constant(x), tf.constant(y)
+    x, y = tfm.constant(x), tfm.constant(y)
     for _ in range(steps):
-        with tf.GradientTape() as tape:
-            h = tf.nn.relu(x[:, tf.newaxis] @ w1 + b1)
-            prediction = tf.squeeze(h @ w2 + b2, axis=1)
-            mean_error = tf.reduce_mean((y - prediction) ** 2)
+        with tfm.GradientTape() as tape:
+            h = tfm.nn.relu(x[:, tfm.newaxis] @ w1 + b1)
+            prediction = tfm.squeeze(h @ w2 + b2, axis=1)
+            mean_error = tfm.reduce_mean((y - prediction) ** 2)
         grads = tape.gradient(mean_error, vs)
         for v, g in zip(vs, grads):
             v.assign_sub(0.01 * g)
@@ -146,23 +130,6 @@ def seed_torch(params, x, y, steps):
     return float(mean_error)
 
 
-def seed_tensorflow(params, x, y, steps):
-    import tensorflow as tft
-
-    vs = [tft.Variable(p) for p in params]
-    w1, b1, w2, b2 = vs
-    x, y = tft.constant(x), tft.constant(y)
-    for _ in range(steps):
-        with tft.GradientTape() as tape:
-            h = tft.nn.relu(x[:, tft.newaxis] @ w1 + b1)
-            prediction = tft.squeeze(h @ w2 + b2, axis=1)
-            mean_error = tft.reduce_mean((y - prediction) ** 2)
-        grads = tape.gradient(mean_error, vs)
-        for v, g in zip(vs, grads):
-            v.assign_sub(0.01 * g)
-    return float(mean_error)
-
-
 def _median_run(fn, repeats):
     times, losses = [], []
     for _ in range(repeats):
@@ -175,7 +142,11 @@ def _median_run(fn, repeats):
 def case_seed_loop():
     params, x, y = _seed_data()
     out, losses = {}, {}
-    runners = {"rstf": seed_rstf, "torch": seed_torch, "tensorflow": seed_tensorflow}
+    runners = {"rstf": functools.partial(seed_tf_like, tf), "torch": seed_torch}
+    if "tensorflow" in PEERS:
+        import tensorflow
+
+        runners["tensorflow"] = functools.partial(seed_tf_like, tensorflow)
     for lib, fn in runners.items():
         if lib != "rstf" and lib not in PEERS:
             continue
