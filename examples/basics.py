@@ -1,7 +1,8 @@
-"""The TensorFlow basics guide, as far as rstf goes today: the "Tensors" section.
+"""The TensorFlow basics guide, as far as rstf goes today: tensors, variables, automatic
+differentiation, graphs with tf.function, modules, and training with a hand-written loop and
+with compile/fit. The plots and saving (tf.saved_model, model.save) come later.
 
-Run with `make demo`. Later sections (Variables, GradientTape, tf.function, Keras, saving)
-are added here as rstf grows.
+Run with `make demo`.
 """
 
 import rstf as tf
@@ -24,3 +25,100 @@ if tf.config.list_physical_devices('GPU'):
     print("TensorFlow **IS** using the GPU")
 else:
     print("TensorFlow **IS NOT** using the GPU")
+
+# Variables
+var = tf.Variable([0.0, 0.0, 0.0])
+print(repr(var.assign([1, 2, 3])))
+print(repr(var.assign_add([1, 1, 1])))
+
+# Automatic differentiation
+x = tf.Variable(1.0)
+
+
+def f(x):
+    y = x**2 + 2*x - 5
+    return y
+
+
+print(repr(f(x)))
+with tf.GradientTape() as tape:
+    y = f(x)
+g_x = tape.gradient(y, x)  # g(x) = dy/dx
+print(repr(g_x))
+
+
+# Graphs and tf.function
+@tf.function
+def my_func(x):
+    print('Tracing.\n')
+    return tf.reduce_sum(x)
+
+
+print(repr(my_func(tf.constant([1, 2, 3]))))
+print(repr(my_func(tf.constant([10, 9, 8]))))
+print(repr(my_func(tf.constant([10.0, 9.1, 8.2], dtype=tf.float32))))
+
+
+# Modules, layers and models
+class MyModule(tf.Module):
+    def __init__(self, value):
+        self.weight = tf.Variable(value)
+
+    @tf.function
+    def multiply(self, x):
+        return x * self.weight
+
+
+mod = MyModule(3)
+print(repr(mod.multiply(tf.constant([1, 2, 3]))))
+
+# Training loops
+x = tf.linspace(-2, 2, 201)
+x = tf.cast(x, tf.float32)
+y = f(x) + tf.random.normal(shape=[201])
+
+
+class Model(tf.keras.Model):
+    def __init__(self, units):
+        super().__init__()
+        self.dense1 = tf.keras.layers.Dense(units=units,
+                                            activation=tf.nn.relu,
+                                            kernel_initializer=tf.random.normal,
+                                            bias_initializer=tf.random.normal)
+        self.dense2 = tf.keras.layers.Dense(1)
+
+    def call(self, x, training=True):
+        # For Keras layers/models, implement `call` instead of `__call__`.
+        x = x[:, tf.newaxis]
+        x = self.dense1(x)
+        x = self.dense2(x)
+        return tf.squeeze(x, axis=1)
+
+
+model = Model(64)
+untrained_predictions = model(x)  # the guide plots these; the call also builds the layers
+variables = model.variables
+optimizer = tf.optimizers.SGD(learning_rate=0.01)
+
+for step in range(1000):
+    with tf.GradientTape() as tape:
+        prediction = model(x)
+        error = (y - prediction)**2
+        mean_error = tf.reduce_mean(error)
+    gradient = tape.gradient(mean_error, variables)
+    optimizer.apply_gradients(zip(gradient, variables))
+
+    if step % 100 == 0:
+        print(f'Mean squared error: {mean_error.numpy():0.3f}')
+
+new_model = Model(64)
+new_model.compile(
+    loss=tf.keras.losses.MSE,
+    optimizer=tf.optimizers.SGD(learning_rate=0.01))
+
+history = new_model.fit(x, y,
+                        epochs=100,
+                        batch_size=32,
+                        verbose=0)
+print(f"fit: loss {history.history['loss'][0]:.3f} after the first epoch, "
+      f"{history.history['loss'][-1]:.3f} after the last")
