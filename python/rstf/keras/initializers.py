@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 
 from .. import _ops as _o
@@ -18,9 +19,12 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(abc.ABC):
+    """Base class: subclasses return the initial value for ``shape``."""
+
+    @abc.abstractmethod
     def __call__(self, shape, dtype=None, **kwargs):
-        raise NotImplementedError
+        """The initial value, a tensor of ``shape`` and ``dtype``."""
 
 
 class Zeros(Initializer):

@@ -10,6 +10,7 @@ array([0.9, 1.9], dtype=float32)
 
 from __future__ import annotations
 
+import abc
 import math
 import warnings
 
@@ -17,11 +18,12 @@ from .. import _ops as _o
 from .._variable import Variable
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(abc.ABC):
     """A learning rate that depends on the step."""
 
+    @abc.abstractmethod
     def __call__(self, step):
-        raise NotImplementedError
+        """The rate at ``step``."""
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -46,7 +48,7 @@ class CosineDecay(LearningRateSchedule):
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: ``apply_gradients(zip(grads, vars))`` updates each variable."""
 
     def __init__(self, learning_rate=0.01, name=None, **kwargs):
@@ -114,8 +116,9 @@ class Optimizer:
         grads = tape.gradient(value, var_list)
         return self.apply_gradients(zip(grads, var_list))
 
+    @abc.abstractmethod
     def _update(self, var, grad):
-        raise NotImplementedError
+        """Applies one gradient to one variable (with the optimizer's slots)."""
 
 
 class SGD(Optimizer):
