@@ -1,6 +1,6 @@
 """The TensorFlow basics guide, as far as rstf goes today: tensors, variables, automatic
-differentiation, graphs with tf.function, modules, and training with a hand-written loop and
-with compile/fit. The plots and saving (tf.saved_model, model.save) come later.
+differentiation, graphs with tf.function, modules and their saving (tf.saved_model), training
+with a hand-written loop and with compile/fit, and model.save. The plots come later.
 
 Run with `make demo`.
 """
@@ -72,6 +72,11 @@ class MyModule(tf.Module):
 mod = MyModule(3)
 print(repr(mod.multiply(tf.constant([1, 2, 3]))))
 
+save_path = './saved'
+tf.saved_model.save(mod, save_path)
+reloaded = tf.saved_model.load(save_path)
+print(repr(reloaded.multiply(tf.constant([1, 2, 3]))))
+
 # Training loops
 x = tf.linspace(-2, 2, 201)
 x = tf.cast(x, tf.float32)
@@ -122,3 +127,8 @@ history = new_model.fit(x, y,
                         verbose=0)
 print(f"fit: loss {history.history['loss'][0]:.3f} after the first epoch, "
       f"{history.history['loss'][-1]:.3f} after the last")
+
+model.save('./my_model')
+reloaded_model = tf.keras.models.load_model('./my_model')
+same = bool(tf.reduce_all(reloaded_model(x) == model(x)))
+print(f"model.save('./my_model'): reloaded predictions identical: {same}")

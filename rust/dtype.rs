@@ -6,7 +6,10 @@ use half::{bf16, f16};
 use std::fmt;
 
 /// The element type of a tensor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub enum DType {
     /// IEEE half precision.
     F16,
@@ -353,4 +356,17 @@ macro_rules! with_dtype {
             }
         }
     };
+}
+
+impl From<DType> for String {
+    fn from(d: DType) -> String {
+        d.name().to_string()
+    }
+}
+
+impl TryFrom<String> for DType {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<DType, String> {
+        DType::from_name(&s).ok_or_else(|| format!("unknown dtype '{s}'"))
+    }
 }

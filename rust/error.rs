@@ -21,6 +21,17 @@ pub enum Error {
     /// (Python's `RuntimeError`, as in TensorFlow).
     #[error("{0}")]
     Runtime(String),
+    /// A file or entry that does not exist (TF's `NotFoundError`).
+    #[error("{0}")]
+    NotFound(String),
+    /// A file that is truncated, corrupted or not in the expected format (TF's
+    /// `DataLossError`).
+    #[error("{0}")]
+    DataLoss(String),
+    /// An operating-system error of another kind, such as a failed write (TF's
+    /// `UnknownError`).
+    #[error("{0}")]
+    Unknown(String),
     /// Something that should not happen; always a bug (TF's `InternalError`).
     #[error("{0}")]
     Internal(String),
@@ -39,4 +50,13 @@ macro_rules! invalid {
 #[macro_export]
 macro_rules! bail {
     ($($arg:tt)*) => { return Err($crate::invalid!($($arg)*)) };
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound(e.to_string()),
+            _ => Error::Unknown(e.to_string()),
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod graph;
 pub mod layout;
 pub mod ops;
+pub mod saved;
 pub mod storage;
 pub mod tensor;
 pub mod variable;

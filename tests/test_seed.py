@@ -80,3 +80,20 @@ def test_gpu_listing_runs(capsys):
     else:
         print("TensorFlow **IS NOT** using the GPU")
     assert "using the GPU" in capsys.readouterr().out
+
+
+def test_basics_example_runs_the_guide_end_to_end(tmp_path):
+    """`make demo`'s script, in a scratch directory (it writes ./saved and ./my_model)."""
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "basics.py")
+    out = subprocess.run([sys.executable, script], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    multiply = "<rstf.Tensor: shape=(3,), dtype=int32, numpy=array([3, 6, 9], dtype=int32)>"
+    assert lines.count(multiply) == 2  # the module, then the module reloaded from ./saved
+    assert lines[-1] == "model.save('./my_model'): reloaded predictions identical: True"
+    assert sorted(os.listdir(tmp_path / "saved")) == [
+        "constants.safetensors", "saved_model.json", "variables.safetensors"]

@@ -43,6 +43,8 @@ from . import (  # noqa: E402
     nest,
     nn,
     random,
+    saved_model,
+    train,
 )
 from ._function import TensorSpec, cond, function, while_loop  # noqa: E402
 from ._ops import *  # noqa: E402,F403

@@ -92,8 +92,9 @@ def _structure_key(args, kwargs):
 class ConcreteFunction:
     """One traced graph of a :class:`Function`, callable with matching tensors."""
 
-    def __init__(self, graph, structure, flat_outputs, arg_positions, name):
+    def __init__(self, graph, structure, flat_outputs, arg_positions, name, inputs=None):
         self._graph = graph
+        self._inputs = inputs  # (args, kwargs) with TensorSpecs for the traced tensors
         self._structure = structure
         self._flat_outputs = flat_outputs  # per output leaf: slot index, or ("py", value)
         self._arg_positions = arg_positions  # flat argument leaf positions that are tensors
@@ -237,7 +238,12 @@ class Function:
             _rstf.trace_abort()
             raise
         graph = _rstf.trace_finish(tensors)
-        return ConcreteFunction(graph, result, layout, positions, self.__name__)
+        specs = list(flat)
+        for i in positions:
+            a = flat[i]
+            specs[i] = TensorSpec.from_tensor(_example(a) if isinstance(a, TensorSpec) else a)
+        inputs = nest.pack_sequence_as((args, kwargs), specs)
+        return ConcreteFunction(graph, result, layout, positions, self.__name__, inputs)
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,

@@ -23,6 +23,7 @@ __all__ = [
     "InternalError",
     "FailedPreconditionError",
     "UnknownError",
+    "DataLossError",
 ]
 
 
@@ -70,6 +71,10 @@ class FailedPreconditionError(OpError):
 
 class UnknownError(OpError):
     """An error of unknown kind."""
+
+
+class DataLossError(OpError):
+    """A file is truncated, corrupted or not in the expected format."""
 
 
 class OperatorNotAllowedInGraphError(TypeError):

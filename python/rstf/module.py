@@ -56,6 +56,13 @@ class Module:
     def __init__(self, name=None):
         self._name = name
 
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if "_rstf_deferred" in self.__dict__:
+            from . import _trackable
+
+            _trackable.on_setattr(self, name, value)
+
     @property
     def name(self) -> str:
         n = self.__dict__.get("_name")

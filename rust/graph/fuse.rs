@@ -162,15 +162,26 @@ impl Fused {
         let dense = inputs
             .iter()
             .all(|t| Some(t.dtype()) == dt && (t.numel() == n || t.numel() == 1));
+        // The output's shape: the one full-size shape, which every one-element input must
+        // not outrank (else the slow path broadcasts).
+        let widest = (0..inputs.len())
+            .filter(|&i| inputs[i].numel() == n)
+            .max_by_key(|&i| inputs[i].rank());
+        let same = widest.is_some_and(|w| {
+            inputs.iter().all(|t| {
+                if t.numel() == n && n != 1 {
+                    t.shape() == inputs[w].shape()
+                } else {
+                    t.rank() <= inputs[w].rank()
+                }
+            })
+        });
         let fast = !crate::autodiff::is_recording()
             && dense
-            && inputs.iter().all(|t| t.is_contiguous())
-            && inputs.iter().any(|t| t.numel() == n);
+            && same
+            && inputs.iter().all(|t| t.is_contiguous());
         if fast {
-            let shape = (0..inputs.len())
-                .find(|&i| inputs[i].numel() == n)
-                .map(shape_of)
-                .unwrap_or_default();
+            let shape = widest.map(shape_of).unwrap_or_default();
             let r = match dt {
                 Some(DType::F32) => Some(self.run_blocks::<f32>(inputs, n, &shape)),
                 Some(DType::F64) => Some(self.run_blocks::<f64>(inputs, n, &shape)),

@@ -68,6 +68,11 @@ pub struct Graph {
     pub specs: Vec<(DType, Vec<usize>)>,
     /// Index of the node that reads each slot last (`usize::MAX`: never, or an output).
     pub last_use: Vec<usize>,
+    /// The nodes before fusion: primitive ops only (what a saved model stores).
+    pub primitive_nodes: Vec<Node>,
+    /// Check each op's result against the traced dtype and shape (on for graphs read from
+    /// files, whose specs are not trusted).
+    pub check_specs: bool,
 }
 
 impl Graph {
@@ -109,14 +114,28 @@ impl Graph {
             }
             match &node.kind {
                 NodeKind::Op(op) => {
-                    for (&s, t) in node.outputs.iter().zip(op.eval(&ins)?) {
+                    let res = op.eval(&ins)?;
+                    if self.check_specs {
+                        self.check(k, op, &node.outputs, &res)?;
+                    }
+                    for (&s, t) in node.outputs.iter().zip(res) {
                         vals[s] = Some(t);
                     }
                 }
                 NodeKind::Fused(f) => vals[node.outputs[0]] = Some(f.eval(&ins)?),
                 NodeKind::Const(c) => vals[node.outputs[0]] = Some(self.consts[*c].clone()),
                 NodeKind::ReadVariable(v) => {
-                    vals[node.outputs[0]] = Some(self.variables[*v].read())
+                    let t = self.variables[*v].read();
+                    let (dt, shape) = &self.specs[node.outputs[0]];
+                    if self.check_specs && (t.dtype() != *dt || t.shape() != shape.as_slice()) {
+                        bail!(
+                            "graph: variable '{}' has dtype {} and shape {:?}, but the graph reads it as dtype {dt} and shape {shape:?}",
+                            self.variables[*v].name(),
+                            t.dtype(),
+                            t.shape()
+                        );
+                    }
+                    vals[node.outputs[0]] = Some(t)
                 }
                 NodeKind::Assign(v, mode) => {
                     let var = &self.variables[*v];
@@ -142,6 +161,29 @@ impl Graph {
                 })
             })
             .collect()
+    }
+
+    fn check(&self, k: usize, op: &Op, outs: &[usize], res: &[Tensor]) -> Result<()> {
+        if outs.len() != res.len() {
+            bail!(
+                "graph: node {k} ({}) gives {} results, but the graph expects {}",
+                op.name(),
+                res.len(),
+                outs.len()
+            );
+        }
+        for (&s, t) in outs.iter().zip(res) {
+            let (dt, shape) = &self.specs[s];
+            if t.dtype() != *dt || t.shape() != shape.as_slice() {
+                bail!(
+                    "graph: node {k} ({}) gives dtype {} and shape {:?}, but the graph declares dtype {dt} and shape {shape:?}",
+                    op.name(),
+                    t.dtype(),
+                    t.shape()
+                );
+            }
+        }
+        Ok(())
     }
 
     fn set_last_uses(&mut self) {
@@ -174,6 +216,7 @@ impl Graph {
     pub fn optimize(&mut self) {
         self.cse();
         self.dce();
+        self.primitive_nodes = self.nodes.clone();
         self.fuse();
         self.set_last_uses();
     }

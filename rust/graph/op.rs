@@ -8,7 +8,7 @@ use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::{bail, Result, Tensor};
 
 /// One primitive op with its attributes. Inputs are positional; see each variant.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum Op {
     /// `[x]`
@@ -135,9 +135,9 @@ impl Op {
         )
     }
 
-    /// Runs the op on `inputs`.
-    pub fn eval(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-        let want = match self {
+    /// The number of inputs the op takes when given `given` (only `Concat` takes any number).
+    pub fn arity(&self, given: usize) -> usize {
+        match self {
             Op::Binary(_)
             | Op::ReluGrad
             | Op::MatMul { .. }
@@ -145,10 +145,15 @@ impl Op {
             | Op::Gather(_)
             | Op::GatherGrad { .. } => 2,
             Op::Select | Op::OneHot(_) => 3,
-            Op::Concat(_) => inputs.len().max(1),
+            Op::Concat(_) => given.max(1),
             Op::Random { .. } => 0,
             _ => 1,
-        };
+        }
+    }
+
+    /// Runs the op on `inputs`.
+    pub fn eval(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        let want = self.arity(inputs.len());
         if inputs.len() != want {
             bail!(
                 "{}: expected {want} inputs, got {}",

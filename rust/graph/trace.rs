@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// How an `Assign` node updates its variable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AssignMode {
     /// `assign`
     Set,
@@ -214,6 +214,8 @@ pub fn finish(outputs: &[Tensor]) -> Result<Graph> {
         variables: b.variables,
         specs: b.specs,
         last_use: Vec::new(),
+        primitive_nodes: Vec::new(),
+        check_specs: false,
     };
     g.optimize();
     Ok(g)

@@ -10,7 +10,7 @@ use crate::layout::{broadcast_shapes, broadcast_strides};
 use crate::{bail, Result, Tensor};
 
 /// Unary elementwise ops.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum UnaryOp {
     Neg,
@@ -78,7 +78,7 @@ impl UnaryOp {
 }
 
 /// Binary elementwise ops (inputs of one dtype, broadcast as numpy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum BinaryOp {
     Add,

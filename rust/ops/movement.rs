@@ -7,7 +7,7 @@ use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout}
 use crate::{bail, Result, Tensor};
 
 /// One item of a numpy-style index (`x[1, ::2, None, ...]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SliceItem {
     /// A single position (negative counts from the end); removes the dimension.
     Index(i64),

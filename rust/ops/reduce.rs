@@ -9,7 +9,7 @@ use crate::{bail, Result, Tensor};
 use rayon::prelude::*;
 
 /// Reduction ops.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum ReduceOp {
     Sum,

@@ -18,6 +18,9 @@ fn class_name(e: &Error) -> &'static str {
         Error::OutOfRange(_) => "OutOfRangeError",
         Error::Unimplemented(_) => "UnimplementedError",
         Error::Internal(_) => "InternalError",
+        Error::NotFound(_) => "NotFoundError",
+        Error::DataLoss(_) => "DataLossError",
+        Error::Unknown(_) => "UnknownError",
         Error::Runtime(_) => "RuntimeError",
     }
 }

@@ -14,6 +14,18 @@ pub struct PyGraph {
     g: Graph,
 }
 
+impl PyGraph {
+    /// Wraps a graph.
+    pub fn new(g: Graph) -> Self {
+        PyGraph { g }
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &Graph {
+        &self.g
+    }
+}
+
 #[pymethods]
 impl PyGraph {
     /// Runs the graph on tensors with the traced dtypes and shapes (GIL released).

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod functions;
 mod graph;
+mod saved;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -18,5 +19,6 @@ fn _rstf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     autodiff::register(m)?;
     graph::register(m)?;
+    saved::register(m)?;
     Ok(())
 }

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .. import _ops as _o
@@ -18,9 +20,20 @@ from .._shape import TensorShape
 from .._variable import Variable
 from ..module import Module
 from . import activations, initializers
+from .saving import CapturesInit
+
+_TAKES_TRAINING: dict = {}
 
 
-class Layer(Module):
+def _takes_training(cls) -> bool:
+    """Whether ``cls.call`` accepts a ``training`` argument (Keras passes it only then)."""
+    if cls not in _TAKES_TRAINING:
+        params = inspect.signature(cls.call).parameters.values()
+        _TAKES_TRAINING[cls] = any(p.name == "training" or p.kind == p.VAR_KEYWORD for p in params)
+    return _TAKES_TRAINING[cls]
+
+
+class Layer(CapturesInit, Module):
     """A callable module with weights created in ``build`` on the first call."""
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
@@ -52,8 +65,12 @@ class Layer(Module):
         if not self.built:
             x0 = _o.convert_to_tensor(inputs) if not isinstance(inputs, (list, tuple, dict)) else inputs
             shape = TensorShape(tuple(x0.shape)) if hasattr(x0, "shape") else None
+            if shape is not None and hasattr(x0, "dtype"):
+                self.__dict__["_build_input"] = (x0.dtype.name, tuple(x0.shape))
             self.build(shape)
             self.built = True
+        if "training" in kwargs and not _takes_training(type(self)):
+            del kwargs["training"]
         return self.call(inputs, *args, **kwargs)
 
     @property

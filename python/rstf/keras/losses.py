@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import _ops as _o
 from .. import nn
+from .saving import CapturesInit
 
 
 def _pair(y_true, y_pred):
@@ -67,7 +68,7 @@ MSE = mse = mean_squared_error
 MAE = mae = mean_absolute_error
 
 
-class Loss:
+class Loss(CapturesInit):
     """A loss object: ``loss(y_true, y_pred)`` is the mean of the per-example losses."""
 
     fn = staticmethod(mean_squared_error)

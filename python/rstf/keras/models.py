@@ -23,6 +23,7 @@ from .._tape import GradientTape
 from . import callbacks as _callbacks
 from . import losses as _losses
 from . import optimizers as _optimizers
+from . import saving as _saving
 from .layers import Layer
 
 
@@ -71,6 +72,13 @@ class Model(Layer):
         self.loss = None
         self.stop_training = False
         self._compiled = False
+        self._call_shapes = {}  # (dtype, shape) of the inputs seen, for saved serving functions
+
+    def __call__(self, inputs, *args, **kwargs):
+        shapes = self.__dict__.get("_call_shapes")
+        if shapes is not None and len(shapes) < 16 and hasattr(inputs, "shape") and hasattr(inputs, "dtype"):
+            shapes.setdefault((inputs.dtype.name, tuple(inputs.shape)), None)
+        return super().__call__(inputs, *args, **kwargs)
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=False, **kwargs):
         """Chooses the optimizer, the loss and the metrics for ``fit``."""
@@ -79,6 +87,7 @@ class Model(Layer):
             raise ValueError("compile: a loss is required")
         self.loss = loss
         self._loss_fn = _losses.get(loss)
+        self._metric_names = [m for m in (metrics or []) if isinstance(m, str)]
         self._metrics = [_metric_fn(m, self._loss_fn) for m in (metrics or [])]
         self.run_eagerly = run_eagerly
         self._train_fn = None
@@ -251,9 +260,43 @@ class Model(Layer):
         print_fn(f"Non-trainable params: {total - trainable}")
 
     def save(self, filepath, overwrite=True, **kwargs):
-        from ..errors import UnimplementedError
+        """Saves the model: to a SavedModel directory, or to one zip file if ``filepath``
+        ends with ``.keras``. ``rstf.keras.models.load_model`` reads both."""
+        _saving.save_model(self, filepath, overwrite)
 
-        raise UnimplementedError("Model.save: saving models is not implemented yet")
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Writes the layers' weights (a safetensors file, keyed by object path)."""
+        _saving.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Reads weights written by ``save_weights`` (into layers built later if need be)."""
+        _saving.load_weights(self, filepath, skip_mismatch)
+
+    def _saved_model_extra(self):
+        return {"keras": _saving.model_metadata(self)}
+
+
+class _RevivedModel(Model):
+    """A model loaded from a SavedModel directory whose class was not found: it calls the
+    saved serving function (traced for the input shape the model was built with) and trains
+    the loaded variables."""
+
+    def __init__(self, restored):
+        super().__init__(name=restored.__dict__.get("_saved_class", "model"))
+        self._restored = restored
+        sigs = getattr(restored, "signatures", None)
+        self._serve = sigs.get("serving_default") if isinstance(sigs, dict) else None
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if self._serve is None:
+            raise ValueError(f"{self.name}: the saved model has no serving function to call")
+        return self._serve(inputs)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model written by ``Model.save`` (a directory or a ``.keras`` file)."""
+    return _saving.load_model(filepath, custom_objects, compile, safe_mode)
 
 
 class Sequential(Model):

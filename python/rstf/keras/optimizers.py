@@ -16,6 +16,7 @@ import warnings
 
 from .. import _ops as _o
 from .._variable import Variable
+from .saving import CapturesInit
 
 
 class LearningRateSchedule(abc.ABC):
@@ -48,7 +49,7 @@ class CosineDecay(LearningRateSchedule):
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
 
 
-class Optimizer(abc.ABC):
+class Optimizer(CapturesInit, abc.ABC):
     """Base class: ``apply_gradients(zip(grads, vars))`` updates each variable."""
 
     def __init__(self, learning_rate=0.01, name=None, **kwargs):
@@ -82,9 +83,16 @@ class Optimizer(abc.ABC):
     def _slot(self, var, name):
         key = (var._id, name)
         if key not in self._slots:
-            self._slots[key] = Variable(_o.zeros(list(var.shape), var.dtype), trainable=False,
-                                        name=f"{var.name.split(':')[0]}/{name}")
+            deferred = self.__dict__.get("_rstf_deferred_slots", {}).pop(key, None)
+            init = _o.zeros(list(var.shape), var.dtype) if deferred is None else deferred
+            self._slots[key] = Variable(init, trainable=False, name=f"{var.name.split(':')[0]}/{name}")
         return self._slots[key]
+
+    def _trackable_children(self):
+        items = [("iterations", self.iterations)]
+        if self._lr_var is not None:
+            items.append(("learning_rate", self._lr_var))
+        return items
 
     def variables(self):
         return [self.iterations, *self._slots.values()]

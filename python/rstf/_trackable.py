@@ -1,0 +1,171 @@
+"""The object graph that checkpoints and saved models store: Variables reachable from a root
+through attributes of Modules (and optimizers, and lists, tuples and dicts of them), each
+named by its path of attribute names (``model/dense/kernel``).
+
+Restoring a value whose variable does not exist yet (a Keras layer not built) is deferred: the
+value waits on the deepest object of its path that exists, and is assigned when the variable
+is set as an attribute there.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ._variable import Variable
+
+_MAX_DEPTH = 64
+# Bookkeeping attributes that are not part of an object's state.
+_NOT_CHILDREN = frozenset({"_rstf_deferred", "_rstf_deferred_slots", "_init_args"})
+
+
+def _is_module(obj) -> bool:
+    from .module import Module
+
+    return isinstance(obj, Module)
+
+
+def _is_optimizer(obj) -> bool:
+    from .keras.optimizers import Optimizer
+
+    return isinstance(obj, Optimizer)
+
+
+def trackable(value, depth=0) -> bool:
+    """True for what the object graph holds: Variables, Modules, optimizers, checkpoints, and
+    containers of them."""
+    if isinstance(value, Variable) or _is_module(value) or _is_optimizer(value):
+        return True
+    if getattr(value, "_rstf_trackable", False):
+        return True
+    if depth < _MAX_DEPTH and isinstance(value, (list, tuple)):
+        return any(trackable(v, depth + 1) for v in value)
+    if depth < _MAX_DEPTH and isinstance(value, dict):
+        return any(trackable(v, depth + 1) for v in value.values())
+    return False
+
+
+def children(obj) -> list:
+    """``(name, child)`` pairs of an object, public names first."""
+    if isinstance(obj, Variable):
+        return []
+    if isinstance(obj, (list, tuple)):
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    elif isinstance(obj, dict):
+        items = [(str(k), v) for k, v in obj.items()]
+    elif hasattr(obj, "_trackable_children"):
+        items = list(obj._trackable_children())
+    elif hasattr(obj, "__dict__"):
+        ignored = getattr(obj, "_TF_MODULE_IGNORED_PROPERTIES", ())
+        items = [(k, v) for k, v in vars(obj).items() if not k.startswith("__") and k not in ignored
+                 and k not in _NOT_CHILDREN]
+    else:
+        items = []
+    items = [(k, v) for k, v in items if trackable(v)]
+    items.sort(key=lambda kv: (kv[0].startswith("_"), kv[0]))
+    return items
+
+
+def walk(root):
+    """Every object reachable from ``root`` once, breadth first: ``(path, object)``."""
+    seen = {id(root)}
+    out = [("", root)]
+    queue = deque(out)
+    while queue:
+        path, obj = queue.popleft()
+        for name, child in children(obj):
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            item = (f"{path}/{name}" if path else name, child)
+            out.append(item)
+            queue.append(item)
+    return out
+
+
+def variables_by_path(root) -> dict:
+    """``{path: Variable}`` for every Variable reachable from ``root``, with optimizer slots
+    named ``{variable path}/.OPTIMIZER_SLOT/{optimizer path}/{slot}``."""
+    objects = walk(root)
+    found = {p: o for p, o in objects if isinstance(o, Variable)}
+    path_of = {v._id: p for p, v in found.items()}
+    for p, o in objects:
+        if _is_optimizer(o):
+            for (var_id, slot), sv in o._slots.items():
+                if var_id in path_of:
+                    found[f"{path_of[var_id]}/.OPTIMIZER_SLOT/{p}/{slot}"] = sv
+    return found
+
+
+def restore(root, values: dict) -> set:
+    """Assigns ``values`` (``{path: tensor}``) to the variables of ``root``; values whose
+    variable does not exist yet wait on the deepest existing object of their path. Returns the
+    paths assigned now."""
+    objects = dict(walk(root))
+    current = variables_by_path(root)
+    values = dict(values)
+    # Slot values wait for their optimizer to create the slot; when the variable itself does
+    # not exist yet, they travel with its deferred value.
+    for path in [p for p in values if "/.OPTIMIZER_SLOT/" in p]:
+        var_path, rest = path.split("/.OPTIMIZER_SLOT/", 1)
+        opt_path, slot = rest.rsplit("/", 1)
+        opt, var = objects.get(opt_path), objects.get(var_path)
+        if not _is_optimizer(opt):
+            continue
+        value = values.pop(path)
+        if isinstance(var, Variable):
+            opt.__dict__.setdefault("_rstf_deferred_slots", {})[(var._id, slot)] = value
+        elif var_path in values:
+            own = values[var_path]
+            if not isinstance(own, _Pending):
+                own = values[var_path] = _Pending(own)
+            own.slots.append((opt, slot, value))
+    done = set()
+    for path, value in values.items():
+        var = current.get(path)
+        if var is not None:
+            _assign(var, value, path)
+            done.add(path)
+            continue
+        parts = path.split("/")
+        at, i = root, 0
+        while i < len(parts) - 1 and f"{'/'.join(parts[:i + 1])}" in objects:
+            at = objects["/".join(parts[:i + 1])]
+            i += 1
+        if hasattr(at, "__dict__") and not isinstance(at, Variable):
+            at.__dict__.setdefault("_rstf_deferred", {})["/".join(parts[i:])] = value
+    return done
+
+
+class _Pending:
+    """A deferred variable value with the optimizer slots that wait for the variable."""
+
+    def __init__(self, value):
+        self.value = value
+        self.slots: list = []
+
+
+def _assign(var, value, path):
+    if isinstance(value, _Pending):
+        for opt, slot, v in value.slots:
+            opt.__dict__.setdefault("_rstf_deferred_slots", {})[(var._id, slot)] = v
+        value = value.value
+    if tuple(var.shape) != tuple(value.shape) or var.dtype != value.dtype:
+        raise ValueError(
+            f"Cannot restore '{path}': the checkpoint holds shape {tuple(value.shape)} and dtype "
+            f"{value.dtype.name}, the variable has shape {tuple(var.shape)} and dtype {var.dtype.name}")
+    var.assign(value, read_value=False)
+
+
+def on_setattr(obj, name, value):
+    """Called when ``obj.name = value``: consumes values waiting for this attribute."""
+    pending = obj.__dict__.get("_rstf_deferred")
+    if not pending:
+        return
+    if isinstance(value, Variable):
+        if name in pending:
+            _assign(value, pending.pop(name), name)
+        return
+    prefix = name + "/"
+    moved = {k[len(prefix):]: pending.pop(k) for k in [k for k in pending if k.startswith(prefix)]}
+    if moved:
+        restore(value, moved)

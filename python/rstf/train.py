@@ -1,0 +1,230 @@
+"""``rstf.train``: checkpoints of every Variable reachable from some objects.
+
+A checkpoint is one safetensors file whose tensor names are object paths
+(``model/dense/kernel``); a ``checkpoint`` file in the directory names the latest ones.
+
+>>> import os, tempfile
+>>> import rstf as tf
+>>> v = tf.Variable(1.0)
+>>> ckpt = tf.train.Checkpoint(v=v)
+>>> d = tempfile.mkdtemp()
+>>> path = ckpt.save(os.path.join(d, "ckpt"))
+>>> os.path.basename(path)
+'ckpt-1'
+>>> _ = v.assign(5.0)
+>>> _ = ckpt.restore(path)
+>>> float(v.numpy())
+1.0
+>>> tf.train.latest_checkpoint(d) == path
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from . import _rstf, _trackable
+from ._variable import Variable
+
+__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
+
+_FORMAT = "rstf.checkpoint"
+_SUFFIX = ".safetensors"
+_STATE = "checkpoint"
+
+
+def _file(path) -> str:
+    path = os.fspath(path)
+    return path if path.endswith(_SUFFIX) else path + _SUFFIX
+
+
+def _write_state(directory, latest, all_paths):
+    lines = [f'model_checkpoint_path: "{os.path.relpath(latest, directory)}"']
+    lines += [f'all_model_checkpoint_paths: "{os.path.relpath(p, directory)}"' for p in all_paths]
+    tmp = os.path.join(directory, f".{_STATE}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, os.path.join(directory, _STATE))
+
+
+def _read_state(directory):
+    """``(latest, [all])`` from the directory's state file, as full paths (None if absent)."""
+    try:
+        with open(os.path.join(directory, _STATE)) as f:
+            text = f.read(1 << 20)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, []
+    latest, paths = None, []
+    for key, value in re.findall(r'^(\w+):\s*"(.*)"\s*$', text, re.M):
+        full = value if os.path.isabs(value) else os.path.join(directory, value)
+        if key == "model_checkpoint_path":
+            latest = full
+        elif key == "all_model_checkpoint_paths":
+            paths.append(full)
+    return latest, paths
+
+
+def latest_checkpoint(checkpoint_dir, latest_filename=None):
+    """The path of the newest checkpoint saved in ``checkpoint_dir``, or None."""
+    latest, _ = _read_state(os.fspath(checkpoint_dir))
+    if latest is not None and os.path.exists(_file(latest)):
+        return latest
+    return None
+
+
+def save_variables(path, variables: dict, fmt=_FORMAT):
+    """Writes ``{key: Variable}`` to a safetensors file (through a temporary name)."""
+    _rstf.save_tensors(os.fspath(path), list(variables.items()), {"format": fmt, "version": "1"})
+
+
+def load_variables(path, fmt=_FORMAT) -> dict:
+    """``{key: tensor}`` from a file written by :func:`save_variables`."""
+    from .errors import DataLossError
+
+    items, meta = _rstf.load_tensors(os.fspath(path))
+    if meta.get("format") != fmt:
+        raise DataLossError(f"{os.fspath(path)}: not a {fmt} file (format {meta.get('format')!r})")
+    return dict(items)
+
+
+class CheckpointLoadStatus:
+    """What a restore matched: ``assert_consumed`` checks that everything did."""
+
+    def __init__(self, root, values, done):
+        self._root, self._values, self._done = root, values, done
+
+    def assert_consumed(self):
+        """Raises AssertionError unless every saved value found its variable and every
+        variable of the objects was in the checkpoint."""
+        current = _trackable.variables_by_path(self._root)
+        unused = [k for k in self._values if k not in self._done and k not in current]
+        missing = [k for k in current if k not in self._values]
+        if unused or missing:
+            raise AssertionError(
+                f"Unresolved object in checkpoint: {unused}" if unused else
+                f"Some objects had no checkpointed value: {missing}")
+        return self
+
+    def assert_existing_objects_matched(self):
+        """Raises AssertionError if a variable that exists now had no saved value."""
+        missing = [k for k in _trackable.variables_by_path(self._root) if k not in self._values]
+        if missing:
+            raise AssertionError(f"Some objects had no checkpointed value: {missing}")
+        return self
+
+    def expect_partial(self):
+        """Accepts a partial restore silently."""
+        return self
+
+    def assert_nontrivial_match(self):
+        if not self._done:
+            raise AssertionError("Nothing was restored from the checkpoint")
+        return self
+
+
+class Checkpoint:
+    """Saves and restores the Variables reachable from the objects given as keywords."""
+
+    _rstf_trackable = True
+
+    def __init__(self, root=None, **kwargs):
+        for k, v in kwargs.items():
+            if not _trackable.trackable(v):
+                raise ValueError(f"Checkpoint: '{k}' is a {type(v).__name__}, which holds no Variables")
+        self._objects = dict(kwargs)
+        if root is not None:
+            self._objects["root"] = root
+        self.save_counter = Variable(0, trainable=False, dtype="int64", name="save_counter")
+
+    def __getattr__(self, name):
+        objects = self.__dict__.get("_objects", {})
+        if name in objects:
+            return objects[name]
+        raise AttributeError(f"'Checkpoint' object has no attribute '{name}'")
+
+    def _trackable_children(self):
+        return [*self._objects.items(), ("save_counter", self.save_counter)]
+
+    def write(self, file_prefix, options=None) -> str:
+        """Writes the checkpoint to ``file_prefix`` (no numbering); returns the path."""
+        path = os.fspath(file_prefix)
+        d = os.path.dirname(path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        save_variables(_file(path), _trackable.variables_by_path(self))
+        return path
+
+    def save(self, file_prefix, options=None) -> str:
+        """Writes ``{file_prefix}-{n}`` for the next save number and records it as the
+        directory's latest checkpoint; returns the path."""
+        self.save_counter.assign_add(1, read_value=False)
+        path = self.write(f"{os.fspath(file_prefix)}-{int(self.save_counter.numpy())}")
+        d = os.path.dirname(path) or "."
+        _, paths = _read_state(d)
+        _write_state(d, path, [p for p in paths if p != path] + [path])
+        return path
+
+    def read(self, save_path, options=None) -> CheckpointLoadStatus:
+        """Restores the values saved at ``save_path`` (see :meth:`restore`)."""
+        return self.restore(save_path)
+
+    def restore(self, save_path, options=None) -> CheckpointLoadStatus:
+        """Assigns the saved values to the objects' variables. Values of variables not created
+        yet are assigned when they are (a Keras layer built later)."""
+        if save_path is None:
+            return CheckpointLoadStatus(self, {}, set())
+        values = load_variables(_file(save_path))
+        done = _trackable.restore(self, values)
+        return CheckpointLoadStatus(self, values, done)
+
+
+class CheckpointManager:
+    """Numbered checkpoints in a directory, keeping the newest ``max_to_keep``."""
+
+    def __init__(self, checkpoint, directory, max_to_keep, keep_checkpoint_every_n_hours=None,
+                 checkpoint_name="ckpt", step_counter=None, checkpoint_interval=None, init_fn=None):
+        self._checkpoint = checkpoint
+        self.directory = os.fspath(directory)
+        self.max_to_keep = max_to_keep
+        self._prefix = os.path.join(self.directory, checkpoint_name)
+        _, paths = _read_state(self.directory)
+        self._checkpoints = [p for p in paths if os.path.exists(_file(p))]
+
+    @property
+    def checkpoints(self) -> list:
+        """Paths of the kept checkpoints, oldest first."""
+        return list(self._checkpoints)
+
+    @property
+    def latest_checkpoint(self):
+        return self._checkpoints[-1] if self._checkpoints else None
+
+    @property
+    def checkpoint(self):
+        return self._checkpoint
+
+    def save(self, checkpoint_number=None, check_interval=True, options=None) -> str:
+        os.makedirs(self.directory, exist_ok=True)
+        if checkpoint_number is None:
+            self._checkpoint.save_counter.assign_add(1, read_value=False)
+            number = int(self._checkpoint.save_counter.numpy())
+        else:
+            number = int(checkpoint_number)
+        path = self._checkpoint.write(f"{self._prefix}-{number}")
+        self._checkpoints = [p for p in self._checkpoints if p != path] + [path]
+        if self.max_to_keep is not None:
+            while len(self._checkpoints) > self.max_to_keep:
+                old = self._checkpoints.pop(0)
+                try:
+                    os.remove(_file(old))
+                except FileNotFoundError:
+                    pass
+        _write_state(self.directory, path, self._checkpoints)
+        return path
+
+    def restore_or_initialize(self):
+        if self.latest_checkpoint:
+            self._checkpoint.restore(self.latest_checkpoint)
+            return self.latest_checkpoint
+        return None

@@ -1,0 +1,218 @@
+//! Named tensors in a safetensors file: an 8-byte little-endian header length, a JSON header
+//! (`{"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ...,
+//! "__metadata__": {"key": "value"}}`), then the raw little-endian data.
+//!
+//! The reader validates the whole header before it allocates anything: known dtypes, sizes that
+//! match the shapes, offsets that tile the data section exactly and end at the end of the file.
+//! So every allocation is bounded by the file's size, and a truncated, corrupted or foreign file
+//! gives [`Error::DataLoss`]. Data is read straight into the tensors' buffers.
+//!
+//! ```
+//! use rstf::{saved::tensors, Tensor};
+//! let dir = std::env::temp_dir().join(format!("rstf-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("w.safetensors");
+//! let w = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+//! tensors::write(&path, &[("w".to_string(), w)], &Default::default()).unwrap();
+//! let (read, _meta) = tensors::read(&path).unwrap();
+//! assert_eq!(read[0].0, "w");
+//! assert_eq!(read[0].1.to_vec::<f32>().unwrap(), vec![1.0, 2.0, 3.0]);
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use super::{atomic_write, data_loss, open};
+use crate::dtype::{DType, Element};
+use crate::storage::try_alloc;
+use crate::{Result, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Largest header accepted (as the reference implementation).
+const MAX_HEADER: u64 = 100 << 20;
+
+fn code(d: DType) -> &'static str {
+    match d {
+        DType::F16 => "F16",
+        DType::BF16 => "BF16",
+        DType::F32 => "F32",
+        DType::F64 => "F64",
+        DType::I8 => "I8",
+        DType::I32 => "I32",
+        DType::I64 => "I64",
+        DType::U8 => "U8",
+        DType::Bool => "BOOL",
+    }
+}
+
+fn of_code(s: &str) -> Option<DType> {
+    DType::ALL.iter().copied().find(|&d| code(d) == s)
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Info {
+    dtype: String,
+    shape: Vec<u64>,
+    data_offsets: [u64; 2],
+}
+
+/// Writes `tensors` (non-contiguous ones are packed first) and `metadata` to `path`, through a
+/// temporary file renamed at the end: a crash never leaves a partial file at `path`.
+pub fn write(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut header = serde_json::Map::new();
+    if !metadata.is_empty() {
+        header.insert(
+            "__metadata__".into(),
+            serde_json::to_value(metadata).unwrap(),
+        );
+    }
+    let mut packed = Vec::with_capacity(tensors.len());
+    let mut offset = 0u64;
+    for (name, t) in tensors {
+        if name == "__metadata__" || header.contains_key(name) {
+            return Err(crate::invalid!(
+                "save: duplicate or reserved tensor name '{name}'"
+            ));
+        }
+        let t = t.contiguous()?;
+        let n = (t.numel() * t.dtype().size()) as u64;
+        let info = Info {
+            dtype: code(t.dtype()).into(),
+            shape: t.shape().iter().map(|&d| d as u64).collect(),
+            data_offsets: [offset, offset + n],
+        };
+        header.insert(name.clone(), serde_json::to_value(info).unwrap());
+        offset += n;
+        packed.push(t);
+    }
+    let mut text = serde_json::to_vec(&header).unwrap();
+    // Pad with spaces so that the data starts 8-byte aligned.
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    atomic_write(path, |f| {
+        f.write_all(&(text.len() as u64).to_le_bytes())?;
+        f.write_all(&text)?;
+        for t in &packed {
+            let layout = t.layout();
+            let bytes = t.storage().as_bytes();
+            let size = t.dtype().size();
+            let start = layout.offset * size;
+            f.write_all(&bytes[start..start + t.numel() * size])?;
+        }
+        Ok(())
+    })
+}
+
+/// Named tensors and string metadata, as read from a file.
+pub type Contents = (Vec<(String, Tensor)>, BTreeMap<String, String>);
+
+/// Reads every tensor of a safetensors file (in the order of their data) and its metadata.
+pub fn read(path: &Path) -> Result<Contents> {
+    let (mut f, len) = open(path)?;
+    let bad = |why: String| data_loss(path, &why);
+    if len < 8 {
+        return Err(bad(format!(
+            "the file has {len} bytes, too short for a header"
+        )));
+    }
+    let mut n8 = [0u8; 8];
+    f.read_exact(&mut n8).map_err(|e| bad(e.to_string()))?;
+    let n = u64::from_le_bytes(n8);
+    if n > MAX_HEADER || n > len - 8 {
+        return Err(bad(format!(
+            "the header length {n} is larger than the file ({len} bytes) allows"
+        )));
+    }
+    let mut text = vec![0u8; n as usize];
+    f.read_exact(&mut text).map_err(|e| bad(e.to_string()))?;
+    let header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("bad header: {e}")))?;
+    let mut metadata = BTreeMap::new();
+    let mut entries: Vec<(String, DType, Vec<usize>, u64, u64)> = Vec::new();
+    for (name, v) in header {
+        if name == "__metadata__" {
+            metadata = serde_json::from_value(v).map_err(|e| bad(format!("bad metadata: {e}")))?;
+            continue;
+        }
+        let info: Info =
+            serde_json::from_value(v).map_err(|e| bad(format!("bad entry '{name}': {e}")))?;
+        let dtype = of_code(&info.dtype)
+            .ok_or_else(|| bad(format!("'{name}' has unsupported dtype '{}'", info.dtype)))?;
+        let numel = info
+            .shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .and_then(|n| n.checked_mul(dtype.size() as u64));
+        let [b, e] = info.data_offsets;
+        if numel != e.checked_sub(b) {
+            return Err(bad(format!(
+                "'{name}': offsets [{b}, {e}] do not hold a {} tensor of shape {:?}",
+                dtype, info.shape
+            )));
+        }
+        let shape = info.shape.iter().map(|&d| d as usize).collect();
+        entries.push((name, dtype, shape, b, e));
+    }
+    entries.sort_by_key(|e| (e.3, e.4));
+    let mut at = 0u64;
+    for (name, _, _, b, e) in &entries {
+        if *b != at {
+            return Err(bad(format!(
+                "'{name}' starts at {b}, but the data before it ends at {at}"
+            )));
+        }
+        at = *e;
+    }
+    if at != len - 8 - n {
+        return Err(bad(format!(
+            "the tensors hold {at} bytes, but the file has {} bytes of data",
+            len - 8 - n
+        )));
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, dtype, shape, b, e) in entries {
+        let count = ((e - b) as usize) / dtype.size();
+        let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path)?);
+        out.push((name, t));
+    }
+    Ok((out, metadata))
+}
+
+fn read_elems<T: Element>(
+    f: &mut impl Read,
+    n: usize,
+    shape: &[usize],
+    path: &Path,
+) -> Result<Tensor> {
+    let fail = |e: std::io::Error| data_loss(path, &e.to_string());
+    if T::DTYPE == DType::Bool {
+        // Only the bytes 0 and 1 are booleans.
+        let mut bytes = try_alloc::<u8>(n, "load")?;
+        bytes.resize(n, 0);
+        f.read_exact(&mut bytes).map_err(fail)?;
+        if bytes.iter().any(|&b| b > 1) {
+            return Err(data_loss(
+                path,
+                "a bool tensor holds bytes other than 0 and 1",
+            ));
+        }
+        let v: Vec<bool> = bytes.into_iter().map(|b| b == 1).collect();
+        return Tensor::from_vec(v, shape);
+    }
+    let mut v = try_alloc::<T>(n, "load")?;
+    v.resize(n, T::zero());
+    // SAFETY: every element type other than bool (handled above) is plain old data for which
+    // any bit pattern is valid, with no padding.
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, n * std::mem::size_of::<T>())
+    };
+    f.read_exact(bytes).map_err(fail)?;
+    Tensor::from_vec(v, shape)
+}
