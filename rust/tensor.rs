@@ -107,6 +107,11 @@ impl Tensor {
         self.id = fresh_id();
     }
 
+    /// Gives the tensor a variable's identity (a variable's value carries its id).
+    pub(crate) fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+
     /// The element type.
     pub fn dtype(&self) -> DType {
         self.storage.dtype()

@@ -121,9 +121,28 @@ impl Variable {
         Ok(())
     }
 
+    /// Runs `f` on the stored value under the write lock (not traced; for file reads).
+    pub(crate) fn write_with<R>(&self, f: impl FnOnce(&mut Tensor) -> Result<R>) -> Result<R> {
+        let mut g = self.0.value.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut g)
+    }
+
     /// Puts back a value taken with [`Variable::peek`] (no checks, not traced).
     pub(crate) fn restore(&self, t: Tensor) {
         *self.0.value.write().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+
+    /// Replaces the value with `t` (same shape and dtype), taking its buffer rather than
+    /// copying it (restoring a checkpoint). Inside a trace this is an ordinary assignment.
+    pub fn load(&self, t: Tensor) -> Result<()> {
+        if crate::graph::trace::active() {
+            return self.assign(&t);
+        }
+        self.check("AssignVariableOp", &t)?;
+        let mut t = t.contiguous()?;
+        t.set_id(self.0.id);
+        self.restore(t);
+        Ok(())
     }
 
     /// Replaces the values (same shape and dtype).

@@ -227,6 +227,9 @@ def test_checkpoint_deferred_restoration_and_optimizer_slots(tmp_path):
     with pytest.raises(AssertionError):
         status.assert_consumed()  # the layers are not built yet
     assert fresh(x).numpy().tolist() == model(x).numpy().tolist()  # built now: values restored
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(fresh(x))
+    assert all(g is not None for g in tape.gradient(loss, fresh.trainable_variables))
     assert int(opt2.iterations.numpy()) == 1
     with pytest.raises(AssertionError):
         status.assert_consumed()  # the slots are not created yet

@@ -153,7 +153,7 @@ def _assign(var, value, path):
         raise ValueError(
             f"Cannot restore '{path}': the checkpoint holds shape {tuple(value.shape)} and dtype "
             f"{value.dtype.name}, the variable has shape {tuple(var.shape)} and dtype {var.dtype.name}")
-    var.assign(value, read_value=False)
+    var._load_value(value)
 
 
 def on_setattr(obj, name, value):

@@ -88,6 +88,18 @@ def load_variables(path, fmt=_FORMAT) -> dict:
     return dict(items)
 
 
+def restore_variables(root, path, fmt=_FORMAT):
+    """Restores the variables reachable from ``root`` from a file written by
+    :func:`save_variables`: existing variables are read into in place, the other values wait
+    for their variables (see ``_trackable.restore``). Returns ``(values, paths restored)``."""
+    current = _trackable.variables_by_path(root)
+    rest, _, done = _rstf.restore_tensors(os.fspath(path), list(current.items()), fmt)
+    values = dict(rest)
+    done = set(done) | _trackable.restore(root, values)
+    values.update({k: None for k in done if k not in values})
+    return values, done
+
+
 class CheckpointLoadStatus:
     """What a restore matched: ``assert_consumed`` checks that everything did."""
 
@@ -174,8 +186,7 @@ class Checkpoint:
         yet are assigned when they are (a Keras layer built later)."""
         if save_path is None:
             return CheckpointLoadStatus(self, {}, set())
-        values = load_variables(_file(save_path))
-        done = _trackable.restore(self, values)
+        values, done = restore_variables(self, _file(save_path))
         return CheckpointLoadStatus(self, values, done)
 
 

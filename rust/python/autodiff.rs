@@ -121,6 +121,13 @@ impl PyVariable {
             .map_err(|e| super::errors::to_pyerr(py, e))
     }
 
+    /// Replaces the value with a tensor of the same dtype and shape without copying it.
+    fn _load_value(&self, py: Python<'_>, value: PyRef<'_, PyTensor>) -> PyResult<()> {
+        self.v
+            .load(value.tensor())
+            .map_err(|e| super::errors::to_pyerr(py, e))
+    }
+
     fn _assign_add(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let t = update_value(&self.v, value)?;
         let v = self.v.clone();

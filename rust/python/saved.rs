@@ -53,6 +53,37 @@ fn load_tensors(py: Python<'_>, path: PathBuf) -> PyResult<TensorsRead> {
     ))
 }
 
+type Restored = (
+    Vec<(String, PyTensor)>,
+    BTreeMap<String, String>,
+    Vec<String>,
+);
+
+/// Reads a safetensors file of `format` into the variables of `targets` (by name, where dtype
+/// and shape match, without copying); returns `(other tensors, metadata, names restored)`.
+#[pyfunction]
+fn restore_tensors(
+    py: Python<'_>,
+    path: PathBuf,
+    targets: Vec<(String, PyRef<'_, PyVariable>)>,
+    format: &str,
+) -> PyResult<Restored> {
+    let targets: std::collections::HashMap<String, crate::Variable> = targets
+        .iter()
+        .map(|(k, v)| (k.clone(), v.v.clone()))
+        .collect();
+    let (rest, meta, done) = py
+        .detach(|| tensors::read_into(&path, &targets, Some(format)))
+        .map_err(|e| super::errors::to_pyerr(py, e))?;
+    Ok((
+        rest.into_iter()
+            .map(|(k, t)| (k, PyTensor::new(t)))
+            .collect(),
+        meta,
+        done,
+    ))
+}
+
 /// Writes a saved model: the object tree (JSON list of objects), the traced functions as
 /// `(graph, name, signature JSON)` and the variables with their keys.
 #[pyfunction]
@@ -118,6 +149,7 @@ fn saved_model_read(py: Python<'_>, dir: PathBuf) -> PyResult<Loaded> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(save_tensors, m)?)?;
     m.add_function(wrap_pyfunction!(load_tensors, m)?)?;
+    m.add_function(wrap_pyfunction!(restore_tensors, m)?)?;
     m.add_function(wrap_pyfunction!(saved_model_write, m)?)?;
     m.add_function(wrap_pyfunction!(saved_model_read, m)?)?;
     Ok(())

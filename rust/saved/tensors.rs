@@ -23,9 +23,10 @@
 use super::{atomic_write, data_loss, open};
 use crate::dtype::{DType, Element};
 use crate::storage::try_alloc;
-use crate::{Result, Tensor};
+use crate::{Result, Tensor, Variable};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -113,9 +114,14 @@ pub fn write(
 /// Named tensors and string metadata, as read from a file.
 pub type Contents = (Vec<(String, Tensor)>, BTreeMap<String, String>);
 
-/// Reads every tensor of a safetensors file (in the order of their data) and its metadata.
-pub fn read(path: &Path) -> Result<Contents> {
-    let (mut f, len) = open(path)?;
+/// What [`read_into`] did not put into variables, the metadata, and the names it did.
+pub type Restored = (Vec<(String, Tensor)>, BTreeMap<String, String>, Vec<String>);
+
+/// One tensor of a file: name, dtype, shape, data offsets.
+type Entry = (String, DType, Vec<usize>, u64, u64);
+
+/// Reads and validates the header; leaves `f` at the start of the data.
+fn header(f: &mut File, path: &Path, len: u64) -> Result<(Vec<Entry>, BTreeMap<String, String>)> {
     let bad = |why: String| data_loss(path, &why);
     if len < 8 {
         return Err(bad(format!(
@@ -135,7 +141,7 @@ pub fn read(path: &Path) -> Result<Contents> {
     let header: BTreeMap<String, serde_json::Value> =
         serde_json::from_slice(&text).map_err(|e| bad(format!("bad header: {e}")))?;
     let mut metadata = BTreeMap::new();
-    let mut entries: Vec<(String, DType, Vec<usize>, u64, u64)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for (name, v) in header {
         if name == "__metadata__" {
             metadata = serde_json::from_value(v).map_err(|e| bad(format!("bad metadata: {e}")))?;
@@ -176,13 +182,59 @@ pub fn read(path: &Path) -> Result<Contents> {
             len - 8 - n
         )));
     }
-    let mut out = Vec::with_capacity(entries.len());
+    Ok((entries, metadata))
+}
+
+/// Reads every tensor of a safetensors file (in the order of their data) and its metadata.
+pub fn read(path: &Path) -> Result<Contents> {
+    read_into(path, &HashMap::new(), None).map(|(rest, meta, _)| (rest, meta))
+}
+
+/// Reads a file into existing variables: a tensor whose name is a key of `targets` and whose
+/// dtype and shape match that variable's is read straight into the variable's buffer (no
+/// allocation). Returns the other tensors, the metadata and the names read into variables.
+/// With `format`, a file whose metadata `format` differs is refused before anything is read.
+pub fn read_into(
+    path: &Path,
+    targets: &HashMap<String, Variable>,
+    format: Option<&str>,
+) -> Result<Restored> {
+    let (mut f, len) = open(path)?;
+    let (entries, metadata) = header(&mut f, path, len)?;
+    if let Some(want) = format {
+        let got = metadata.get("format").map(String::as_str);
+        if got != Some(want) {
+            return Err(data_loss(
+                path,
+                &format!("not a {want} file (format {got:?})"),
+            ));
+        }
+    }
+    let mut rest = Vec::with_capacity(entries.len());
+    let mut done = Vec::new();
     for (name, dtype, shape, b, e) in entries {
         let count = ((e - b) as usize) / dtype.size();
+        if let Some(var) = targets.get(&name) {
+            if dtype != DType::Bool && var.dtype() == dtype && var.shape() == shape {
+                crate::with_dtype!(dtype, T => var.write_with(|t| {
+                    let dst = t.make_mut::<T>()?;
+                    // SAFETY: every element type but bool (excluded) is plain old data.
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            dst.as_mut_ptr().cast::<u8>(),
+                            std::mem::size_of_val(dst),
+                        )
+                    };
+                    f.read_exact(bytes).map_err(|e| data_loss(path, &e.to_string()))
+                })?);
+                done.push(name);
+                continue;
+            }
+        }
         let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path)?);
-        out.push((name, t));
+        rest.push((name, t));
     }
-    Ok((out, metadata))
+    Ok((rest, metadata, done))
 }
 
 fn read_elems<T: Element>(

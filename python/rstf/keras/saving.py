@@ -327,7 +327,6 @@ def save_weights(model, filepath, overwrite=True):
 
 
 def load_weights(model, filepath, skip_mismatch=False):
-    from ..train import load_variables
+    from ..train import restore_variables
 
-    values = load_variables(os.fspath(filepath), _WEIGHTS_FORMAT)
-    _trackable.restore(model, values)
+    restore_variables(model, os.fspath(filepath), _WEIGHTS_FORMAT)
