@@ -37,6 +37,7 @@ _rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
 
 from . import (  # noqa: E402
     config,
+    data,
     errors,
     keras,  # noqa: E402
     math,

@@ -1,7 +1,7 @@
 """``rstf.keras``: layers, models, losses, optimizers and callbacks."""
 
-from . import activations, callbacks, initializers, layers, losses, models, optimizers, saving
+from . import activations, callbacks, initializers, layers, losses, metrics, models, optimizers, saving
 from .models import Model, Sequential
 
-__all__ = ["activations", "callbacks", "initializers", "layers", "losses", "models", "optimizers",
+__all__ = ["activations", "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
            "saving", "Model", "Sequential"]

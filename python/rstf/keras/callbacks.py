@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 
 
 class Callback:
@@ -97,3 +99,103 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
         opt.learning_rate = float(self.schedule(epoch, float(opt.learning_rate)))
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (or its weights) after epochs: every epoch, or only when the monitored
+    value improves (``save_best_only``). ``filepath`` may hold ``{epoch}`` and log keys, as
+    ``'ckpt/{epoch:02d}-{val_loss:.2f}.keras'``.
+
+    >>> import os, tempfile, numpy as np, rstf as tf
+    >>> d = tempfile.mkdtemp()
+    >>> model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> cb = tf.keras.callbacks.ModelCheckpoint(os.path.join(d, "w-{epoch}.weights.h5"),
+    ...                                         save_weights_only=True)
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[cb])
+    >>> sorted(os.listdir(d))
+    ['w-1.weights.h5', 'w-2.weights.h5']
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported")
+        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.sign = -1.0 if (mode == "max" or (mode == "auto" and "acc" in monitor)) else 1.0
+        self.best = math.inf if initial_value_threshold is None else self.sign * initial_value_threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                import warnings
+
+                warnings.warn(f"ModelCheckpoint: can save best model only with {self.monitor} "
+                              "available, skipping.", stacklevel=2)
+                return
+            if self.sign * value >= self.best:
+                return
+            self.best = self.sign * value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        d = os.path.dirname(path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row of logs per epoch (``epoch`` then the log keys, sorted).
+
+    >>> import os, tempfile, numpy as np, rstf as tf
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+    ...               callbacks=[tf.keras.callbacks.CSVLogger(path)])
+    >>> open(path).read().splitlines()[0]
+    'epoch,loss'
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.separator, self.append = str(filename), separator, append
+        self._file = None
+        self._keys = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._keys = None
+        self._header_written = exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+        writer = csv.writer(self._file, delimiter=self.separator)
+        if not self._header_written:
+            writer.writerow(["epoch", *self._keys])
+            self._header_written = True
+        writer.writerow([epoch, *(_csv_value(logs.get(k, "NA")) for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _csv_value(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v

@@ -18,10 +18,12 @@ import time
 import numpy as np
 
 from .. import _ops as _o
+from .. import data as _data
 from .._function import function
 from .._tape import GradientTape
 from . import callbacks as _callbacks
 from . import losses as _losses
+from . import metrics as _metrics
 from . import optimizers as _optimizers
 from . import saving as _saving
 from .layers import Layer
@@ -38,9 +40,13 @@ def _as_array(x, what):
 
 
 def _metric_fn(name, loss_fn):
+    if isinstance(name, _metrics.Metric):
+        return name.name, name._batch_value
     if callable(name):
         return getattr(name, "__name__", "metric"), name
     key = name.lower()
+    if key in _metrics._BY_NAME:
+        return key, _metrics.get(key)._batch_value
     if key in ("accuracy", "acc"):
         def accuracy(y_true, y_pred):
             y_pred = _o.convert_to_tensor(y_pred)
@@ -131,19 +137,16 @@ class Model(Layer):
             raise ValueError(f"Data cardinality is ambiguous: x sizes: {len(x)}, y sizes: {len(y)}. "
                              "Make sure all arrays contain the same number of samples.")
 
-    def _run_epoch(self, fn, x, y, batch_size, order, cbs=None):
+    def _run_epoch(self, fn, batches, cbs=None):
+        """Runs ``fn`` on each ``(x, y)`` batch; returns the logs averaged over examples."""
         totals: dict = {}
         seen = 0
-        n = len(x)
-        steps = (n + batch_size - 1) // batch_size
-        for step in range(steps):
-            idx = order[step * batch_size:(step + 1) * batch_size]
-            xb, yb = _o.constant(x[idx]), _o.constant(y[idx])
+        for step, (xb, yb) in enumerate(batches):
             if cbs:
                 for c in cbs:
                     c.on_train_batch_begin(step)
             logs = fn(xb, yb)
-            k = len(idx)
+            k = int(xb.shape[0]) if len(xb.shape) else 1
             seen += k
             values = {name: float(v) for name, v in logs.items()}
             for name, v in values.items():
@@ -155,41 +158,77 @@ class Model(Layer):
                 break
         return {name: t / max(seen, 1) for name, t in totals.items()}
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, **kwargs):
-        """Trains for ``epochs`` passes over ``(x, y)``; returns a ``History``."""
+    def _inputs(self, x, y, batch_size, what):
+        """``(batches(shuffle), steps)`` for arrays, tensors or a Dataset of ``(x, y)``."""
+        if isinstance(x, _data.Dataset):
+            if y is not None:
+                raise ValueError(f"{what}: `y` argument is not supported when using a dataset as input")
+            n = x.cardinality()
+            if n == _data.INFINITE_CARDINALITY:
+                raise ValueError(f"{what}: the dataset is infinite; pass steps_per_epoch (not supported "
+                                 "yet) or use a finite dataset")
+
+            def batches(shuffle=False):
+                for e in x:
+                    if not isinstance(e, tuple) or len(e) != 2:
+                        raise ValueError(f"{what}: a dataset must yield (inputs, targets) pairs")
+                    xb, yb = e
+                    if xb.dtype.name == "float64":
+                        xb = _o.cast(xb, "float32")
+                    yield xb, yb
+            return batches, max(n, 0)
         x, y = _as_array(x, "x"), _as_array(y, "y")
         self._check(x, y)
         if x.dtype == np.float64:
             x = x.astype(np.float32)
+        rng = np.random.default_rng()
+
+        def batches(shuffle=False):
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            for start in range(0, len(x), batch_size):
+                idx = order[start:start + batch_size]
+                yield _o.constant(x[idx]), _o.constant(y[idx])
+        return batches, (len(x) + batch_size - 1) // batch_size
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, **kwargs):
+        """Trains for ``epochs`` passes over ``(x, y)`` (arrays, tensors, or a Dataset of
+        ``(x, y)`` batches); returns a ``History``."""
+        if not self._compiled:
+            self._check(x, y)
         batch_size = batch_size or 32
-        val = None
-        if validation_data is not None:
-            val = (_as_array(validation_data[0], "x"), _as_array(validation_data[1], "y"))
-        elif validation_split:
+        if validation_split and not isinstance(x, _data.Dataset):
+            x, y = _as_array(x, "x"), _as_array(y, "y")
+            self._check(x, y)
             cut = int(len(x) * (1.0 - validation_split))
-            x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
+            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+        elif validation_split:
+            raise ValueError("fit: validation_split is not supported with a dataset; pass validation_data")
+        train_batches, steps = self._inputs(x, y, batch_size, "fit")
+        val_batches = None
+        if validation_data is not None:
+            vd = validation_data
+            val_batches = (self._inputs(vd, None, batch_size, "fit")[0] if isinstance(vd, _data.Dataset)
+                           else self._inputs(vd[0], vd[1], batch_size, "fit")[0])
         if not self.built:
-            self(_o.constant(x[:1]))
+            first_x, _ = next(iter(train_batches()))
+            self(first_x[:1])
         train_fn, eval_fn = self._functions()
         history = _callbacks.History()
         cbs = [history, *(callbacks or [])]
         for c in cbs:
             c.set_model(self)
-            c.set_params({"epochs": epochs, "verbose": verbose})
+            c.set_params({"epochs": epochs, "verbose": verbose, "steps": steps})
             c.on_train_begin()
         verbose = 1 if verbose == "auto" else verbose
         self.stop_training = False
-        rng = np.random.default_rng()
-        steps = (len(x) + batch_size - 1) // batch_size
         for epoch in range(initial_epoch, epochs):
             for c in cbs:
                 c.on_epoch_begin(epoch)
             t0 = time.perf_counter()
-            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            logs = self._run_epoch(train_fn, x, y, batch_size, order, cbs)
-            if val is not None:
-                vlogs = self._run_epoch(eval_fn, val[0], val[1], batch_size, np.arange(len(val[0])))
+            logs = self._run_epoch(train_fn, train_batches(shuffle), cbs)
+            if val_batches is not None:
+                vlogs = self._run_epoch(eval_fn, val_batches())
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             dt = time.perf_counter() - t0
             if verbose:
@@ -216,20 +255,28 @@ class Model(Layer):
         sys.stdout.flush()
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, **kwargs):
-        """The loss (and metrics) over ``(x, y)``."""
-        x, y = _as_array(x, "x"), _as_array(y, "y")
-        self._check(x, y)
-        if x.dtype == np.float64:
-            x = x.astype(np.float32)
+        """The loss (and metrics) over ``(x, y)`` or a Dataset of ``(x, y)`` batches."""
+        if not self._compiled:
+            self._check(x, y)
+        batches, _ = self._inputs(x, y, batch_size or 32, "evaluate")
         _, eval_fn = self._functions()
-        logs = self._run_epoch(eval_fn, x, y, batch_size or 32, np.arange(len(x)))
+        logs = self._run_epoch(eval_fn, batches())
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
-        """The model's outputs for ``x``, as a numpy array."""
+        """The model's outputs for ``x`` (arrays, tensors, or a Dataset of inputs or of
+        ``(x, y)`` pairs), as a numpy array."""
+        if isinstance(x, _data.Dataset):
+            outs = []
+            for e in x:
+                xb = e[0] if isinstance(e, tuple) else e
+                if xb.dtype.name == "float64":
+                    xb = _o.cast(xb, "float32")
+                outs.append(np.asarray(self(xb, training=False)))
+            return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
         x = _as_array(x, "x")
         if x.dtype == np.float64:
             x = x.astype(np.float32)
