@@ -17,6 +17,7 @@ import numpy as np
 from .. import _ops as _o
 from .. import random as _random
 from .._shape import TensorShape
+from .._tape import stop_gradient as _stop_gradient
 from .._variable import Variable
 from ..module import Module
 from . import activations, initializers
@@ -176,3 +177,157 @@ class Dropout(Layer):
             return x
         keep = _random.uniform(list(x.shape), dtype=x.dtype, seed=self.seed) >= self.rate
         return _o.where(keep, x / (1.0 - self.rate), _o.zeros_like(x))
+
+
+class InputLayer(Layer):
+    """The input of a ``Sequential`` model: declares the shape (without the batch dimension), so
+    that the model is built at once."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None, **kwargs):
+        super().__init__(name=name, dtype=dtype)
+        shape = shape if shape is not None else input_shape
+        if shape is None:
+            raise ValueError("Input: a shape is required")
+        self.shape = tuple(shape)
+        self.batch_size = batch_size
+
+    def call(self, inputs):
+        return inputs
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):  # noqa: N802 (Keras' name)
+    """The input declaration of a ``Sequential`` model (the functional API is not supported)."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs)
+
+
+class Embedding(Layer):
+    """Rows of a ``(input_dim, output_dim)`` table looked up by integer indices."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,
+                 input_length=None, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+        self.mask_zero = mask_zero
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", [self.input_dim, self.output_dim],
+                                          initializer=self.embeddings_initializer)
+        self.built = True
+
+    def call(self, inputs):
+        x = _o.convert_to_tensor(inputs)
+        if x.dtype.is_floating:
+            x = _o.cast(x, "int32")
+        return _o.gather(self.embeddings, x)
+
+
+def _norm_axes(axis, rank):
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    return sorted(a % rank for a in axes)
+
+
+class LayerNormalization(Layer):
+    """Normalises each example over ``axis`` (the last by default) to zero mean and unit
+    variance, then scales by ``gamma`` and shifts by ``beta``."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        self._axes = _norm_axes(self.axis, rank)
+        shape = [input_shape[a] for a in self._axes]
+        self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer)
+                      if self.scale else None)
+        self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer)
+                     if self.center else None)
+        self.built = True
+
+    def _param(self, p, rank):
+        # Parameters over the normalised axes, broadcast against the inputs.
+        shape = [p.shape[self._axes.index(i)] if i in self._axes else 1 for i in range(rank)]
+        return _o.reshape(p, shape)
+
+    def call(self, inputs):
+        x = _o.convert_to_tensor(inputs)
+        rank = len(x.shape)
+        mean = _o.reduce_mean(x, axis=self._axes, keepdims=True)
+        var = _o.reduce_mean(_o.square(x - mean), axis=self._axes, keepdims=True)
+        y = (x - mean) * _o.rsqrt(var + self.epsilon)
+        if self.scale:
+            y = y * self._param(self.gamma, rank)
+        if self.center:
+            y = y + self._param(self.beta, rank)
+        return y
+
+
+class BatchNormalization(Layer):
+    """Normalises with the batch's statistics when training (updating moving averages of them)
+    and with the moving averages otherwise."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        self._axis = self.axis % rank
+        self._reduce = [i for i in range(rank) if i != self._axis]
+        n = [input_shape[self._axis]]
+        self.gamma = self.add_weight("gamma", n, initializer=self.gamma_initializer) if self.scale else None
+        self.beta = self.add_weight("beta", n, initializer=self.beta_initializer) if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", n, initializer=self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", n,
+                                               initializer=self.moving_variance_initializer, trainable=False)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        x = _o.convert_to_tensor(inputs)
+        shape = [x.shape[i] if i == self._axis else 1 for i in range(len(x.shape))]
+        if training:
+            mean = _o.reduce_mean(x, axis=self._reduce)
+            var = _o.reduce_mean(_o.square(x - _o.reshape(mean, shape)), axis=self._reduce)
+            m = self.momentum
+            self.moving_mean.assign(self.moving_mean * m + _stop_gradient(mean) * (1.0 - m),
+                                    read_value=False)
+            self.moving_variance.assign(self.moving_variance * m + _stop_gradient(var) * (1.0 - m),
+                                        read_value=False)
+        else:
+            mean, var = self.moving_mean, self.moving_variance
+        y = (x - _o.reshape(mean, shape)) * _o.reshape(_o.rsqrt(var + self.epsilon), shape)
+        if self.scale:
+            y = y * _o.reshape(self.gamma, shape)
+        if self.center:
+            y = y + _o.reshape(self.beta, shape)
+        return y
+
+
+class GlobalAveragePooling2D(Layer):
+    """The mean over the two spatial dimensions (channels last)."""
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError("GlobalAveragePooling2D: only data_format='channels_last' is supported")
+        self.keepdims = keepdims
+
+    def call(self, inputs):
+        return _o.reduce_mean(_o.convert_to_tensor(inputs), axis=[1, 2], keepdims=self.keepdims)
+
+
+class GlobalMaxPooling2D(GlobalAveragePooling2D):
+    """The maximum over the two spatial dimensions (channels last)."""
+
+    def call(self, inputs):
+        return _o.reduce_max(_o.convert_to_tensor(inputs), axis=[1, 2], keepdims=self.keepdims)

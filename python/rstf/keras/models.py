@@ -26,7 +26,7 @@ from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
 from . import saving as _saving
-from .layers import Layer
+from .layers import InputLayer, Layer
 
 
 def _as_array(x, what):
@@ -73,6 +73,10 @@ class Model(Layer):
     """A layer with a training loop. Subclass and implement ``call``."""
 
     def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise NotImplementedError(
+                "Model(inputs, outputs): the functional API is not supported; subclass Model "
+                "(implementing call) or use Sequential")
         super().__init__(name=kwargs.pop("name", None))
         self.optimizer = None
         self.loss = None
@@ -351,10 +355,22 @@ class Sequential(Model):
 
     def __init__(self, layers=None, name=None):
         super().__init__(name=name)
-        self._layers = list(layers or [])
+        self._layers = []
+        for layer in layers or []:
+            self.add(layer)
 
     def add(self, layer):
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("Sequential: an Input can only be the first layer")
+            self.__dict__["_input"] = layer
+            return
         self._layers.append(layer)
+        spec = self.__dict__.get("_input")
+        if spec is not None:
+            # With a declared input, each layer is built as it is added (summary shows them).
+            self(_o.zeros([1, *spec.shape], spec.dtype), training=False)
+            self.__dict__["_call_shapes"] = {}
 
     @property
     def layers(self):
