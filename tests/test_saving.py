@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -122,6 +123,19 @@ def test_a_failed_save_keeps_the_previous_model(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m"]
 
 
+def _edit_doc(d, edit):
+    """Edits a saved model's saved_model.json and records its new checksum."""
+    doc = json.load(open(os.path.join(d, "saved_model.json")))
+    edit(doc)
+    text = json.dumps(doc).encode()
+    open(os.path.join(d, "saved_model.json"), "wb").write(text)
+    vpath = os.path.join(d, "variables.safetensors")
+    items, meta = tf._rstf.load_tensors(vpath)
+    meta["saved_model.json.crc32"] = f"{zlib.crc32(text):08x}"
+    del meta["crc32"]
+    tf._rstf.save_tensors(vpath, items, meta)
+
+
 def _copy_model(src, dst):
     os.makedirs(dst)
     for name in os.listdir(src):
@@ -142,26 +156,34 @@ def test_corrupted_saved_models_raise_clear_errors(tmp_path):
             tf.saved_model.load(d)
     d = str(tmp_path / "version")
     _copy_model(src, d)
-    doc = json.load(open(os.path.join(d, "saved_model.json")))
-    doc["version"] = 99
-    json.dump(doc, open(os.path.join(d, "saved_model.json"), "w"))
+    _edit_doc(d, lambda doc: doc.update(version=99))
     with pytest.raises(tf.errors.DataLossError, match="version 99"):
         tf.saved_model.load(d)
     d = str(tmp_path / "op")
     _copy_model(src, d)
-    doc = json.load(open(os.path.join(d, "saved_model.json")))
-    doc["functions"][0]["graph"]["nodes"][1]["op"] = {"Op": {"Binary": "Frobnicate"}}
-    json.dump(doc, open(os.path.join(d, "saved_model.json"), "w"))
+    _edit_doc(d, lambda doc: doc["functions"][0]["graph"]["nodes"][1].update(
+        op={"Op": {"Binary": "Frobnicate"}}))
     with pytest.raises(tf.errors.DataLossError, match="Frobnicate"):
+        tf.saved_model.load(d)
+    d = str(tmp_path / "index")
+    _copy_model(src, d)
+    _edit_doc(d, lambda doc: doc["functions"][0]["graph"]["nodes"][1].update(inputs=[0, 7]))
+    with pytest.raises(tf.errors.DataLossError, match="before it is written"):
         tf.saved_model.load(d)
     d = str(tmp_path / "shape")
     _copy_model(src, d)
-    doc = json.load(open(os.path.join(d, "saved_model.json")))
-    doc["functions"][0]["graph"]["specs"][2]["shape"] = [4]
-    json.dump(doc, open(os.path.join(d, "saved_model.json"), "w"))
+    _edit_doc(d, lambda doc: doc["functions"][0]["graph"]["specs"][2].update(shape=[4]))
     r = tf.saved_model.load(d)
     with pytest.raises(tf.errors.InvalidArgumentError, match="declares"):
         r.multiply(tf.constant([1, 2, 3]))
+    # An edit without a new checksum is corruption.
+    d = str(tmp_path / "edited")
+    _copy_model(src, d)
+    doc = json.load(open(os.path.join(d, "saved_model.json")))
+    doc["variables"][0]["trainable"] = False
+    json.dump(doc, open(os.path.join(d, "saved_model.json"), "w"))
+    with pytest.raises(tf.errors.DataLossError, match="checksum"):
+        tf.saved_model.load(d)
 
 
 @settings(max_examples=60, deadline=None)
@@ -261,6 +283,32 @@ def test_checkpoint_errors(tmp_path):
         tf.train.Checkpoint(v=v).restore(path)
     with pytest.raises(ValueError, match="holds no Variables"):
         tf.train.Checkpoint(x=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)),
+                      min_size=1, max_size=4),
+       random_file=st.booleans())
+def test_checkpoint_corruption_is_detected(tmp_path_factory, flips, random_file):
+    d = tmp_path_factory.mktemp("ckpt")
+    saved = np.arange(12, dtype=np.float32)
+    path = tf.train.Checkpoint(v=tf.Variable(saved), w=tf.Variable(3)).write(str(d / "c"))
+    data = bytearray(open(path + ".safetensors", "rb").read())
+    if random_file:
+        data = bytearray(np.random.default_rng(int(flips[0][1])).integers(0, 256, len(data), np.uint8))
+    for pos, byte in flips:
+        data[int(pos * len(data))] = byte
+    open(path + ".safetensors", "wb").write(bytes(data))
+    v, w = tf.Variable(np.zeros(12, np.float32)), tf.Variable(0)
+    try:
+        status = tf.train.Checkpoint(v=v, w=w).restore(path)
+    except (tf.errors.DataLossError, ValueError):
+        return
+    # Whatever loads without an error is what was saved.
+    if "v" in status._done:
+        np.testing.assert_array_equal(v.numpy(), saved)
+    if "w" in status._done:
+        assert int(w.numpy()) == 3
 
 
 # -- Keras --------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ const DOC: &str = "saved_model.json";
 const VARIABLES: &str = "variables.safetensors";
 const CONSTANTS: &str = "constants.safetensors";
 const MAX_DOC: u64 = 1 << 30;
+/// The metadata entry of the variables file that holds the CRC-32 of `saved_model.json`.
+const DOC_CRC_KEY: &str = "saved_model.json.crc32";
 
 /// One object of the tree: a module (with children), a variable, a function or a container.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -177,8 +179,13 @@ impl SavedModel {
         let values: Vec<(String, Tensor)> =
             vars.iter().map(|(k, v)| (k.clone(), v.peek())).collect();
         let meta: BTreeMap<String, String> = [("format".to_string(), FORMAT.to_string())].into();
+        let mut var_meta = meta.clone();
+        var_meta.insert(
+            DOC_CRC_KEY.into(),
+            format!("{:08x}", crc32fast::hash(&text)),
+        );
         atomic_dir(dir, |tmp| {
-            tensors::write(&tmp.join(VARIABLES), &values, &meta)?;
+            tensors::write(&tmp.join(VARIABLES), &values, &var_meta)?;
             tensors::write(&tmp.join(CONSTANTS), &consts, &meta)?;
             atomic_write(&tmp.join(DOC), |f| std::io::Write::write_all(f, &text))
         })
@@ -211,7 +218,18 @@ impl SavedModel {
                 ),
             ));
         }
-        let (values, _) = tensors::read(&dir.join(VARIABLES))?;
+        let (values, meta) = tensors::read(&dir.join(VARIABLES))?;
+        let want = meta.get(DOC_CRC_KEY).map(String::as_str);
+        let got = format!("{:08x}", crc32fast::hash(&text));
+        if want != Some(got.as_str()) {
+            return Err(data_loss(
+                &doc_path,
+                &format!(
+                    "checksum mismatch (the file has CRC-32 {got}, {} records {want:?}): the file is corrupted",
+                    VARIABLES
+                ),
+            ));
+        }
         let values: HashMap<String, Tensor> = values.into_iter().collect();
         let (consts, _) = tensors::read(&dir.join(CONSTANTS))?;
         let consts: HashMap<String, Tensor> = consts.into_iter().collect();

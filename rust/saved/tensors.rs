@@ -30,6 +30,10 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
+/// The metadata entry holding the CRC-32 of the data section (written always; required in
+/// files whose `format` starts with `rstf.`).
+pub const CRC_KEY: &str = "crc32";
+
 /// Largest header accepted (as the reference implementation).
 const MAX_HEADER: u64 = 100 << 20;
 
@@ -67,12 +71,6 @@ pub fn write(
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
     let mut header = serde_json::Map::new();
-    if !metadata.is_empty() {
-        header.insert(
-            "__metadata__".into(),
-            serde_json::to_value(metadata).unwrap(),
-        );
-    }
     let mut packed = Vec::with_capacity(tensors.len());
     let mut offset = 0u64;
     for (name, t) in tensors {
@@ -92,6 +90,16 @@ pub fn write(
         offset += n;
         packed.push(t);
     }
+    let mut hasher = crc32fast::Hasher::new();
+    for t in &packed {
+        hasher.update(bytes_of(t));
+    }
+    let mut metadata = metadata.clone();
+    metadata.insert(CRC_KEY.into(), format!("{:08x}", hasher.finalize()));
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(&metadata).unwrap(),
+    );
     let mut text = serde_json::to_vec(&header).unwrap();
     // Pad with spaces so that the data starts 8-byte aligned.
     while text.len() % 8 != 0 {
@@ -101,14 +109,17 @@ pub fn write(
         f.write_all(&(text.len() as u64).to_le_bytes())?;
         f.write_all(&text)?;
         for t in &packed {
-            let layout = t.layout();
-            let bytes = t.storage().as_bytes();
-            let size = t.dtype().size();
-            let start = layout.offset * size;
-            f.write_all(&bytes[start..start + t.numel() * size])?;
+            f.write_all(bytes_of(t))?;
         }
         Ok(())
     })
+}
+
+/// The bytes of a contiguous tensor's elements.
+fn bytes_of(t: &Tensor) -> &[u8] {
+    let size = t.dtype().size();
+    let start = t.layout().offset * size;
+    &t.storage().as_bytes()[start..start + t.numel() * size]
 }
 
 /// Named tensors and string metadata, as read from a file.
@@ -194,6 +205,8 @@ pub fn read(path: &Path) -> Result<Contents> {
 /// dtype and shape match that variable's is read straight into the variable's buffer (no
 /// allocation). Returns the other tensors, the metadata and the names read into variables.
 /// With `format`, a file whose metadata `format` differs is refused before anything is read.
+/// The data's checksum is verified at the end: a corrupted file gives an error, after which
+/// the variables read into may hold some of its values.
 pub fn read_into(
     path: &Path,
     targets: &HashMap<String, Variable>,
@@ -210,6 +223,20 @@ pub fn read_into(
             ));
         }
     }
+    let want_crc = match metadata.get(CRC_KEY) {
+        Some(h) => Some(
+            u32::from_str_radix(h, 16)
+                .map_err(|_| data_loss(path, &format!("bad checksum '{h}'")))?,
+        ),
+        None if metadata
+            .get("format")
+            .is_some_and(|f| f.starts_with("rstf.")) =>
+        {
+            return Err(data_loss(path, "the checksum is missing"));
+        }
+        None => None,
+    };
+    let mut hasher = crc32fast::Hasher::new();
     let mut rest = Vec::with_capacity(entries.len());
     let mut done = Vec::new();
     for (name, dtype, shape, b, e) in entries {
@@ -225,14 +252,26 @@ pub fn read_into(
                             std::mem::size_of_val(dst),
                         )
                     };
-                    f.read_exact(bytes).map_err(|e| data_loss(path, &e.to_string()))
+                    f.read_exact(bytes).map_err(|e| data_loss(path, &e.to_string()))?;
+                    hasher.update(bytes);
+                    Ok(())
                 })?);
                 done.push(name);
                 continue;
             }
         }
         let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path)?);
+        hasher.update(bytes_of(&t));
         rest.push((name, t));
+    }
+    if let Some(want) = want_crc {
+        let got = hasher.finalize();
+        if got != want {
+            return Err(data_loss(
+                path,
+                &format!("checksum mismatch (the data has CRC-32 {got:08x}, the header says {want:08x}): the file is corrupted"),
+            ));
+        }
     }
     Ok((rest, metadata, done))
 }
