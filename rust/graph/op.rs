@@ -3,6 +3,7 @@
 //! public tensor methods as eager code, so a replayed graph is recorded by active tapes.
 
 use crate::dtype::DType;
+use crate::ops::conv::Window;
 use crate::ops::movement::SliceItem;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::{bail, Result, Tensor};
@@ -75,16 +76,62 @@ pub enum Op {
     Fill(Vec<usize>),
     /// `[indices, on, off]`
     OneHot(usize),
+    /// `[image]`: the windows as patches
+    Im2Col {
+        window: Window,
+        #[serde(with = "any_float")]
+        pad_value: f64,
+    },
+    /// `[patches]`: added back into an image of `shape`
+    Col2Im { window: Window, shape: Vec<usize> },
     /// `[]`: uniform in `[a, b)` or normal with mean `a` and deviation `b`; each run draws new
     /// numbers (the seed is mixed with a process-wide counter).
     Random {
         normal: bool,
         shape: Vec<usize>,
+        #[serde(with = "any_float")]
         a: f64,
+        #[serde(with = "any_float")]
         b: f64,
         dtype: DType,
         seed: u64,
     },
+}
+
+/// f64 attributes in JSON: finite values as numbers, the others as `"inf"`, `"-inf"`, `"nan"`.
+mod any_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("nan")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Name(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Num(v) => Ok(v),
+            Repr::Name(n) => match n.as_str() {
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                "nan" => Ok(f64::NAN),
+                _ => Err(serde::de::Error::custom(format!("not a number: '{n}'"))),
+            },
+        }
+    }
 }
 
 static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -122,6 +169,8 @@ impl Op {
             Op::GatherGrad { .. } => "GatherGrad",
             Op::Fill(_) => "Fill",
             Op::OneHot(_) => "OneHot",
+            Op::Im2Col { .. } => "Im2Col",
+            Op::Col2Im { .. } => "Col2Im",
             Op::Random { normal: true, .. } => "RandomStandardNormal",
             Op::Random { normal: false, .. } => "RandomUniform",
         }
@@ -211,6 +260,8 @@ impl Op {
             Op::GatherGrad { shape, axis } => one(Tensor::gather_grad(shape, x, *axis, &inputs[1])),
             Op::Fill(shape) => one(Tensor::fill(shape, x)),
             Op::OneHot(depth) => one(Tensor::one_hot(x, *depth, &inputs[1], &inputs[2])),
+            Op::Im2Col { window, pad_value } => one(x.im2col(window, *pad_value)),
+            Op::Col2Im { window, shape } => one(Tensor::col2im(x, shape, window)),
             Op::Random { .. } => unreachable!("handled above"),
         }
     }
@@ -245,6 +296,8 @@ impl std::fmt::Display for Op {
             Op::GatherGrad { shape, axis } => format!("shape={shape:?}, axis={axis}"),
             Op::Fill(s) => format!("shape={s:?}"),
             Op::OneHot(d) => format!("depth={d}"),
+            Op::Im2Col { window, pad_value } => format!("window={window:?}, pad_value={pad_value}"),
+            Op::Col2Im { window, shape } => format!("window={window:?}, shape={shape:?}"),
             Op::Random {
                 shape, a, b, seed, ..
             } => format!("shape={shape:?}, a={a}, b={b}, seed={seed}"),

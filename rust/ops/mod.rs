@@ -1,6 +1,7 @@
 //! The op set. Primitives (elementwise, reductions, matmul, movement) are defined here with
 //! their CPU kernels; composites (softmax, mean, ...) are built from primitives.
 
+pub mod conv;
 pub mod creation;
 pub mod elementwise;
 pub mod indexing;

@@ -333,6 +333,66 @@ fn tile(x: &Bound<'_, PyAny>, multiples: Vec<i64>) -> PyResult<PyTensor> {
     Ok(PyTensor::new(t(x)?.tile(&multiples)?))
 }
 
+fn window(
+    size: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    same: bool,
+) -> PyResult<crate::ops::conv::Window> {
+    Ok(crate::ops::conv::Window::new(
+        size, strides, dilations, same,
+    )?)
+}
+
+/// Windows of an NHWC batch as patches (`Tensor::im2col`).
+#[pyfunction]
+fn im2col(
+    x: &Bound<'_, PyAny>,
+    size: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    same: bool,
+    pad_value: f64,
+) -> PyResult<PyTensor> {
+    let w = window(size, strides, dilations, same)?;
+    Ok(PyTensor::new(t(x)?.im2col(&w, pad_value)?))
+}
+
+/// 2-D convolution, NHWC input and HWIO filter.
+#[pyfunction]
+fn conv2d(
+    x: &Bound<'_, PyAny>,
+    filter: &Bound<'_, PyAny>,
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    same: bool,
+) -> PyResult<PyTensor> {
+    let f = t(filter)?;
+    let x = to_tensor(x, Some(f.dtype()), false)?;
+    if f.rank() != 4 {
+        return Err(crate::invalid!(
+            "Conv2D: the filter must have rank 4 (HWIO), got shape {:?}",
+            f.shape()
+        )
+        .into());
+    }
+    let w = window([f.shape()[0], f.shape()[1]], strides, dilations, same)?;
+    Ok(PyTensor::new(x.conv2d(&f, &w)?))
+}
+
+/// Max (`max=True`) or average pooling of an NHWC batch.
+#[pyfunction]
+fn pool2d(
+    x: &Bound<'_, PyAny>,
+    size: [usize; 2],
+    strides: [usize; 2],
+    same: bool,
+    max: bool,
+) -> PyResult<PyTensor> {
+    let w = window(size, strides, [1, 1], same)?;
+    Ok(PyTensor::new(t(x)?.pool2d(&w, max)?))
+}
+
 #[pyfunction]
 fn pad(
     x: &Bound<'_, PyAny>,
@@ -470,6 +530,9 @@ fn is_contiguous(a: &Bound<'_, PyAny>) -> PyResult<bool> {
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(constant, m)?)?;
+    m.add_function(wrap_pyfunction!(im2col, m)?)?;
+    m.add_function(wrap_pyfunction!(conv2d, m)?)?;
+    m.add_function(wrap_pyfunction!(pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(convert_to_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(unary, m)?)?;
     m.add_function(wrap_pyfunction!(binary, m)?)?;

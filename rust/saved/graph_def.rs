@@ -326,9 +326,10 @@ fn op_outputs(op: &Op, n: &NodeDef, specs: &[SpecDef]) -> usize {
 fn attr_shape(op: &Op) -> Option<&[usize]> {
     match op {
         Op::Fill(s) | Op::BroadcastTo(s) => Some(s),
-        Op::Random { shape, .. } | Op::SliceGrad { shape, .. } | Op::GatherGrad { shape, .. } => {
-            Some(shape)
-        }
+        Op::Random { shape, .. }
+        | Op::SliceGrad { shape, .. }
+        | Op::GatherGrad { shape, .. }
+        | Op::Col2Im { shape, .. } => Some(shape),
         _ => None,
     }
 }

@@ -331,3 +331,80 @@ class GlobalMaxPooling2D(GlobalAveragePooling2D):
 
     def call(self, inputs):
         return _o.reduce_max(_o.convert_to_tensor(inputs), axis=[1, 2], keepdims=self.keepdims)
+
+
+class Conv2D(Layer):
+    """2-D convolution over ``[N, H, W, C]`` inputs (channels last)."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        from .. import nn
+
+        self.filters = int(filters)
+        self.kernel_size = nn._pair(kernel_size, "Conv2D")
+        self.strides = nn._pair(strides, "Conv2D")
+        self.dilation_rate = nn._pair(dilation_rate, "Conv2D")
+        self.padding = padding
+        nn._same(padding, "Conv2D")
+        nn._nhwc(data_format, "Conv2D")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(
+                f"Conv2D: expected inputs of rank 4 (NHWC) with known channels, got {input_shape}")
+        self.kernel = self.add_weight("kernel", [*self.kernel_size, input_shape[-1], self.filters],
+                                      initializer=self.kernel_initializer)
+        self.bias = (self.add_weight("bias", [self.filters], initializer=self.bias_initializer)
+                     if self.use_bias else None)
+        self.built = True
+
+    def call(self, inputs):
+        from .. import nn
+
+        x = _o.convert_to_tensor(inputs)
+        if len(x.shape) != 4 or x.shape[-1] != self.kernel.shape[2]:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected shape "
+                f"(None, H, W, {self.kernel.shape[2]}), got {x.shape}")
+        y = nn.conv2d(x, self.kernel, self.strides, self.padding, dilations=self.dilation_rate)
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+
+class MaxPooling2D(Layer):
+    """The maximum of each ``pool_size`` window (``strides`` defaults to ``pool_size``)."""
+
+    _max = True
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        from .. import nn
+
+        self.pool_size = nn._pair(pool_size, type(self).__name__)
+        self.strides = nn._pair(strides if strides is not None else self.pool_size, type(self).__name__)
+        self.padding = padding
+        nn._same(padding, type(self).__name__)
+        nn._nhwc(data_format, type(self).__name__)
+
+    def call(self, inputs):
+        from .. import nn
+
+        pool = nn.max_pool2d if self._max else nn.avg_pool2d
+        return pool(inputs, self.pool_size, self.strides, self.padding)
+
+
+class AveragePooling2D(MaxPooling2D):
+    """The mean of each ``pool_size`` window (taps in the padding not counted)."""
+
+    _max = False
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+Convolution2D = Conv2D
