@@ -33,6 +33,11 @@ use std::path::Path;
 /// The metadata entry holding the CRC-32 of the data section (written always; required in
 /// files whose `format` starts with `rstf.`).
 pub const CRC_KEY: &str = "crc32";
+const CRC_PLACEHOLDER: &str = "00000000";
+/// Bytes hashed and moved at a time (fits in a core's L2 cache).
+const CHUNK: usize = 256 << 10;
+/// Bytes written by one parallel task.
+const PIECE: usize = 4 << 20;
 
 /// Largest header accepted (as the reference implementation).
 const MAX_HEADER: u64 = 100 << 20;
@@ -90,12 +95,9 @@ pub fn write(
         offset += n;
         packed.push(t);
     }
-    let mut hasher = crc32fast::Hasher::new();
-    for t in &packed {
-        hasher.update(bytes_of(t));
-    }
+    // The checksum is computed while the data is written, then written over this placeholder.
     let mut metadata = metadata.clone();
-    metadata.insert(CRC_KEY.into(), format!("{:08x}", hasher.finalize()));
+    metadata.insert(CRC_KEY.into(), CRC_PLACEHOLDER.into());
     header.insert(
         "__metadata__".into(),
         serde_json::to_value(&metadata).unwrap(),
@@ -105,14 +107,79 @@ pub fn write(
     while text.len() % 8 != 0 {
         text.push(b' ');
     }
+    let needle = format!("\"{CRC_KEY}\":\"{CRC_PLACEHOLDER}\"");
+    let at = text
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .map(|p| p + needle.len() - 1 - CRC_PLACEHOLDER.len())
+        .ok_or_else(|| crate::Error::Internal("save: checksum placeholder not found".into()))?;
     atomic_write(path, |f| {
         f.write_all(&(text.len() as u64).to_le_bytes())?;
         f.write_all(&text)?;
-        for t in &packed {
-            f.write_all(bytes_of(t))?;
-        }
-        Ok(())
+        let crc = write_data(f, 8 + text.len() as u64, &packed)?;
+        use std::io::{Seek, SeekFrom};
+        f.seek(SeekFrom::Start(8 + at as u64))?;
+        f.write_all(format!("{crc:08x}").as_bytes())
     })
+}
+
+/// Writes the tensors' bytes one after the other from `start`; returns their CRC-32. Pieces
+/// of the data are hashed and written in parallel (positioned writes), each hashed just before
+/// it is written so that it is still in the cache.
+#[cfg(unix)]
+fn write_data(f: &mut File, start: u64, packed: &[Tensor]) -> std::io::Result<u32> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    let mut pieces: Vec<(u64, &[u8])> = Vec::new();
+    let mut at = start;
+    for t in packed {
+        for chunk in bytes_of(t).chunks(PIECE) {
+            pieces.push((at, chunk));
+            at += chunk.len() as u64;
+        }
+    }
+    let file: &File = f;
+    let hashes = pieces
+        .par_iter()
+        .map(|&(off, bytes)| {
+            let mut h = crc32fast::Hasher::new();
+            for (i, chunk) in bytes.chunks(CHUNK).enumerate() {
+                h.update(chunk);
+                file.write_all_at(chunk, off + (i * CHUNK) as u64)?;
+            }
+            Ok(h)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut all = crc32fast::Hasher::new();
+    for h in &hashes {
+        all.combine(h);
+    }
+    Ok(all.finalize())
+}
+
+#[cfg(not(unix))]
+fn write_data(f: &mut File, _start: u64, packed: &[Tensor]) -> std::io::Result<u32> {
+    let mut hasher = crc32fast::Hasher::new();
+    for t in packed {
+        for chunk in bytes_of(t).chunks(CHUNK) {
+            hasher.update(chunk);
+            f.write_all(chunk)?;
+        }
+    }
+    Ok(hasher.finalize())
+}
+
+/// Reads `bytes` from `f`, hashing each chunk right after it arrives.
+fn read_hashed(
+    f: &mut File,
+    bytes: &mut [u8],
+    hasher: &mut crc32fast::Hasher,
+) -> std::io::Result<()> {
+    for chunk in bytes.chunks_mut(CHUNK) {
+        f.read_exact(chunk)?;
+        hasher.update(chunk);
+    }
+    Ok(())
 }
 
 /// The bytes of a contiguous tensor's elements.
@@ -252,16 +319,14 @@ pub fn read_into(
                             std::mem::size_of_val(dst),
                         )
                     };
-                    f.read_exact(bytes).map_err(|e| data_loss(path, &e.to_string()))?;
-                    hasher.update(bytes);
-                    Ok(())
+                    read_hashed(&mut f, bytes, &mut hasher)
+                        .map_err(|e| data_loss(path, &e.to_string()))
                 })?);
                 done.push(name);
                 continue;
             }
         }
-        let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path)?);
-        hasher.update(bytes_of(&t));
+        let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path, &mut hasher)?);
         rest.push((name, t));
     }
     if let Some(want) = want_crc {
@@ -277,17 +342,18 @@ pub fn read_into(
 }
 
 fn read_elems<T: Element>(
-    f: &mut impl Read,
+    f: &mut File,
     n: usize,
     shape: &[usize],
     path: &Path,
+    hasher: &mut crc32fast::Hasher,
 ) -> Result<Tensor> {
     let fail = |e: std::io::Error| data_loss(path, &e.to_string());
     if T::DTYPE == DType::Bool {
         // Only the bytes 0 and 1 are booleans.
         let mut bytes = try_alloc::<u8>(n, "load")?;
         bytes.resize(n, 0);
-        f.read_exact(&mut bytes).map_err(fail)?;
+        read_hashed(f, &mut bytes, hasher).map_err(fail)?;
         if bytes.iter().any(|&b| b > 1) {
             return Err(data_loss(
                 path,
@@ -304,6 +370,6 @@ fn read_elems<T: Element>(
     let bytes = unsafe {
         std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, n * std::mem::size_of::<T>())
     };
-    f.read_exact(bytes).map_err(fail)?;
+    read_hashed(f, bytes, hasher).map_err(fail)?;
     Tensor::from_vec(v, shape)
 }
