@@ -14,7 +14,7 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 demo: $(PY)
-	$(PIP) install -q .
+	$(PIP) install -q . matplotlib
 	$(PY) examples/basics.py
 
 system-deps:
@@ -25,7 +25,7 @@ system-deps:
 	fi
 
 deps: $(PY) system-deps
-	$(PIP) install -q pytest hypothesis numpy ruff
+	$(PIP) install -q pytest hypothesis numpy ruff matplotlib
 
 build: deps
 	$(PIP) install -q .

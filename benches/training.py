@@ -10,6 +10,7 @@ Cases:
   cross-entropy, tape gradient, SGD update of the six variables).
 - seed_loop: the basics guide's loop with raw variables (1 -> 64 relu -> 1 on 201 points,
   mean squared error, SGD 0.01), 1000 steps.
+- seed_fit: the guide's Keras model trained with compile/fit, 100 epochs of batch 32.
 """
 
 from __future__ import annotations
@@ -154,6 +155,42 @@ def case_seed_loop():
         out[lib], losses[lib] = _median_run(lambda fn=fn: fn(params, x, y, 1000), repeats)
     print("  final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
     return "the guide's loop with raw variables, 1000 steps", out
+
+
+def seed_fit_tf_like(tfm, x, y):
+    """The guide's ``compile``/``fit`` (a Keras Model subclass, SGD, MSE, 100 epochs of batch
+    32), written once against TensorFlow's API."""
+
+    class Model(tfm.keras.Model):
+        def __init__(self, units):
+            super().__init__()
+            self.dense1 = tfm.keras.layers.Dense(units=units, activation=tfm.nn.relu,
+                                                 kernel_initializer=tfm.random.normal,
+                                                 bias_initializer=tfm.random.normal)
+            self.dense2 = tfm.keras.layers.Dense(1)
+
+        def call(self, x, training=True):
+            x = x[:, tfm.newaxis]
+            return tfm.squeeze(self.dense2(self.dense1(x)), axis=1)
+
+    model = Model(64)
+    model.compile(loss=tfm.keras.losses.MSE, optimizer=tfm.optimizers.SGD(learning_rate=0.01))
+    history = model.fit(x, y, epochs=100, batch_size=32, verbose=0)
+    return history.history["loss"][-1]
+
+
+def case_seed_fit():
+    _, x, y = _seed_data()
+    out, losses = {}, {}
+    runners = {"rstf": functools.partial(seed_fit_tf_like, tf)}
+    if "tensorflow" in PEERS:
+        import tensorflow
+
+        runners["tensorflow"] = functools.partial(seed_fit_tf_like, tensorflow)
+    for lib, fn in runners.items():
+        out[lib], losses[lib] = _median_run(lambda fn=fn: fn(x, y), 3)
+    print("  final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+    return "the guide's compile/fit, 100 epochs of batch 32 (model built and traced each run)", out
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -1,11 +1,19 @@
-"""The TensorFlow basics guide, as far as rstf goes today: tensors, variables, automatic
-differentiation, graphs with tf.function, modules and their saving (tf.saved_model), training
-with a hand-written loop and with compile/fit, and model.save. The plots come later.
+"""The TensorFlow basics guide with rstf: tensors, variables, automatic differentiation, graphs
+with tf.function, modules and their saving (tf.saved_model), training with a hand-written loop
+and with compile/fit, and model.save. The guide's four plots are written as PNG files
+(data.png, before_training.png, after_training.png, training_progress.png).
 
 Run with `make demo`.
 """
 
+import matplotlib
+
 import rstf as tf
+
+matplotlib.use("Agg")  # files, no window
+from matplotlib import pyplot as plt  # noqa: E402
+
+matplotlib.rcParams['figure.figsize'] = [9, 6]
 
 x = tf.constant([[1., 2., 3.],
                  [4., 5., 6.]])
@@ -82,6 +90,12 @@ x = tf.linspace(-2, 2, 201)
 x = tf.cast(x, tf.float32)
 y = f(x) + tf.random.normal(shape=[201])
 
+plt.plot(x.numpy(), y.numpy(), '.', label='Data')
+plt.plot(x, f(x),  label='Ground truth')
+plt.legend()
+plt.savefig('data.png')
+plt.close()
+
 
 class Model(tf.keras.Model):
     def __init__(self, units):
@@ -101,7 +115,14 @@ class Model(tf.keras.Model):
 
 
 model = Model(64)
-untrained_predictions = model(x)  # the guide plots these; the call also builds the layers
+plt.plot(x.numpy(), y.numpy(), '.', label='data')
+plt.plot(x, f(x),  label='Ground truth')
+plt.plot(x, model(x), label='Untrained predictions')
+plt.title('Before training')
+plt.legend()
+plt.savefig('before_training.png')
+plt.close()
+
 variables = model.variables
 optimizer = tf.optimizers.SGD(learning_rate=0.01)
 
@@ -116,6 +137,14 @@ for step in range(1000):
     if step % 100 == 0:
         print(f'Mean squared error: {mean_error.numpy():0.3f}')
 
+plt.plot(x.numpy(), y.numpy(), '.', label="data")
+plt.plot(x, f(x),  label='Ground truth')
+plt.plot(x, model(x), label='Trained predictions')
+plt.title('After training')
+plt.legend()
+plt.savefig('after_training.png')
+plt.close()
+
 new_model = Model(64)
 new_model.compile(
     loss=tf.keras.losses.MSE,
@@ -127,6 +156,14 @@ history = new_model.fit(x, y,
                         verbose=0)
 print(f"fit: loss {history.history['loss'][0]:.3f} after the first epoch, "
       f"{history.history['loss'][-1]:.3f} after the last")
+
+plt.plot(history.history['loss'])
+plt.xlabel('Epoch')
+plt.ylim([0, max(plt.ylim())])
+plt.ylabel('Loss [Mean Squared Error]')
+plt.title('Keras training progress')
+plt.savefig('training_progress.png')
+plt.close()
 
 model.save('./my_model')
 reloaded_model = tf.keras.models.load_model('./my_model')

@@ -34,3 +34,6 @@ pub use layout::Layout;
 pub use storage::Storage;
 pub use tensor::Tensor;
 pub use variable::Variable;
+
+/// TensorFlow's name for [`saved`]: `rstf::saved_model::load(path)?`.
+pub use saved as saved_model;

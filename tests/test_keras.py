@@ -129,6 +129,12 @@ def test_fit_bad_input():
     model(np.zeros((1, 2), np.float32))
     with pytest.raises(ValueError, match="incompatible"):
         model(np.zeros((1, 3), np.float32))
+    with pytest.raises(ValueError, match="incompatible"):
+        model(np.zeros(2, np.float32))  # rank 1 for a layer built on rank 2
+    kernel = model.layers[0].kernel.numpy()
+    with pytest.raises(ValueError, match="not a number type"):
+        model.fit(np.zeros((2, 2), np.float32), np.array(["a", "b"]), verbose=0)
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), kernel)  # no step ran
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad", "adamw"])

@@ -55,7 +55,10 @@ def test_input_builds_sequential_and_summary(capsys):
     model = tf.keras.Sequential([tf.keras.Input(shape=(4,)), tf.keras.layers.Dense(2)])
     assert model.layers[0].built and model.count_params() == 10
     model.summary()
-    assert "Total params: 10" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Total params: 10" in out and "(None, 2)" in out and "Output Shape" in out
+    a, b = tf.keras.layers.Conv2D(1, 1), tf.keras.layers.Conv2D(1, 1)
+    assert a.name.startswith("conv2d") and a.name != b.name
     with pytest.raises(ValueError, match="first layer"):
         model.add(tf.keras.Input(shape=(2,)))
     with pytest.raises(NotImplementedError, match="functional API"):

@@ -26,13 +26,7 @@ def run_fresh(code):
     return out.stdout.strip()
 
 
-class MyModule(tf.Module):
-    def __init__(self, value):
-        self.weight = tf.Variable(value)
-
-    @tf.function
-    def multiply(self, x):
-        return x * self.weight
+MyModule = make_fixtures.MyModule  # the guide's module
 
 
 # -- SavedModel ---------------------------------------------------------------------------------

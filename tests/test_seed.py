@@ -97,3 +97,6 @@ def test_basics_example_runs_the_guide_end_to_end(tmp_path):
     assert lines[-1] == "model.save('./my_model'): reloaded predictions identical: True"
     assert sorted(os.listdir(tmp_path / "saved")) == [
         "constants.safetensors", "saved_model.json", "variables.safetensors"]
+    for plot in ("data", "before_training", "after_training", "training_progress"):
+        with open(tmp_path / f"{plot}.png", "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -279,3 +279,13 @@ def test_repr_of_views_and_bfloat16():
                                            "       [2, 5],\n"
                                            "       [1, 4]], dtype=int32)>")
     assert repr(tf.constant(1.5, dtype=tf.bfloat16)) == "<rstf.Tensor: shape=(), dtype=bfloat16, numpy=1.5>"
+
+
+def test_copy_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    t = tf.constant([[1.5, 2.0]])
+    assert copy.copy(t) is t and copy.deepcopy(t) is t
+    back = pickle.loads(pickle.dumps(t))
+    assert back.dtype == t.dtype and back.numpy().tolist() == [[1.5, 2.0]]

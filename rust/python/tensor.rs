@@ -282,6 +282,23 @@ impl PyTensor {
         Ok(a)
     }
 
+    /// Tensors are immutable: a copy is the tensor itself.
+    fn __copy__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __deepcopy__<'py>(slf: Bound<'py, Self>, _memo: Bound<'py, PyAny>) -> Bound<'py, Self> {
+        slf
+    }
+
+    /// Pickles as `rstf.constant(numpy value)`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        self.concrete("a pickled value")?;
+        let constant = py.import("rstf")?.getattr("constant")?;
+        let value = to_numpy(py, &self.t)?;
+        PyTuple::new(py, [constant, PyTuple::new(py, [value])?.into_any()])
+    }
+
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
         &self,

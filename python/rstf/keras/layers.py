@@ -19,11 +19,12 @@ from .. import random as _random
 from .._shape import TensorShape
 from .._tape import stop_gradient as _stop_gradient
 from .._variable import Variable
-from ..module import Module
+from ..module import Module, _snake
 from . import activations, initializers
 from .saving import CapturesInit
 
 _TAKES_TRAINING: dict = {}
+_NAME_COUNTS: dict = {}
 
 
 def _takes_training(cls) -> bool:
@@ -38,6 +39,12 @@ class Layer(CapturesInit, Module):
     """A callable module with weights created in ``build`` on the first call."""
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+        if name is None:
+            # Keras' automatic names: dense, dense_1, dense_2, ...
+            base = _snake(type(self).__name__)
+            n = _NAME_COUNTS.get(base, 0)
+            _NAME_COUNTS[base] = n + 1
+            name = base if n == 0 else f"{base}_{n}"
         super().__init__(name=name)
         self.trainable = trainable
         self.built = False
@@ -72,7 +79,11 @@ class Layer(CapturesInit, Module):
             self.built = True
         if "training" in kwargs and not _takes_training(type(self)):
             del kwargs["training"]
-        return self.call(inputs, *args, **kwargs)
+        out = self.call(inputs, *args, **kwargs)
+        shape = getattr(out, "shape", None)
+        if shape is not None:
+            self.__dict__["_output_shape"] = (None, *tuple(shape)[1:]) if len(shape) else ()
+        return out
 
     @property
     def weights(self):
@@ -125,7 +136,7 @@ class Dense(Layer):
 
     def call(self, inputs):
         x = _o.convert_to_tensor(inputs)
-        if x.shape[-1] != self.kernel.shape[0]:
+        if len(x.shape) < 2 or x.shape[-1] != self.kernel.shape[0]:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 of "
                 f"input shape to have value {self.kernel.shape[0]}, but received input with shape {x.shape}")

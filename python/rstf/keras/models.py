@@ -183,6 +183,9 @@ class Model(Layer):
             return batches, max(n, 0)
         x, y = _as_array(x, "x"), _as_array(y, "y")
         self._check(x, y)
+        for name, a in (("x", x), ("y", y)):
+            if a is not None and a.dtype.kind not in "biuf":
+                raise ValueError(f"{what}: {name} has dtype {a.dtype}, which is not a number type")
         if x.dtype == np.float64:
             x = x.astype(np.float32)
         rng = np.random.default_rng()
@@ -295,15 +298,19 @@ class Model(Layer):
 
     def summary(self, print_fn=print):
         """Prints the layers and their parameter counts."""
-        rows = [(f"{layer.name} ({type(layer).__name__})", layer.count_params()) for layer in self.layers]
+        rows = [(f"{layer.name} ({type(layer).__name__})",
+                 str(layer.__dict__.get("_output_shape", "?")).replace(",)", ")"), layer.count_params())
+                for layer in self.layers]
         width = max([len(r[0]) for r in rows] + [20]) + 2
+        shape_w = max([len(r[1]) for r in rows] + [12]) + 4
+        line = width + shape_w + 10
         print_fn(f'Model: "{self.name}"')
-        print_fn("_" * (width + 16))
-        print_fn(f"{'Layer (type)':<{width}}Param #")
-        print_fn("=" * (width + 16))
-        for name, count in rows:
-            print_fn(f"{name:<{width}}{count}")
-        print_fn("=" * (width + 16))
+        print_fn("_" * line)
+        print_fn(f"{'Layer (type)':<{width}}{'Output Shape':<{shape_w}}Param #")
+        print_fn("=" * line)
+        for name, shape, count in rows:
+            print_fn(f"{name:<{width}}{shape:<{shape_w}}{count}")
+        print_fn("=" * line)
         total = self.count_params()
         trainable = int(sum(np.prod(v.shape) for v in self.trainable_variables))
         print_fn(f"Total params: {total}")
