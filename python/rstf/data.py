@@ -17,6 +17,8 @@ operation per batch, not assembled element by element.
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 from . import _ops as _o
@@ -42,12 +44,12 @@ def _to_tensors(element):
                               else a, element)
 
 
-class Dataset:
+class Dataset(abc.ABC):
     """A sequence of elements; iterating yields tensors."""
 
+    @abc.abstractmethod
     def _elements(self):
         """Yields elements as numpy structures."""
-        raise NotImplementedError
 
     def cardinality(self) -> int:
         """The number of elements (-1 infinite, -2 unknown)."""

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import abc
+
 from .. import _ops as _o
 from .._variable import Variable
 from ..module import Module
@@ -23,7 +25,7 @@ __all__ = ["Metric", "Mean", "MeanSquaredError", "MeanAbsoluteError", "Accuracy"
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "get"]
 
 
-class Metric(Module):
+class Metric(Module, abc.ABC):
     """A weighted mean of per-example values, kept in two variables (``total``, ``count``)."""
 
     def __init__(self, name=None, dtype="float32"):
@@ -32,9 +34,9 @@ class Metric(Module):
         self.total = Variable(0.0, trainable=False, name="total", dtype=dtype)
         self.count = Variable(0.0, trainable=False, name="count", dtype=dtype)
 
+    @abc.abstractmethod
     def _values(self, y_true, y_pred):
-        """Per-example values (overridden by each metric)."""
-        raise NotImplementedError
+        """Per-example values (each metric's own)."""
 
     def _batch_value(self, y_true, y_pred):
         return _o.reduce_mean(_o.cast(self._values(y_true, y_pred), self.dtype))
