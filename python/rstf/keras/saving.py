@@ -180,16 +180,23 @@ def _compile_doc(model):
     return {"loss": loss_doc, "metrics": list(model._metric_names), "optimizer": serialize(model.optimizer)}
 
 
+def _compile(model, meta, custom_objects):
+    """Compiles ``model`` with the saved compile arguments, if there are any."""
+    comp = meta.get("compile")
+    if not comp or comp.get("loss") is None:
+        return
+    loss = comp["loss"]
+    if isinstance(loss, dict):
+        loss = deserialize(loss, custom_objects)
+    model.compile(optimizer=deserialize(comp["optimizer"], custom_objects), loss=loss,
+                  metrics=comp.get("metrics") or None)
+
+
 def _rebuild(meta, custom_objects, compile):
     """A model from its metadata, compiled and built (weights not yet restored)."""
     model = deserialize({k: meta.get(k) for k in ("class_name", "module", "config")}, custom_objects)
-    comp = meta.get("compile")
-    if compile and comp and comp.get("loss") is not None:
-        loss = comp["loss"]
-        if isinstance(loss, dict):
-            loss = deserialize(loss, custom_objects)
-        model.compile(optimizer=deserialize(comp["optimizer"], custom_objects), loss=loss,
-                      metrics=comp.get("metrics") or None)
+    if compile:
+        _compile(model, meta, custom_objects)
     build = meta.get("build_input")
     if build is not None:
         model(_o.zeros(build["shape"], build["dtype"]), training=False)
@@ -308,14 +315,8 @@ def _load_dir(path, custom_objects, compile):
     from .models import _RevivedModel
 
     model = _RevivedModel(root)
-    if compile and meta and meta.get("compile"):
-        comp = meta["compile"]
-        loss = comp["loss"]
-        if isinstance(loss, dict):
-            loss = deserialize(loss, custom_objects)
-        if loss is not None:
-            model.compile(optimizer=deserialize(comp["optimizer"], custom_objects), loss=loss,
-                          metrics=comp.get("metrics") or None)
+    if compile and meta:
+        _compile(model, meta, custom_objects)
     return model
 
 
