@@ -20,7 +20,7 @@ from .._shape import TensorShape
 from .._tape import stop_gradient as _stop_gradient
 from .._variable import Variable
 from ..module import Module, _snake
-from . import activations, initializers
+from . import activations, functional, initializers
 from .saving import CapturesInit
 
 _TAKES_TRAINING: dict = {}
@@ -70,6 +70,8 @@ class Layer(CapturesInit, Module):
         return v
 
     def __call__(self, inputs, *args, **kwargs):
+        if functional.is_symbolic(inputs, args, kwargs):
+            return functional.call_symbolic(self, inputs, args, kwargs)
         if not self.built:
             x0 = _o.convert_to_tensor(inputs) if not isinstance(inputs, (list, tuple, dict)) else inputs
             shape = TensorShape(tuple(x0.shape)) if hasattr(x0, "shape") else None
@@ -206,9 +208,7 @@ class InputLayer(Layer):
         return inputs
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):  # noqa: N802 (Keras' name)
-    """The input declaration of a ``Sequential`` model (the functional API is not supported)."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs)
+Input = functional.Input
 
 
 class Embedding(Layer):

@@ -21,7 +21,9 @@ from .. import _ops as _o
 from .. import data as _data
 from .._function import function
 from .._tape import GradientTape
+from ..nest import flatten as nest_flatten
 from . import callbacks as _callbacks
+from . import functional as _functional
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
@@ -70,19 +72,64 @@ def _metric_fn(name, loss_fn):
 
 
 class Model(Layer):
-    """A layer with a training loop. Subclass and implement ``call``."""
+    """A layer with a training loop: subclass it and implement ``call``, or give it the inputs
+    and outputs of a graph of layer calls (``Model(inputs=..., outputs=...)``, the functional
+    API, see ``rstf.keras.functional``)."""
 
     def __init__(self, *args, **kwargs):
+        graph = None
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError(
-                "Model(inputs, outputs): the functional API is not supported; subclass Model "
-                "(implementing call) or use Sequential")
+            names = ("inputs", "outputs")
+            given = dict(zip(names, args), **{k: kwargs.pop(k) for k in names if k in kwargs})
+            if set(given) != set(names):
+                raise TypeError("Model: the functional API needs both inputs and outputs")
+            graph = _functional.Graph(given["inputs"], given["outputs"])
+        kwargs.pop("trainable", None)
         super().__init__(name=kwargs.pop("name", None))
+        if graph is not None:
+            self.__dict__["_fgraph"] = graph
+            self._functional_layers = list(graph.layers)
+            self.built = True
+            first = graph.flat_inputs[0]
+            if len(graph.flat_inputs) == 1 and first.shape.rank:
+                dims = [1 if d is None else d for d in tuple(first.shape)]
+                self.__dict__["_build_input"] = (first.dtype.name, tuple(dims))
         self.optimizer = None
         self.loss = None
         self.stop_training = False
         self._compiled = False
         self._call_shapes = {}  # (dtype, shape) of the inputs seen, for saved serving functions
+
+    @property
+    def layers(self):
+        graph = self.__dict__.get("_fgraph")
+        if graph is not None:
+            return [t._input_layer for t in graph.flat_inputs] + list(graph.layers)
+        return [v for v in self.__dict__.values() if isinstance(v, Layer)]
+
+    @property
+    def inputs(self):
+        graph = self.__dict__.get("_fgraph")
+        return graph.flat_inputs if graph is not None else None
+
+    @property
+    def outputs(self):
+        graph = self.__dict__.get("_fgraph")
+        return nest_flatten(graph.outputs) if graph is not None else None
+
+    def call(self, inputs, training=None):
+        graph = self.__dict__.get("_fgraph")
+        if graph is None:
+            raise NotImplementedError(f"{type(self).__name__}: subclasses of Model implement call()")
+        return graph.run(inputs, training=training)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if "functional" in config:
+            inputs, outputs = _functional.Graph.from_config(config.pop("functional"), custom_objects)
+            return cls(inputs=inputs, outputs=outputs, **config)
+        return cls(**config)
 
     def __call__(self, inputs, *args, **kwargs):
         shapes = self.__dict__.get("_call_shapes")
@@ -292,10 +339,6 @@ class Model(Layer):
                 for i in range(0, len(x), batch_size)]
         return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
 
-    @property
-    def layers(self):
-        return [m for m in vars(self).values() if isinstance(m, Layer)]
-
     def summary(self, print_fn=print):
         """Prints the layers and their parameter counts."""
         rows = [(f"{layer.name} ({type(layer).__name__})",
@@ -367,6 +410,8 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
+        if isinstance(layer, _functional.KerasTensor) and layer._input_layer is not None:
+            layer = layer._input_layer
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("Sequential: an Input can only be the first layer")

@@ -88,6 +88,9 @@ def _unvalue(v, custom_objects):
 
 def get_config(obj) -> dict:
     """The constructor arguments of ``obj`` by name, as JSON."""
+    graph = obj.__dict__.get("_fgraph")
+    if graph is not None:
+        return {"name": obj.name, "functional": graph.config()}
     if hasattr(obj, "get_config") and type(obj).get_config is not _default_get_config:
         return obj.get_config()
     args, kwargs = obj.__dict__.get("_init_args", ((), {}))
