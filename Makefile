@@ -33,14 +33,16 @@ build: deps
 lint: deps
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --features python -- -D warnings
+	cargo clippy --all-targets --features gpu -- -D warnings
+	cargo clippy --features python,gpu -- -D warnings
 	$(VENV)/bin/ruff check python tests benches examples
 
-rust-test:
-	cargo test
+# GPU tests run on lavapipe (a software Vulkan device) when no GPU is present.
+rust-test: system-deps
+	RSTF_ALLOW_SOFTWARE_GPU=1 cargo test --features gpu
 
 py-test: build
-	cd tests && ../$(PY) -m pytest -p no:cacheprovider .
+	cd tests && RSTF_ALLOW_SOFTWARE_GPU=1 ../$(PY) -m pytest -p no:cacheprovider .
 
 test: lint rust-test py-test
 

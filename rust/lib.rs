@@ -15,6 +15,7 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod device;
 pub mod dtype;
 pub mod error;
 pub mod graph;
@@ -28,6 +29,7 @@ pub mod variable;
 #[cfg(feature = "python")]
 mod python;
 
+pub use device::Device;
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use layout::Layout;

@@ -24,6 +24,9 @@ pub enum Storage {
     U8(Vec<u8>),
     /// bool elements.
     Bool(Vec<bool>),
+    /// Elements on the GPU (float32, int32 or bool).
+    #[cfg(feature = "gpu")]
+    Gpu(crate::backend::wgpu::GpuBuffer),
 }
 
 impl Storage {
@@ -39,11 +42,17 @@ impl Storage {
             Storage::I64(_) => DType::I64,
             Storage::U8(_) => DType::U8,
             Storage::Bool(_) => DType::Bool,
+            #[cfg(feature = "gpu")]
+            Storage::Gpu(b) => b.dtype(),
         }
     }
 
     /// Number of elements held.
     pub fn len(&self) -> usize {
+        #[cfg(feature = "gpu")]
+        if let Storage::Gpu(b) = self {
+            return b.len();
+        }
         crate::with_dtype!(self.dtype(), T => T::slice(self).map_or(0, |s| s.len()))
     }
 
@@ -57,7 +66,8 @@ impl Storage {
         crate::with_dtype!(dtype, T => T::into_storage(vec![T::zero(); n]))
     }
 
-    /// The raw little-endian bytes of the buffer.
+    /// The raw little-endian bytes of a host buffer (a GPU buffer has none here: copy it to
+    /// the host first with [`crate::Tensor::to_host`]).
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Storage::F16(v) => bytemuck::cast_slice(v),
@@ -73,6 +83,8 @@ impl Storage {
                 // SAFETY: bool has size 1 and its values are the bytes 0 and 1.
                 unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len()) }
             }
+            #[cfg(feature = "gpu")]
+            Storage::Gpu(_) => &[],
         }
     }
 }

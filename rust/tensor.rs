@@ -158,8 +158,13 @@ impl Tensor {
 
     /// The storage's elements as `T`, or an error when the dtype differs.
     pub fn storage_slice<T: Element>(&self) -> Result<&[T]> {
-        T::slice(&self.storage)
-            .ok_or_else(|| invalid_dtype("storage_slice", T::DTYPE, self.dtype()))
+        T::slice(&self.storage).ok_or_else(|| {
+            if self.device() != crate::Device::Cpu {
+                Error::Internal("a host kernel was given a GPU tensor".into())
+            } else {
+                invalid_dtype("storage_slice", T::DTYPE, self.dtype())
+            }
+        })
     }
 
     /// The elements as a slice when the tensor is dense and row-major.
@@ -176,6 +181,9 @@ impl Tensor {
 
     /// The elements in row-major order as a vector of `T` (the dtype must match).
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        if self.device() != crate::Device::Cpu {
+            return self.to_host()?.to_vec();
+        }
         if let Some(s) = self.as_slice::<T>() {
             return Ok(s.to_vec());
         }
@@ -197,6 +205,9 @@ impl Tensor {
                 self.shape()
             );
         }
+        if self.device() != crate::Device::Cpu {
+            return self.to_host()?.item_f64();
+        }
         crate::with_dtype!(self.dtype(), T => {
             Ok(self.storage_slice::<T>()?[self.layout.offset].as_f64())
         })
@@ -212,6 +223,10 @@ impl Tensor {
         if self.is_contiguous() && self.layout.offset == 0 && self.storage.len() == self.numel() {
             return Ok(self.clone());
         }
+        #[cfg(feature = "gpu")]
+        if self.device() == crate::Device::Gpu {
+            return crate::backend::wgpu::elementwise::copy(self);
+        }
         crate::with_dtype!(self.dtype(), T => {
             let v = self.to_vec::<T>()?;
             Ok(Tensor::from_storage(T::into_storage(v), self.shape()))
@@ -221,6 +236,11 @@ impl Tensor {
     /// Mutable access to the elements of a dense tensor, copying the storage first when it is
     /// shared (copy-on-write), so other tensors never see the change.
     pub fn make_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        if self.device() != crate::Device::Cpu {
+            let id = self.id;
+            *self = self.to_host()?;
+            self.id = id;
+        }
         if !(self.is_contiguous() && self.layout.offset == 0 && self.storage.len() == self.numel())
         {
             let id = self.id;

@@ -2,6 +2,7 @@
 //! Reads are cheap snapshots (the storage is shared); an update writes in place when no
 //! snapshot is alive and copies first otherwise, so a tensor read earlier never changes.
 
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::BinaryOp;
 use crate::{bail, Result, Tensor};
@@ -41,11 +42,19 @@ impl std::fmt::Debug for Variable {
 impl Variable {
     /// A variable holding a copy of `initial`'s values.
     pub fn new(initial: &Tensor, name: &str, trainable: bool) -> Result<Variable> {
-        let mut t = initial.contiguous()?;
-        if t.shares_storage(initial) {
-            // Own the storage so that updates never need a first copy.
-            t = crate::with_dtype!(t.dtype(), T => Tensor::from_vec(t.to_vec::<T>()?, t.shape())?);
-        }
+        let mut t = if crate::device::op_device(&[initial]) == Device::Gpu {
+            // GPU buffers are never written in place, so the value may share one.
+            initial.to_device(Device::Gpu)?.contiguous()?
+        } else {
+            let initial = initial.to_host()?;
+            let t = initial.contiguous()?;
+            if t.shares_storage(&initial) {
+                // Own the storage so that updates never need a first copy.
+                crate::with_dtype!(t.dtype(), T => Tensor::from_vec(t.to_vec::<T>()?, t.shape())?)
+            } else {
+                t
+            }
+        };
         t.renew_id();
         Ok(Variable(Arc::new(Inner {
             id: t.id(),
@@ -139,7 +148,7 @@ impl Variable {
             return self.assign(&t);
         }
         self.check("AssignVariableOp", &t)?;
-        let mut t = t.contiguous()?;
+        let mut t = t.to_device(self.peek().device())?.contiguous()?;
         t.set_id(self.0.id);
         self.restore(t);
         Ok(())
@@ -150,6 +159,12 @@ impl Variable {
         self.check("AssignVariableOp", t)?;
         crate::graph::trace::assign(self, crate::graph::AssignMode::Set, t);
         let mut g = self.0.value.write().unwrap_or_else(|e| e.into_inner());
+        if g.device() == Device::Gpu {
+            let mut new = t.to_device(Device::Gpu)?.contiguous()?;
+            new.set_id(self.0.id);
+            *g = new;
+            return Ok(());
+        }
         crate::with_dtype!(t.dtype(), T => {
             let dst = g.make_mut::<T>()?;
             match t.as_slice::<T>() {
@@ -179,6 +194,15 @@ impl Variable {
         };
         crate::graph::trace::assign(self, mode, t);
         let mut g = self.0.value.write().unwrap_or_else(|e| e.into_inner());
+        if g.device() == Device::Gpu {
+            let cur = g.clone();
+            let gpu = Some(Device::Gpu);
+            let mut new =
+                crate::autodiff::paused(|| crate::device::with_device(gpu, || cur.binary(t, bop)))?;
+            new.set_id(self.0.id);
+            *g = new;
+            return Ok(());
+        }
         let sub = bop == BinaryOp::Sub;
         macro_rules! float {
             ($T:ty) => {{

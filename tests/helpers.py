@@ -13,14 +13,21 @@ import os
 
 import hypothesis.strategies as st
 import numpy as np
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis.extra import numpy as hnp
 
 import rstf as tf
 
 # Derandomized, so that a run is reproducible and CI cannot flake; RSTF_HYPOTHESIS_RANDOM=1 explores
 # new examples on every run instead.
-FAST = settings(max_examples=25, deadline=None, derandomize=not os.environ.get("RSTF_HYPOTHESIS_RANDOM"))
+# The device fixture is function-scoped on purpose: it only sets the device scope, which holds
+# for every example.
+FAST = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=not os.environ.get("RSTF_HYPOTHESIS_RANDOM"),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 TF_DTYPES = {
     "float16": tf.float16,
@@ -216,6 +223,11 @@ def check_exact(t, expected, dtype=None):
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
     np.testing.assert_array_equal(got, expected)
+
+
+def on_gpu() -> bool:
+    """True inside a GPU device scope (new float32 tensors are placed on the GPU)."""
+    return tf.constant(0.0).device.endswith("GPU:0")
 
 
 def check_close(t, expected, dtype: str, rtol=None, atol=None):

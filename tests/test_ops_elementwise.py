@@ -31,6 +31,9 @@ from hypothesis import given
 
 import rstf as tf
 
+# Every test here runs once per device (see conftest.py).
+pytestmark = pytest.mark.usefixtures("on_device")
+
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 # name: (rstf function, float64 numpy reference, (lo, hi) of the inputs, extra element options)

@@ -23,6 +23,9 @@ from hypothesis import given
 import rstf as tf
 from rstf._rstf import is_view_of
 
+# Every test here runs once per device (see conftest.py).
+pytestmark = pytest.mark.usefixtures("on_device")
+
 DTYPES = ["float32", "int32", "float64", "int64", "bool", "float16"]
 dtypes = st.sampled_from(DTYPES)
 

@@ -47,6 +47,7 @@ from . import (  # noqa: E402
     saved_model,
     train,
 )
+from ._device import device  # noqa: E402
 from ._function import TensorSpec, cond, function, while_loop  # noqa: E402
 from ._ops import *  # noqa: E402,F403
 from ._ops import newaxis  # noqa: E402,F401

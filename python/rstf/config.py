@@ -1,7 +1,8 @@
 """Device configuration (``rstf.config``).
 
-The CPU is always present. GPUs are listed once the GPU backend is built in; until then
-``list_physical_devices('GPU')`` is empty.
+The CPU is always present. A GPU is listed when the wgpu backend finds a hardware adapter
+(Vulkan, Metal or DX12); software adapters such as lavapipe are listed only when the
+environment sets ``RSTF_ALLOW_SOFTWARE_GPU=1``.
 
 >>> import rstf as tf
 >>> tf.config.list_physical_devices('CPU')
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["PhysicalDevice", "list_physical_devices"]
+from . import _rstf
+
+__all__ = ["LogicalDevice", "PhysicalDevice", "list_logical_devices", "list_physical_devices"]
 
 
 class PhysicalDevice(NamedTuple):
@@ -22,9 +25,41 @@ class PhysicalDevice(NamedTuple):
     device_type: str
 
 
-def list_physical_devices(device_type=None) -> list:
-    """The devices of type ``device_type`` ('CPU' or 'GPU'), or all when None."""
-    devices = [PhysicalDevice("/physical_device:CPU:0", "CPU")]
+class LogicalDevice(NamedTuple):
+    """A device as ops see it."""
+
+    name: str
+    device_type: str
+
+
+def _kinds():
+    return ["CPU"] + (["GPU"] if _rstf.gpu_name() is not None else [])
+
+
+def _select(devices, device_type):
     if device_type is None:
         return devices
     return [d for d in devices if d.device_type == str(device_type).upper()]
+
+
+def list_physical_devices(device_type=None) -> list:
+    """The devices of type ``device_type`` ('CPU' or 'GPU'), or all when None."""
+    devices = [PhysicalDevice(f"/physical_device:{k}:0", k) for k in _kinds()]
+    return _select(devices, device_type)
+
+
+def list_logical_devices(device_type=None) -> list:
+    """The logical devices of type ``device_type``, or all when None."""
+    devices = [LogicalDevice(f"/device:{k}:0", k) for k in _kinds()]
+    return _select(devices, device_type)
+
+
+class experimental:
+    """``tf.config.experimental``: device details."""
+
+    @staticmethod
+    def get_device_details(device) -> dict:
+        """The adapter's name for a GPU (``{'device_name': ...}``), else an empty dict."""
+        if getattr(device, "device_type", None) == "GPU":
+            return {"device_name": _rstf.gpu_name()}
+        return {}

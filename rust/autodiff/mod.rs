@@ -119,6 +119,22 @@ pub fn op1(
     forward: impl FnOnce() -> Result<Tensor>,
     make: impl FnOnce(&Tensor) -> GradFn,
 ) -> Result<Tensor> {
+    #[cfg(feature = "gpu")]
+    if crate::device::gpu_involved(inputs) {
+        let o = op();
+        let fwd = || {
+            let mut v = crate::backend::wgpu::run_op(&o, inputs, || forward().map(|t| vec![t]))?;
+            v.pop()
+                .ok_or_else(|| crate::Error::Internal(format!("{}: no output", o.name())))
+        };
+        if !must_record() {
+            return fwd();
+        }
+        let mut out = [paused(fwd)?];
+        record(|| o, inputs, &mut out, |o| make(&o[0]));
+        let [y] = out;
+        return Ok(y);
+    }
     if !must_record() {
         return forward();
     }
@@ -135,6 +151,17 @@ pub fn op_n(
     forward: impl FnOnce() -> Result<Vec<Tensor>>,
     make: impl FnOnce(&[Tensor]) -> GradFn,
 ) -> Result<Vec<Tensor>> {
+    #[cfg(feature = "gpu")]
+    if crate::device::gpu_involved(inputs) {
+        let o = op();
+        let fwd = || crate::backend::wgpu::run_op(&o, inputs, forward);
+        if !must_record() {
+            return fwd();
+        }
+        let mut out = paused(fwd)?;
+        record(|| o, inputs, &mut out, make);
+        return Ok(out);
+    }
     if !must_record() {
         return forward();
     }

@@ -1,3 +1,6 @@
-//! Compute backends. Only the CPU backend exists so far; every op runs its kernels here.
+//! Compute backends: the CPU backend runs every op; the wgpu backend (cargo feature `gpu`)
+//! runs the ops it has kernels for on the GPU (see `crate::device` for placement).
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
+pub mod wgpu;

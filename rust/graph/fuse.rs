@@ -73,7 +73,7 @@ impl Graph {
             let ok = match &n.kind {
                 NodeKind::Op(op) if fusable(op) && n.outputs.len() == 1 => {
                     let (dt, shape) = &self.specs[n.outputs[0]];
-                    let same_kind = run.first().map_or(true, |r| {
+                    let same_kind = run.first().is_none_or(|r| {
                         let (rdt, rshape) = &self.specs[r.outputs[0]];
                         rdt == dt && rshape == shape
                     });
@@ -180,6 +180,15 @@ impl Fused {
             && dense
             && same
             && inputs.iter().all(|t| t.is_contiguous());
+        #[cfg(feature = "gpu")]
+        if !crate::autodiff::is_recording() && dt == Some(DType::F32) {
+            let refs: Vec<&Tensor> = inputs.iter().collect();
+            if crate::device::op_device(&refs) == crate::Device::Gpu {
+                if let Some(r) = crate::backend::wgpu::kernels::fused(&self.code, &refs) {
+                    return r;
+                }
+            }
+        }
         if fast {
             let shape = widest.map(shape_of).unwrap_or_default();
             let r = match dt {

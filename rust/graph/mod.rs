@@ -13,7 +13,7 @@
 //! assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![6.0, 12.0, 20.0]);
 //! ```
 
-mod fuse;
+pub(crate) mod fuse;
 mod op;
 pub mod trace;
 

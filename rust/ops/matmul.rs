@@ -46,7 +46,7 @@ fn operand<'a, T: Element>(
 }
 
 /// Storage offsets of each batch entry.
-fn batch_offsets(batch: &[usize], strides: &[isize], base: usize) -> Vec<usize> {
+pub(crate) fn batch_offsets(batch: &[usize], strides: &[isize], base: usize) -> Vec<usize> {
     let n: usize = batch.iter().product();
     let mut out = Vec::with_capacity(n);
     let mut idx = vec![0usize; batch.len()];
@@ -249,8 +249,13 @@ impl Tensor {
         })
     }
 
-    fn matmul_raw(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
-        let (a, b) = (self, other);
+    /// Checks the operands of a matmul; returns its batch shape, `m`, `n` and `k`.
+    pub(crate) fn matmul_dims(
+        a: &Tensor,
+        b: &Tensor,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Result<(Vec<usize>, usize, usize, usize)> {
         if a.dtype() != b.dtype() {
             bail!(
                 "MatMul: cannot compute MatMul as input #1(zero-based) was expected to be a {} tensor but is a {} tensor",
@@ -284,6 +289,12 @@ impl Tensor {
             );
         }
         let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2], "MatMul")?;
+        Ok((batch, m, n, ka))
+    }
+
+    fn matmul_raw(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
+        let (a, b) = (self, other);
+        let (batch, m, n, ka) = Tensor::matmul_dims(a, b, transpose_a, transpose_b)?;
         match a.dtype() {
             DType::F32 => matmul_typed::<f32>(a, b, transpose_a, transpose_b, &batch, m, n, ka),
             DType::F64 => matmul_typed::<f64>(a, b, transpose_a, transpose_b, &batch, m, n, ka),

@@ -77,7 +77,7 @@ impl Tensor {
             }
         }
         if let Some(i) = infer {
-            if known == 0 || n % known != 0 {
+            if known == 0 || !n.is_multiple_of(known) {
                 bail!(
                     "Reshape: input to reshape is a tensor with {n} values, but the requested shape {shape:?} cannot hold them"
                 );

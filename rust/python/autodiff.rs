@@ -87,7 +87,7 @@ impl PyVariable {
     /// The device holding the variable.
     #[getter]
     fn device(&self) -> &'static str {
-        "/job:localhost/replica:0/task:0/device:CPU:0"
+        self.v.peek().device().name()
     }
 
     /// The current value as a tensor (watched by active tapes).

@@ -113,7 +113,52 @@ fn constant(
             })?
         };
     }
-    Ok(PyTensor::new(x))
+    Ok(PyTensor::new(x.placed()?))
+}
+
+/// Sets this thread's device scope ("CPU", "GPU" or None) and returns the previous one.
+#[pyfunction]
+#[pyo3(signature = (device=None))]
+fn set_device(device: Option<&str>) -> PyResult<Option<&'static str>> {
+    use crate::device::{set_scope, Device};
+    let d = match device {
+        None => None,
+        Some("CPU") => Some(Device::Cpu),
+        Some("GPU") => Some(Device::Gpu),
+        Some(other) => {
+            return Err(crate::Error::InvalidArgument(format!(
+                "device: unknown device type '{other}'; expected 'CPU' or 'GPU'"
+            ))
+            .into())
+        }
+    };
+    Ok(set_scope(d).map(|d| match d {
+        Device::Cpu => "CPU",
+        Device::Gpu => "GPU",
+    }))
+}
+
+/// The name of the GPU in use, or None when there is none.
+#[pyfunction]
+fn gpu_name() -> Option<String> {
+    #[cfg(feature = "gpu")]
+    {
+        crate::backend::wgpu::device_name()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        None
+    }
+}
+
+/// A copy of `x` on `device` ("CPU" or "GPU"; a GPU that does not exist means the CPU).
+#[pyfunction]
+fn to_device(x: &Bound<'_, PyAny>, device: &str) -> PyResult<PyTensor> {
+    let d = match device {
+        "GPU" if crate::device::gpu_available() => crate::Device::Gpu,
+        _ => crate::Device::Cpu,
+    };
+    Ok(PyTensor::new(t(x)?.to_device(d)?))
 }
 
 /// Converts a value to a tensor, requiring `dtype` when given (no silent cast of tensors).
@@ -451,22 +496,16 @@ fn fill(py: Python<'_>, shape: Vec<i64>, value: &Bound<'_, PyAny>) -> PyResult<P
 fn eye(rows: i64, cols: i64, batch: Vec<i64>, dtype: &str) -> PyResult<PyTensor> {
     let rc = dims(&[rows, cols], "Eye")?;
     let b = dims(&batch, "Eye")?;
-    Ok(PyTensor::new(Tensor::eye(
-        rc[0],
-        rc[1],
-        &b,
-        parse_dtype(dtype)?,
-    )?))
+    Ok(PyTensor::new(
+        Tensor::eye(rc[0], rc[1], &b, parse_dtype(dtype)?)?.placed()?,
+    ))
 }
 
 #[pyfunction]
 fn range(start: f64, limit: f64, delta: f64, dtype: &str) -> PyResult<PyTensor> {
-    Ok(PyTensor::new(Tensor::range(
-        start,
-        limit,
-        delta,
-        parse_dtype(dtype)?,
-    )?))
+    Ok(PyTensor::new(
+        Tensor::range(start, limit, delta, parse_dtype(dtype)?)?.placed()?,
+    ))
 }
 
 #[pyfunction]
@@ -477,12 +516,9 @@ fn linspace(start: f64, stop: f64, num: i64, dtype: &str) -> PyResult<PyTensor> 
         ))
         .into());
     }
-    Ok(PyTensor::new(Tensor::linspace(
-        start,
-        stop,
-        num as usize,
-        parse_dtype(dtype)?,
-    )?))
+    Ok(PyTensor::new(
+        Tensor::linspace(start, stop, num as usize, parse_dtype(dtype)?)?.placed()?,
+    ))
 }
 
 #[pyfunction]
@@ -496,7 +532,7 @@ fn random_uniform(
 ) -> PyResult<PyTensor> {
     let (s, dt) = (dims(&shape, "RandomUniform")?, parse_dtype(dtype)?);
     run(py, 1 << 20, move || {
-        Tensor::random_uniform(&s, low, high, dt, seed)
+        Tensor::random_uniform(&s, low, high, dt, seed)?.placed()
     })
     .map(PyTensor::new)
 }
@@ -512,7 +548,7 @@ fn random_normal(
 ) -> PyResult<PyTensor> {
     let (s, dt) = (dims(&shape, "RandomStandardNormal")?, parse_dtype(dtype)?);
     run(py, 1 << 20, move || {
-        Tensor::random_normal(&s, mean, stddev, dt, seed)
+        Tensor::random_normal(&s, mean, stddev, dt, seed)?.placed()
     })
     .map(PyTensor::new)
 }
@@ -530,6 +566,9 @@ fn is_contiguous(a: &Bound<'_, PyAny>) -> PyResult<bool> {
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(constant, m)?)?;
+    m.add_function(wrap_pyfunction!(set_device, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_name, m)?)?;
+    m.add_function(wrap_pyfunction!(to_device, m)?)?;
     m.add_function(wrap_pyfunction!(im2col, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;
     m.add_function(wrap_pyfunction!(pool2d, m)?)?;

@@ -268,7 +268,7 @@ impl PyTensor {
     /// The device holding the tensor.
     #[getter]
     fn device(&self) -> &'static str {
-        "/job:localhost/replica:0/task:0/device:CPU:0"
+        self.t.device().name()
     }
 
     /// The values as a new numpy array.

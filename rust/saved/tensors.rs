@@ -84,7 +84,7 @@ pub fn write(
                 "save: duplicate or reserved tensor name '{name}'"
             ));
         }
-        let t = t.contiguous()?;
+        let t = t.to_host()?.contiguous()?;
         let n = (t.numel() * t.dtype().size()) as u64;
         let info = Info {
             dtype: code(t.dtype()).into(),
@@ -104,7 +104,7 @@ pub fn write(
     );
     let mut text = serde_json::to_vec(&header).unwrap();
     // Pad with spaces so that the data starts 8-byte aligned.
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(b' ');
     }
     let needle = format!("\"{CRC_KEY}\":\"{CRC_PLACEHOLDER}\"");
@@ -310,6 +310,7 @@ pub fn read_into(
         let count = ((e - b) as usize) / dtype.size();
         if let Some(var) = targets.get(&name) {
             if dtype != DType::Bool && var.dtype() == dtype && var.shape() == shape {
+                let device = var.peek().device();
                 crate::with_dtype!(dtype, T => var.write_with(|t| {
                     let dst = t.make_mut::<T>()?;
                     // SAFETY: every element type but bool (excluded) is plain old data.
@@ -320,7 +321,14 @@ pub fn read_into(
                         )
                     };
                     read_hashed(&mut f, bytes, &mut hasher)
-                        .map_err(|e| data_loss(path, &e.to_string()))
+                        .map_err(|e| data_loss(path, &e.to_string()))?;
+                    // A variable on the GPU goes back there.
+                    if device != crate::Device::Cpu {
+                        let id = t.id();
+                        *t = t.to_device(device)?;
+                        t.set_id(id);
+                    }
+                    Ok(())
                 })?);
                 done.push(name);
                 continue;

@@ -1,0 +1,166 @@
+"""GPU benchmarks: rstf's wgpu backend beside PyTorch on CUDA, in one run.
+
+    python benches/gpu.py                 # the issue's sizes (a real GPU)
+    python benches/gpu.py --small         # small sizes (a software device such as lavapipe)
+
+Cases: float32 matmul n x n (PyTorch with TF32 off), elementwise add of n float32 values
+(reported as bandwidth, three 4-byte accesses per element), and the seed guide's training loop
+(Dense 64 relu, Dense 1, SGD, 1000 points x 20 epochs of full-batch steps). Prints medians and
+ratios (rstf speed / peer speed; above 1 means rstf is faster). GPU work is timed up to a
+read-back of one value, so queued work is counted. Set RSTF_ALLOW_SOFTWARE_GPU=1 to run on a
+software device.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import rstf as tf
+
+try:
+    import torch
+
+    CUDA = torch.cuda.is_available()
+except ImportError:
+    torch, CUDA = None, False
+
+SMALL = "--small" in sys.argv
+
+
+def median_time(fn, repeats=5) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def rstf_sync(t):
+    # A read-back waits for everything queued before it.
+    return float(tf.reduce_sum(tf.reshape(t, [-1])[:1]))
+
+
+def bench_matmul(n, reps):
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    with tf.device("/GPU:0"):
+        x = tf.constant(a)
+
+        def run():
+            y = x
+            for _ in range(reps):
+                y = tf.matmul(x, x)
+            rstf_sync(y)
+
+    flops = 2 * n**3 * reps
+    out = {"rstf": flops / median_time(run) / 1e9}
+    if CUDA:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        xt = torch.from_numpy(a).cuda()
+
+        def trun():
+            for _ in range(reps):
+                y = xt @ xt
+            torch.cuda.synchronize()
+            return y
+
+        out["torch"] = flops / median_time(trun) / 1e9
+    return f"matmul float32 {n}x{n} (GFLOP/s)", out
+
+
+def bench_add(n, reps):
+    a = np.ones(n, np.float32)
+    with tf.device("/GPU:0"):
+        x = tf.constant(a)
+        y = tf.constant(a)
+
+        def run():
+            z = x
+            for _ in range(reps):
+                z = x + y
+            rstf_sync(z)
+
+    gbytes = 3 * 4 * n * reps / 1e9
+    out = {"rstf": gbytes / median_time(run)}
+    if CUDA:
+        xt = torch.from_numpy(a).cuda()
+        yt = torch.from_numpy(a).cuda()
+
+        def trun():
+            for _ in range(reps):
+                z = xt + yt
+            torch.cuda.synchronize()
+            return z
+
+        out["torch"] = gbytes / median_time(trun)
+    return f"add float32 {n:,} elements (GB/s)", out
+
+
+def bench_seed_loop(points, epochs):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 2, (points, 1)).astype(np.float32)
+    y = (x**2 + x + 0.1 * rng.standard_normal((points, 1))).astype(np.float32)
+    with tf.device("/GPU:0"):
+        model = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(1)])
+        model.build((None, 1))
+        opt = tf.keras.optimizers.SGD(0.01)
+        xs, ys = tf.constant(x), tf.constant(y)
+
+        @tf.function
+        def step(a, b):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(a) - b))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        def run():
+            for _ in range(epochs):
+                loss = step(xs, ys)
+            rstf_sync(loss)
+
+    out = {"rstf": epochs / median_time(run, repeats=3)}
+    if CUDA:
+        net = torch.nn.Sequential(torch.nn.Linear(1, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1)).cuda()
+        topt = torch.optim.SGD(net.parameters(), lr=0.01)
+        xt, yt = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
+
+        def trun():
+            for _ in range(epochs):
+                topt.zero_grad()
+                loss = ((net(xt) - yt) ** 2).mean()
+                loss.backward()
+                topt.step()
+            torch.cuda.synchronize()
+
+        out["torch"] = epochs / median_time(trun, repeats=3)
+    return f"seed training loop, {points} points (steps/s)", out
+
+
+def main():
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        print("no GPU: set RSTF_ALLOW_SOFTWARE_GPU=1 to use a software device")
+        return
+    print("rstf GPU:", tf.config.experimental.get_device_details(gpus[0])["device_name"])
+    if CUDA:
+        print("torch GPU:", torch.cuda.get_device_name(0))
+    cases = (
+        [bench_matmul(256, 4), bench_add(1 << 20, 4), bench_seed_loop(1000, 5)]
+        if SMALL
+        else [bench_matmul(4096, 10), bench_add(256 << 20, 10), bench_seed_loop(1000, 50)]
+    )
+    for name, out in cases:
+        line = f"{name:48s} rstf {out['rstf']:10.2f}"
+        if "torch" in out:
+            line += f"   torch {out['torch']:10.2f}   ratio {out['rstf'] / out['torch']:.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+//! Elementwise GPU kernels: one WGSL template (`elementwise.wgsl`) specialised per
+//! expression, dtypes and input access (dense, broadcast scalar or strided), compiled once per
+//! specialisation. Unary, binary, select, cast, copies and fused chains all use it.
+
+use super::{buffer_of, context, gpu_tensor, GpuBuffer};
+use crate::dtype::DType;
+use crate::layout::broadcast_strides;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+
+const TEMPLATE: &str = include_str!("elementwise.wgsl");
+
+/// WGSL storage type of a GPU dtype.
+pub(crate) fn wgsl_type(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "f32",
+        DType::I32 => "i32",
+        _ => "u32",
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    Dense,
+    Scalar,
+    Strided,
+}
+
+/// Runs `expr` (over `x0`, `x1`, ...; bool inputs are WGSL `bool`s) on GPU `inputs`, each
+/// broadcast to `shape`, into a new dense tensor of `out` dtype (a bool result is an
+/// expression of type `bool`).
+pub(crate) fn map(inputs: &[&Tensor], shape: &[usize], out: DType, expr: &str) -> Result<Tensor> {
+    map_body(inputs, shape, out, "", expr)
+}
+
+/// [`map`] with WGSL statements `body` run before `expr` (fused chains bind temporaries).
+pub(crate) fn map_body(
+    inputs: &[&Tensor],
+    shape: &[usize],
+    out: DType,
+    body: &str,
+    expr: &str,
+) -> Result<Tensor> {
+    let c = context()?;
+    let n: usize = shape.iter().product();
+    if n > i32::MAX as usize {
+        return Err(Error::ResourceExhausted(format!(
+            "GPU kernels address at most 2^31 elements; shape {shape:?} has {n}"
+        )));
+    }
+    let rank = shape.len();
+    let mut info: Vec<i32> = vec![n as i32, rank as i32];
+    info.extend(shape.iter().map(|&d| d as i32));
+    let mut bindings = String::new();
+    let mut loads = String::new();
+    let mut buffers: Vec<GpuBuffer> = Vec::with_capacity(inputs.len());
+    for (k, t) in inputs.iter().enumerate() {
+        let b =
+            buffer_of(t).ok_or_else(|| Error::Internal("GPU kernel given a host tensor".into()))?;
+        let l = t.layout();
+        let strides = broadcast_strides(l, shape);
+        let access = if t.numel() == 1 {
+            Access::Scalar
+        } else if l.shape == shape && l.is_contiguous() {
+            Access::Dense
+        } else {
+            Access::Strided
+        };
+        let p = info.len();
+        info.push(l.offset as i32);
+        info.extend(strides.iter().map(|&s| s as i32));
+        let ty = wgsl_type(t.dtype());
+        bindings.push_str(&format!(
+            "@group(0) @binding({}) var<storage, read> in{k}: array<{ty}>;\n",
+            k + 2
+        ));
+        let idx = match access {
+            Access::Dense => format!("info[{p}] + i"),
+            Access::Scalar => format!("info[{p}]"),
+            Access::Strided => format!("strided({p}, i)"),
+        };
+        if t.dtype() == DType::Bool {
+            loads.push_str(&format!("    let x{k} = in{k}[{idx}] != 0u;\n"));
+        } else {
+            loads.push_str(&format!("    let x{k} = in{k}[{idx}];\n"));
+        }
+        buffers.push(b.clone());
+    }
+    let store = if out == DType::Bool {
+        format!("select(0u, 1u, {expr})")
+    } else {
+        expr.to_string()
+    };
+    let src = TEMPLATE
+        .replace("$OUT", wgsl_type(out))
+        .replace("$BINDINGS", &bindings)
+        .replace("$LOADS", &(loads + body))
+        .replace("$STORE", &store);
+    let dst = GpuBuffer::new(out, n, "elementwise")?;
+    if n > 0 {
+        let pipeline = c.pipeline(&src)?;
+        let mut raw: Vec<&wgpu::Buffer> = vec![dst.raw()];
+        raw.extend(buffers.iter().map(|b| b.raw()));
+        c.dispatch(&pipeline, &info, &raw, (n as u32).div_ceil(256))?;
+    }
+    Ok(gpu_tensor(dst, shape))
+}
+
+/// A dense copy of a GPU tensor.
+pub(crate) fn copy(t: &Tensor) -> Result<Tensor> {
+    map(&[t], t.shape(), t.dtype(), "x0")
+}

@@ -1,0 +1,324 @@
+//! Which device runs an op, and how: the GPU kernel for the op and its dtypes when there is
+//! one, else the host kernel on host copies of the inputs (the results then move to the GPU
+//! when the op was placed there). View ops only change layouts and run where their input is.
+//!
+//! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
+//! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), softmax and softplus as
+//! sequences of those. Everything else (concat, gather, pad, tile, one-hot, slicing gradients,
+//! convolution patches, arg-max, random numbers) runs on the host.
+
+use super::{elementwise, matmul, reduce};
+use crate::device::{gpu_dtype, op_device, with_device, Device};
+use crate::dtype::DType;
+use crate::graph::fuse::Arg;
+use crate::graph::Op;
+use crate::layout::broadcast_shapes;
+use crate::ops::reduce::norm_axes;
+use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
+use crate::tensor::Tensor;
+use crate::Result;
+
+/// The WGSL expression of a unary op on `dtype` over `x0`.
+fn unary_expr(op: UnaryOp, dtype: DType) -> Option<&'static str> {
+    use UnaryOp::*;
+    Some(match dtype {
+        DType::F32 => match op {
+            Neg => "-x0",
+            Abs => "abs(x0)",
+            Sign => "sign(x0)",
+            Square => "x0 * x0",
+            Exp => "exp(x0)",
+            Expm1 => "rstf_expm1(x0)",
+            Log => "log(x0)",
+            Log1p => "rstf_log1p(x0)",
+            Sqrt => "sqrt(x0)",
+            Rsqrt => "1.0 / sqrt(x0)",
+            Reciprocal => "1.0 / x0",
+            Sin => "sin(x0)",
+            Cos => "cos(x0)",
+            Tan => "tan(x0)",
+            Tanh => "rstf_tanh(x0)",
+            Sigmoid => "rstf_sigmoid(x0)",
+            Erf => "rstf_erf(x0)",
+            Round => "rstf_round(x0)",
+            Floor => "floor(x0)",
+            Ceil => "ceil(x0)",
+            Relu => "select(x0, 0.0, x0 < 0.0)",
+            LogicalNot => return None,
+        },
+        DType::I32 => match op {
+            Neg => "-x0",
+            Abs => "abs(x0)",
+            Sign => "sign(x0)",
+            Square => "x0 * x0",
+            Relu => "max(x0, 0)",
+            Round | Floor | Ceil => "x0",
+            _ => return None,
+        },
+        DType::Bool if op == LogicalNot => "!x0",
+        _ => return None,
+    })
+}
+
+/// The WGSL expression of a binary op on `dtype` over `x0`, `x1`.
+fn binary_expr(op: BinaryOp, dtype: DType) -> Option<&'static str> {
+    use BinaryOp::*;
+    let cmp = match op {
+        Equal => Some("x0 == x1"),
+        NotEqual => Some("x0 != x1"),
+        Less => Some("x0 < x1"),
+        LessEqual => Some("x0 <= x1"),
+        Greater => Some("x0 > x1"),
+        GreaterEqual => Some("x0 >= x1"),
+        _ => None,
+    };
+    Some(match dtype {
+        DType::F32 => match op {
+            Add => "x0 + x1",
+            Sub => "x0 - x1",
+            Mul => "x0 * x1",
+            Div => "x0 / x1",
+            Pow => "rstf_pow(x0, x1)",
+            Maximum => "rstf_max(x0, x1)",
+            Minimum => "rstf_min(x0, x1)",
+            _ => cmp?,
+        },
+        DType::I32 => match op {
+            Add => "x0 + x1",
+            Sub => "x0 - x1",
+            Mul => "x0 * x1",
+            Maximum => "max(x0, x1)",
+            Minimum => "min(x0, x1)",
+            _ => cmp?,
+        },
+        DType::Bool => match op {
+            LogicalAnd | Minimum => "x0 && x1",
+            LogicalOr | Maximum => "x0 || x1",
+            Equal | NotEqual => cmp?,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The WGSL expression casting `x0` from `from` to `to`.
+fn cast_expr(from: DType, to: DType) -> Option<&'static str> {
+    Some(match (from, to) {
+        _ if from == to => "x0",
+        (DType::F32, DType::I32) => "select(i32(x0), 0, rstf_isnan(x0))",
+        (DType::I32, DType::F32) => "f32(x0)",
+        (DType::Bool, DType::F32) => "select(0.0, 1.0, x0)",
+        (DType::Bool, DType::I32) => "select(0, 1, x0)",
+        (DType::F32, DType::Bool) => "(bitcast<u32>(x0) & 0x7fffffffu) != 0u",
+        (DType::I32, DType::Bool) => "x0 != 0",
+        _ => return None,
+    })
+}
+
+/// True for ops that only build a new layout.
+fn is_view(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Transpose(_)
+            | Op::Reshape(_)
+            | Op::ExpandDims(_)
+            | Op::Squeeze(_)
+            | Op::BroadcastTo(_)
+            | Op::Reverse(_)
+            | Op::Slice(_)
+            | Op::Unstack(_)
+            | Op::Split { .. }
+    )
+}
+
+/// Runs `op` on `inputs` on the device chosen by [`op_device`]. `forward` is the op's own
+/// forward body, used for view ops and for ops that are sequences of other ops.
+pub(crate) fn run_op(
+    op: &Op,
+    inputs: &[&Tensor],
+    forward: impl FnOnce() -> Result<Vec<Tensor>>,
+) -> Result<Vec<Tensor>> {
+    if is_view(op) {
+        return forward();
+    }
+    let dev = op_device(inputs);
+    if dev == Device::Gpu && inputs.iter().all(|t| gpu_dtype(t.dtype())) {
+        let on: Vec<Tensor> = inputs
+            .iter()
+            .map(|t| t.to_device(Device::Gpu))
+            .collect::<Result<_>>()?;
+        let on: Vec<&Tensor> = on.iter().collect();
+        if let Some(r) = gpu(op, &on) {
+            return r.map(|t| vec![t]);
+        }
+        if matches!(op, Op::Softplus) && inputs[0].dtype() == DType::F32 {
+            return forward();
+        }
+    }
+    let host: Vec<Tensor> = inputs.iter().map(|t| t.to_host()).collect::<Result<_>>()?;
+    let outs = with_device(Some(Device::Cpu), || op.eval(&host))?;
+    if dev == Device::Gpu {
+        outs.iter().map(|t| t.to_device(Device::Gpu)).collect()
+    } else {
+        Ok(outs)
+    }
+}
+
+/// The GPU kernel run of `op` on GPU tensors `x`, or `None` when the GPU has no kernel for it
+/// (or the inputs are invalid: the host path then reports the error).
+fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
+    let dt = x.first().map(|t| t.dtype());
+    match op {
+        Op::Unary(u) => {
+            let e = unary_expr(*u, dt?)?;
+            Some(elementwise::map(x, x[0].shape(), dt?, e))
+        }
+        Op::Binary(b) => {
+            if x[1].dtype() != dt? {
+                return None;
+            }
+            let e = binary_expr(*b, dt?)?;
+            let shape = broadcast_shapes(x[0].shape(), x[1].shape(), "").ok()?;
+            let out = if b.is_comparison() { DType::Bool } else { dt? };
+            Some(elementwise::map(x, &shape, out, e))
+        }
+        Op::Select => {
+            if dt? != DType::Bool || x[1].dtype() != x[2].dtype() {
+                return None;
+            }
+            let s = broadcast_shapes(x[1].shape(), x[2].shape(), "").ok()?;
+            let shape = broadcast_shapes(x[0].shape(), &s, "").ok()?;
+            Some(elementwise::map(
+                x,
+                &shape,
+                x[1].dtype(),
+                "select(x2, x1, x0)",
+            ))
+        }
+        Op::Cast(to) => {
+            if !gpu_dtype(*to) {
+                return None;
+            }
+            let e = cast_expr(dt?, *to)?;
+            Some(elementwise::map(x, x[0].shape(), *to, e))
+        }
+        Op::ReluGrad => {
+            if dt? != DType::F32 || x[1].dtype() != DType::F32 {
+                return None;
+            }
+            let shape = broadcast_shapes(x[0].shape(), x[1].shape(), "").ok()?;
+            Some(elementwise::map(
+                x,
+                &shape,
+                DType::F32,
+                "select(0.0, x0, x1 > 0.0)",
+            ))
+        }
+        Op::Fill(shape) => {
+            if x[0].numel() != 1 || x[0].rank() != 0 {
+                return None;
+            }
+            Some(elementwise::map(x, shape, dt?, "x0"))
+        }
+        Op::Reduce { op, axes, keepdims } => {
+            if !reduce::supported(*op, dt?) {
+                return None;
+            }
+            let t = x[0];
+            let axes = norm_axes(axes.as_deref(), t.rank(), op.name()).ok()?;
+            let shape: Vec<usize> = (0..t.rank())
+                .filter_map(|a| match (axes.contains(&a), keepdims) {
+                    (true, true) => Some(1),
+                    (true, false) => None,
+                    _ => Some(t.shape()[a]),
+                })
+                .collect();
+            Some(reduce::reduce(t, *op, &axes, &shape))
+        }
+        Op::MatMul {
+            transpose_a,
+            transpose_b,
+        } => {
+            if dt? != DType::F32 {
+                return None;
+            }
+            let (batch, m, n, k) =
+                Tensor::matmul_dims(x[0], x[1], *transpose_a, *transpose_b).ok()?;
+            Some(matmul::matmul(
+                x[0],
+                x[1],
+                *transpose_a,
+                *transpose_b,
+                &batch,
+                m,
+                n,
+                k,
+            ))
+        }
+        Op::Softmax { axis, log } => {
+            let t = x[0];
+            let last = t.rank() as i64 - 1;
+            if dt? != DType::F32 || t.rank() == 0 || (*axis != -1 && *axis != last) {
+                return None;
+            }
+            Some(softmax(t, *log))
+        }
+        _ => None,
+    }
+}
+
+/// A fused chain of float32 unary/binary instructions as one generated GPU kernel, or `None`
+/// when an instruction has no GPU expression or the inputs do not broadcast.
+pub(crate) fn fused(code: &[(Op, Vec<Arg>)], inputs: &[&Tensor]) -> Option<Result<Tensor>> {
+    let mut shape: Vec<usize> = Vec::new();
+    for t in inputs {
+        shape = broadcast_shapes(&shape, t.shape(), "").ok()?;
+    }
+    let name = |a: &Arg| match a {
+        Arg::In(i) => format!("x{i}"),
+        Arg::Tmp(j) => format!("t{j}"),
+    };
+    let mut body = String::new();
+    for (k, (op, args)) in code.iter().enumerate() {
+        let e = match op {
+            Op::Unary(u) => unary_expr(*u, DType::F32)?.replace("x0", "@A"),
+            Op::Binary(b) if !b.is_comparison() => binary_expr(*b, DType::F32)?
+                .replace("x1", "@B")
+                .replace("x0", "@A"),
+            _ => return None,
+        };
+        let e = e.replace("@A", &name(&args[0]));
+        let e = match args.get(1) {
+            Some(b) => e.replace("@B", &name(b)),
+            None => e,
+        };
+        body.push_str(&format!("    let t{k} = {e};\n"));
+    }
+    let on: Result<Vec<Tensor>> = inputs.iter().map(|t| t.to_device(Device::Gpu)).collect();
+    let on = match on {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    let refs: Vec<&Tensor> = on.iter().collect();
+    let last = format!("t{}", code.len().checked_sub(1)?);
+    Some(elementwise::map_body(
+        &refs,
+        &shape,
+        DType::F32,
+        &body,
+        &last,
+    ))
+}
+
+/// Softmax or log-softmax over the last axis, as GPU kernels.
+fn softmax(x: &Tensor, log: bool) -> Result<Tensor> {
+    let m = x.reduce(ReduceOp::Max, Some(&[-1]), true)?;
+    let z = x.sub(&m)?;
+    let e = z.unary(UnaryOp::Exp)?;
+    let s = e.reduce(ReduceOp::Sum, Some(&[-1]), true)?;
+    if log {
+        z.sub(&s.unary(UnaryOp::Log)?)
+    } else {
+        e.div(&s)
+    }
+}

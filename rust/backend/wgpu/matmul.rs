@@ -1,0 +1,87 @@
+//! GPU matrix product (`matmul.wgsl`): float32, batched with broadcast batch dims, operands
+//! read through their strides (transposes are free).
+
+use super::{buffer_of, context, gpu_tensor, GpuBuffer};
+use crate::dtype::DType;
+use crate::layout::{broadcast_strides, Layout};
+use crate::ops::matmul::batch_offsets;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+
+const SHADER: &str = include_str!("matmul.wgsl");
+
+/// Row stride, column stride and per-batch offsets of one operand.
+fn operand(t: &Tensor, transpose: bool, batch: &[usize]) -> (i32, i32, Vec<usize>) {
+    let l = t.layout();
+    let r = l.rank();
+    let (rs, cs) = if transpose {
+        (l.strides[r - 1], l.strides[r - 2])
+    } else {
+        (l.strides[r - 2], l.strides[r - 1])
+    };
+    let bl = Layout {
+        shape: l.shape[..r - 2].to_vec(),
+        strides: l.strides[..r - 2].to_vec(),
+        offset: l.offset,
+    };
+    let offs = batch_offsets(batch, &broadcast_strides(&bl, batch), l.offset);
+    (rs as i32, cs as i32, offs)
+}
+
+/// `op(a) @ op(b)` for float32 GPU tensors already checked by the caller.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    a: &Tensor,
+    b: &Tensor,
+    ta: bool,
+    tb: bool,
+    batch: &[usize],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Tensor> {
+    let c = context()?;
+    let mut shape = batch.to_vec();
+    shape.extend([m, n]);
+    let nb: usize = batch.iter().product();
+    let tiles_n = n.div_ceil(64);
+    let tiles = m.div_ceil(64) * tiles_n;
+    if tiles > 65535 || nb > 65535 {
+        return Err(Error::ResourceExhausted(format!(
+            "MatMul: shapes {:?} and {:?} need more GPU workgroups than one dispatch allows",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let dst = GpuBuffer::new(DType::F32, nb * m * n, "MatMul")?;
+    if m * n * nb > 0 {
+        let (a_rs, a_cs, a_off) = operand(a, ta, batch);
+        let (b_rs, b_cs, b_off) = operand(b, tb, batch);
+        let mut info = vec![
+            m as i32,
+            n as i32,
+            k as i32,
+            a_rs,
+            a_cs,
+            b_rs,
+            b_cs,
+            tiles_n as i32,
+            nb as i32,
+        ];
+        info.extend(a_off.iter().map(|&o| o as i32));
+        info.extend(b_off.iter().map(|&o| o as i32));
+        let pipeline = c.pipeline(SHADER)?;
+        let (ba, bb) = (buffer_of(a), buffer_of(b));
+        let (ba, bb) = ba
+            .zip(bb)
+            .ok_or_else(|| Error::Internal("MatMul: GPU kernel given a host tensor".into()))?;
+        c.dispatch_grid(
+            &pipeline,
+            &info,
+            &[dst.raw(), ba.raw(), bb.raw()],
+            tiles as u32,
+            nb as u32,
+        )?;
+    }
+    Ok(gpu_tensor(dst, &shape))
+}

@@ -1,0 +1,509 @@
+//! The wgpu backend (cargo feature `gpu`): one lazily created device context with a pipeline
+//! cache, a caching buffer pool and batched command submission.
+//!
+//! Tensors on the GPU hold float32, int32 or bool (one 32-bit word per element) in one storage
+//! buffer; views (transpose, slices, broadcasts) are layouts over it, as on the host. Kernels
+//! are recorded into one command encoder that is submitted every [`BATCH`] dispatches or when
+//! the host needs values ([`download`]). A buffer whose tensor is dropped goes back to the pool
+//! only after the next submission, so a pending command never sees it overwritten.
+//!
+//! Adapters: the best hardware adapter is chosen (discrete, integrated, virtual, other);
+//! software adapters (lavapipe, llvmpipe, WARP) are used only with
+//! `RSTF_ALLOW_SOFTWARE_GPU=1`, and are then never the default device. No adapter, or a failed
+//! device request, means CPU only. Validation errors, out-of-memory and a lost device become
+//! [`Error::Internal`] / [`Error::ResourceExhausted`]; nothing aborts.
+
+pub(crate) mod elementwise;
+pub(crate) mod kernels;
+pub(crate) mod matmul;
+pub(crate) mod reduce;
+
+use crate::dtype::DType;
+use crate::layout::Layout;
+use crate::storage::Storage;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub(crate) use kernels::run_op;
+
+/// Dispatches recorded before the pending encoder is submitted.
+const BATCH: usize = 64;
+/// Bytes the buffer pool keeps at most.
+const POOL_BYTES: u64 = 2 << 30;
+
+/// The device context.
+pub(crate) struct Context {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    name: String,
+    software: bool,
+    max_binding: u64,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    pool: Mutex<Pool>,
+    pending: Mutex<Pending>,
+    error: Arc<Mutex<Option<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+#[derive(Default)]
+struct Pool {
+    free: HashMap<u64, Vec<wgpu::Buffer>>,
+    bytes: u64,
+}
+
+#[derive(Default)]
+struct Pending {
+    encoder: Option<wgpu::CommandEncoder>,
+    dispatches: usize,
+    /// Buffers released since the last submission.
+    released: Vec<(u64, wgpu::Buffer)>,
+}
+
+static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
+static INIT_FAILED: AtomicBool = AtomicBool::new(false);
+
+fn software_allowed() -> bool {
+    std::env::var("RSTF_ALLOW_SOFTWARE_GPU").is_ok_and(|v| v == "1")
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+fn init() -> Option<Context> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+    adapters.retain(|a| a.get_info().device_type != wgpu::DeviceType::Cpu || software_allowed());
+    adapters.sort_by_key(|a| rank(a.get_info().device_type));
+    let adapter = adapters.into_iter().next()?;
+    let info = adapter.get_info();
+    let alimits = adapter.limits();
+    let limits = wgpu::Limits {
+        max_storage_buffer_binding_size: alimits.max_storage_buffer_binding_size,
+        max_buffer_size: alimits.max_buffer_size,
+        max_compute_workgroup_storage_size: alimits.max_compute_workgroup_storage_size,
+        max_storage_buffers_per_shader_stage: alimits.max_storage_buffers_per_shader_stage,
+        ..wgpu::Limits::downlevel_defaults()
+    };
+    let desc = wgpu::DeviceDescriptor {
+        label: Some("rstf"),
+        required_features: wgpu::Features::empty(),
+        required_limits: limits,
+        experimental_features: wgpu::ExperimentalFeatures::default(),
+        memory_hints: wgpu::MemoryHints::Performance,
+        trace: wgpu::Trace::Off,
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&desc)).ok()?;
+    let error = Arc::new(Mutex::new(None));
+    let e2 = error.clone();
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        let mut g = e2.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(e.to_string());
+        }
+    }));
+    let lost = Arc::new(Mutex::new(None));
+    let l2 = lost.clone();
+    device.set_device_lost_callback(move |reason, msg| {
+        *l2.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
+    });
+    let max_binding = alimits
+        .max_storage_buffer_binding_size
+        .min(alimits.max_buffer_size);
+    Some(Context {
+        device,
+        queue,
+        name: info.name,
+        software: info.device_type == wgpu::DeviceType::Cpu,
+        max_binding,
+        pipelines: Mutex::default(),
+        pool: Mutex::default(),
+        pending: Mutex::default(),
+        error,
+        lost,
+    })
+}
+
+/// The context, created on first use; `None` when there is no usable adapter.
+pub(crate) fn ctx() -> Option<&'static Context> {
+    CONTEXT
+        .get_or_init(|| {
+            // A driver that panics inside wgpu must not take the process down.
+            std::panic::catch_unwind(init).unwrap_or_else(|_| {
+                INIT_FAILED.store(true, Ordering::Relaxed);
+                None
+            })
+        })
+        .as_ref()
+}
+
+fn context() -> Result<&'static Context> {
+    let c = ctx().ok_or_else(|| Error::Internal("no GPU device is available".into()))?;
+    if let Some(why) = c.lost.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        return Err(Error::Internal(format!("the GPU device was lost ({why})")));
+    }
+    Ok(c)
+}
+
+/// True when a GPU can be used.
+pub fn available() -> bool {
+    ctx().is_some()
+}
+
+/// True when a hardware GPU is in use (the default device then).
+pub fn hardware_available() -> bool {
+    ctx().is_some_and(|c| !c.software)
+}
+
+/// The adapter's name, when a GPU is available.
+pub fn device_name() -> Option<String> {
+    ctx().map(|c| c.name.clone())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Context {
+    /// Takes the first error the device reported, as an rstf error.
+    fn check(&self, what: &str) -> Result<()> {
+        if let Some(why) = lock(&self.lost).clone() {
+            return Err(Error::Internal(format!(
+                "{what}: the GPU device was lost ({why})"
+            )));
+        }
+        match lock(&self.error).take() {
+            Some(e) if e.to_lowercase().contains("out of memory") => Err(Error::ResourceExhausted(
+                format!("{what}: out of GPU memory ({e})"),
+            )),
+            Some(e) => Err(Error::Internal(format!("{what}: GPU error: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// A storage buffer of at least `bytes` bytes, from the pool when one is free.
+    fn buffer(&self, bytes: u64, op: &str) -> Result<wgpu::Buffer> {
+        let size = bytes.max(4).div_ceil(256) * 256;
+        if size > self.max_binding {
+            return Err(Error::ResourceExhausted(format!(
+                "{op}: a GPU tensor of {bytes} bytes is larger than the adapter's largest \
+                 storage binding ({} bytes)",
+                self.max_binding
+            )));
+        }
+        {
+            let mut p = lock(&self.pool);
+            if let Some(b) = p.free.get_mut(&size).and_then(|v| v.pop()) {
+                p.bytes -= size;
+                return Ok(b);
+            }
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let b = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::ResourceExhausted(format!(
+                "{op}: OOM when allocating a GPU buffer of {bytes} bytes ({e})"
+            )));
+        }
+        Ok(b)
+    }
+
+    fn release(&self, b: wgpu::Buffer) {
+        lock(&self.pending).released.push((b.size(), b));
+    }
+
+    fn submit(&self, p: &mut Pending) {
+        if let Some(enc) = p.encoder.take() {
+            self.queue.submit([enc.finish()]);
+        }
+        p.dispatches = 0;
+        let mut pool = lock(&self.pool);
+        for (size, b) in p.released.drain(..) {
+            if pool.bytes + size <= POOL_BYTES {
+                pool.bytes += size;
+                pool.free.entry(size).or_default().push(b);
+            }
+        }
+    }
+
+    /// The pipeline for a WGSL source (entry point `main`), compiled once.
+    pub(crate) fn pipeline(&self, src: &str) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = lock(&self.pipelines).get(src) {
+            return Ok(p.clone());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: None,
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+        let p = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: None,
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Internal(format!(
+                "GPU kernel failed to compile: {e}"
+            )));
+        }
+        let p = Arc::new(p);
+        lock(&self.pipelines).insert(src.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// Records one dispatch of `pipeline` over `groups` workgroups with binding 0 = `meta`
+    /// (as a read-only i32 array) and bindings 1.. = `buffers`.
+    pub(crate) fn dispatch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        meta: &[i32],
+        buffers: &[&wgpu::Buffer],
+        groups: u32,
+    ) -> Result<()> {
+        let (x, y) = grid(groups);
+        self.dispatch_grid(pipeline, meta, buffers, x, y)
+    }
+
+    /// Records one dispatch over an `x` by `y` grid of workgroups (see [`Context::dispatch`]).
+    pub(crate) fn dispatch_grid(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        meta: &[i32],
+        buffers: &[&wgpu::Buffer],
+        x: u32,
+        y: u32,
+    ) -> Result<()> {
+        let bytes: &[u8] = bytemuck::cast_slice(meta);
+        let mbuf = self.buffer(bytes.len() as u64, "dispatch")?;
+        self.queue.write_buffer(&mbuf, 0, bytes);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: mbuf.as_entire_binding(),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut p = lock(&self.pending);
+        let enc = p.encoder.get_or_insert_with(|| {
+            self.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        p.released.push((mbuf.size(), mbuf));
+        p.dispatches += 1;
+        if p.dispatches >= BATCH {
+            self.submit(&mut p);
+        }
+        Ok(())
+    }
+}
+
+/// Splits a workgroup count into a grid whose x stays within the 65535 limit.
+pub(crate) fn grid(groups: u32) -> (u32, u32) {
+    if groups <= 65535 {
+        (groups.max(1), 1)
+    } else {
+        (65535, groups.div_ceil(65535))
+    }
+}
+
+/// A GPU buffer holding `len` elements of `dtype` (4 bytes each).
+#[derive(Clone)]
+pub struct GpuBuffer(Arc<BufInner>);
+
+struct BufInner {
+    buf: Option<wgpu::Buffer>,
+    dtype: DType,
+    len: usize,
+}
+
+impl Drop for BufInner {
+    fn drop(&mut self) {
+        if let (Some(b), Some(c)) = (self.buf.take(), ctx()) {
+            c.release(b);
+        }
+    }
+}
+
+impl GpuBuffer {
+    /// A new buffer of `len` elements of `dtype` (contents undefined).
+    pub(crate) fn new(dtype: DType, len: usize, op: &str) -> Result<GpuBuffer> {
+        let c = context()?;
+        let b = c.buffer(len as u64 * 4, op)?;
+        Ok(GpuBuffer(Arc::new(BufInner {
+            buf: Some(b),
+            dtype,
+            len,
+        })))
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.0.len
+    }
+
+    /// True when no element is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.len == 0
+    }
+
+    pub(crate) fn raw(&self) -> &wgpu::Buffer {
+        self.0.buf.as_ref().expect("a live buffer")
+    }
+}
+
+impl std::fmt::Debug for GpuBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuBuffer({} x {})", self.0.len, self.0.dtype)
+    }
+}
+
+impl PartialEq for GpuBuffer {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The GPU buffer behind a tensor, if it is on the GPU.
+pub(crate) fn buffer_of(t: &Tensor) -> Option<&GpuBuffer> {
+    match &**t.storage() {
+        Storage::Gpu(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// A dense GPU tensor of `shape` over a new buffer.
+pub(crate) fn gpu_tensor(b: GpuBuffer, shape: &[usize]) -> Tensor {
+    Tensor::from_storage(Storage::Gpu(b), shape)
+}
+
+/// Copies a host tensor (float32, int32 or bool) to a new dense GPU tensor.
+pub fn upload(t: &Tensor) -> Result<Tensor> {
+    let c = context()?;
+    let words: Vec<u32> = match t.dtype() {
+        DType::F32 => t.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect(),
+        DType::I32 => t.to_vec::<i32>()?.iter().map(|&v| v as u32).collect(),
+        DType::Bool => t.to_vec::<bool>()?.iter().map(|&v| v as u32).collect(),
+        d => {
+            return Err(Error::InvalidArgument(format!(
+                "_Send: tensors of dtype {d} cannot be placed on the GPU"
+            )))
+        }
+    };
+    let b = GpuBuffer::new(t.dtype(), words.len(), "_Send")?;
+    if !words.is_empty() {
+        c.queue
+            .write_buffer(b.raw(), 0, bytemuck::cast_slice(&words));
+    }
+    Ok(gpu_tensor(b, t.shape()))
+}
+
+/// Copies a GPU tensor seen through `layout` to a new dense host tensor.
+pub fn download(b: &GpuBuffer, layout: &Layout) -> Result<Tensor> {
+    let c = context()?;
+    let shape = layout.shape.clone();
+    let n = layout.numel();
+    let dense = Tensor::from_parts(Arc::new(Storage::Gpu(b.clone())), layout.clone())?;
+    let (src, start) = if layout.is_contiguous() {
+        (b.clone(), layout.offset)
+    } else {
+        let d = elementwise::copy(&dense)?;
+        (buffer_of(&d).expect("on the GPU").clone(), 0)
+    };
+    let words = read_words(c, src.raw(), start as u64 * 4, n as u64 * 4)?;
+    let storage = match b.dtype() {
+        DType::F32 => Storage::F32(words.iter().map(|&w| f32::from_bits(w)).collect()),
+        DType::I32 => Storage::I32(words.iter().map(|&w| w as i32).collect()),
+        _ => Storage::Bool(words.iter().map(|&w| w != 0).collect()),
+    };
+    Ok(Tensor::from_storage(storage, &shape))
+}
+
+fn read_words(c: &Context, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u32>> {
+    if bytes == 0 {
+        return Ok(Vec::new());
+    }
+    let staging = c.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    {
+        let mut p = lock(&c.pending);
+        let enc = p.encoder.get_or_insert_with(|| {
+            c.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        });
+        enc.copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
+        c.submit(&mut p);
+    }
+    let done = Arc::new(Mutex::new(None));
+    let d2 = done.clone();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        *lock(&d2) = Some(r.is_ok());
+    });
+    if let Err(e) = c.device.poll(wgpu::PollType::wait_indefinitely()) {
+        c.check("_Recv")?;
+        return Err(Error::Internal(format!(
+            "_Recv: waiting for the GPU failed: {e}"
+        )));
+    }
+    c.check("_Recv")?;
+    if *lock(&done) != Some(true) {
+        return Err(Error::Internal(
+            "_Recv: reading a GPU buffer back failed".into(),
+        ));
+    }
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| Error::Internal(format!("_Recv: {e}")))?;
+    let words: Vec<u32> = bytemuck::pod_collect_to_vec(&view);
+    drop(view);
+    staging.unmap();
+    Ok(words)
+}

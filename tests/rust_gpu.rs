@@ -1,0 +1,109 @@
+//! The wgpu backend from Rust: placement, kernels against the CPU, traced graphs and autodiff
+//! on GPU tensors. Runs on a software Vulkan device (lavapipe) when no GPU exists; skips (with
+//! a message) where there is no Vulkan device at all.
+#![cfg(feature = "gpu")]
+
+use rstf::device::{with_device, Device};
+use rstf::ops::{ReduceOp, UnaryOp};
+use rstf::{DType, Tensor};
+
+fn gpu() -> bool {
+    std::env::set_var("RSTF_ALLOW_SOFTWARE_GPU", "1");
+    let ok = rstf::device::gpu_available();
+    if !ok {
+        eprintln!("no Vulkan device: GPU tests skipped");
+    }
+    ok
+}
+
+fn close(a: &Tensor, b: &Tensor, tol: f32) {
+    let (x, y) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+    assert_eq!(a.shape(), b.shape());
+    for (p, q) in x.iter().zip(&y) {
+        assert!((p - q).abs() <= tol * (1.0 + q.abs()), "{p} vs {q}");
+    }
+}
+
+fn data(n: usize, shape: &[usize]) -> Tensor {
+    let v: Vec<f32> = (0..n)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+        .collect();
+    Tensor::from_vec(v, shape).unwrap()
+}
+
+#[test]
+fn elementwise_reduce_and_matmul_match_the_cpu() {
+    if !gpu() {
+        return;
+    }
+    let a = data(6 * 40, &[6, 40]);
+    let b = data(40 * 7, &[40, 7]);
+    let g = |t: &Tensor| t.to_device(Device::Gpu).unwrap();
+    let (ga, gb) = (g(&a), g(&b));
+    assert_eq!(ga.device(), Device::Gpu);
+    close(
+        &ga.matmul(&gb, false, false).unwrap(),
+        &a.matmul(&b, false, false).unwrap(),
+        1e-5,
+    );
+    let t = a.transpose(&[1, 0]).unwrap();
+    let gt = ga.transpose(&[1, 0]).unwrap();
+    close(
+        &gt.unary(UnaryOp::Tanh).unwrap(),
+        &t.unary(UnaryOp::Tanh).unwrap(),
+        1e-6,
+    );
+    let r = |x: &Tensor| x.reduce(ReduceOp::Sum, Some(&[0]), false).unwrap();
+    close(&r(&gt), &r(&t), 1e-5);
+    let c = ga.cast(DType::I32).unwrap();
+    assert_eq!(c.device(), Device::Gpu);
+    assert_eq!(
+        c.to_vec::<i32>().unwrap(),
+        a.cast(DType::I32).unwrap().to_vec::<i32>().unwrap()
+    );
+}
+
+#[test]
+fn the_scope_places_ops_and_variables() {
+    if !gpu() {
+        return;
+    }
+    let x = data(8, &[8]);
+    let y = with_device(Some(Device::Gpu), || x.add(&x)).unwrap();
+    assert_eq!(y.device(), Device::Gpu);
+    let v = with_device(Some(Device::Gpu), || rstf::Variable::new(&x, "v", true)).unwrap();
+    v.assign_add(&x).unwrap();
+    assert_eq!(v.peek().device(), Device::Gpu);
+    close(&v.peek(), &x.add(&x).unwrap(), 0.0);
+    let back = with_device(Some(Device::Cpu), || y.mul(&y)).unwrap();
+    assert_eq!(back.device(), Device::Cpu);
+}
+
+#[test]
+fn gradients_of_gpu_tensors_equal_the_cpu() {
+    if !gpu() {
+        return;
+    }
+    let run = |dev: Device| {
+        with_device(Some(dev), || {
+            let x = data(12, &[3, 4]).to_device(dev).unwrap();
+            let w = rstf::Variable::new(&data(8, &[4, 2]), "w", true).unwrap();
+            let tape = rstf::autodiff::Tape::new(false, true);
+            let loss = {
+                let _on = tape.activate();
+                let h = x.matmul(&w.read(), false, false).unwrap();
+                h.softmax(-1, false)
+                    .unwrap()
+                    .unary(UnaryOp::Square)
+                    .unwrap()
+                    .reduce(ReduceOp::Sum, None, false)
+                    .unwrap()
+            };
+            let g = tape.gradient(&[loss], &[w.id()], None).unwrap();
+            g[0].clone().unwrap()
+        })
+    };
+    let (c, g) = (run(Device::Cpu), run(Device::Gpu));
+    assert_eq!(g.device(), Device::Gpu);
+    close(&g, &c, 1e-5);
+}
