@@ -155,3 +155,30 @@ def test_sgd_momentum_matches_the_formula():
     # m1 = -0.1, v = 0.9; m2 = 0.9 * -0.1 - 0.1 = -0.19, v = 0.71
     assert float(v) == pytest.approx(0.71)
     assert int(opt.iterations) == 2
+
+
+def test_fit_verbose_prints_a_keras_progress_bar(capsys):
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x = np.ones((64, 2), "float32")
+    model.fit(x, x[:, :1], epochs=2, batch_size=16, validation_split=0.25, verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 4
+    assert lines[1].startswith("3/3 [==============================] - ")
+    assert "ms/step - loss: " in lines[1] and " - val_mae: " in lines[1]
+    model.fit(x, x[:, :1], epochs=1, verbose=2)
+    assert capsys.readouterr().out.startswith("Epoch 1/1 - ")
+
+
+def test_progress_bar_updates_in_place_on_a_terminal():
+    import io
+
+    bar = tf.keras.callbacks.ProgbarLogger(stream=io.StringIO(), interactive=True)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((40, 2), "float32")
+    model.fit(x, x[:, :1], epochs=1, batch_size=8, verbose=0, callbacks=[bar])
+    text = bar.stream.getvalue()
+    assert text.startswith("Epoch 1/1\n\r1/5 [=====>") and "ETA: " in text
+    final = text.rsplit("\r", 1)[1]
+    assert final.startswith("5/5 [==============================] - ") and final.endswith("\n")

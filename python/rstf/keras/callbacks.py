@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import math
 import os
+import sys
+import time
 
 
 class Callback:
@@ -37,6 +39,78 @@ class Callback:
 
     def on_train_batch_end(self, batch, logs=None):
         pass
+
+
+class ProgbarLogger(Callback):
+    """Keras' progress bar for ``fit(verbose=1)``: ``Epoch i/n``, then a bar updated in place
+    after each step on an interactive terminal, and one final line per epoch with the time per
+    step and the epoch's logs (the only line written when the output is not a terminal).
+
+    >>> import io
+    >>> bar = ProgbarLogger(stream=io.StringIO())
+    >>> bar.set_params({"epochs": 1, "steps": 4})
+    >>> bar.on_epoch_begin(0)
+    >>> bar.on_epoch_end(0, {"loss": 0.5})
+    >>> print(bar.stream.getvalue().splitlines()[1][:36])
+    4/4 [==============================]
+    """
+
+    WIDTH = 30
+
+    def __init__(self, stream=None, interactive=None):
+        super().__init__()
+        self.stream = stream
+        self.interactive = interactive
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stdout
+
+    def _live(self):
+        if self.interactive is not None:
+            return self.interactive
+        out = self._out()
+        return bool(getattr(out, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+
+    def _bar(self, done, steps):
+        width = len(str(steps))
+        if not steps:
+            return f"{done}/Unknown"
+        filled = int(self.WIDTH * done / steps)
+        arrow = "=" * filled if done >= steps else "=" * max(filled - 1, 0) + ">"
+        return f"{done:>{width}}/{steps} [{arrow}{'.' * (self.WIDTH - len(arrow))}]"
+
+    @staticmethod
+    def _values(logs):
+        return " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = self._last = time.perf_counter()
+        out = self._out()
+        out.write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}\n")
+        out.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        steps = self.params.get("steps") or 0
+        if not self._live() or (now - self._last < 0.05 and 0 < batch < steps - 1):
+            return
+        self._last = now
+        done = batch + 1
+        eta = (now - self._start) / done * max(steps - done, 0)
+        line = f"\r{self._bar(done, steps)} - ETA: {eta:.0f}s - {self._values(logs)}"
+        out = self._out()
+        out.write(line)
+        out.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        dt = time.perf_counter() - self._start
+        steps = self.params.get("steps") or 0
+        per_step = dt / max(steps, 1)
+        unit = f"{per_step * 1e3:.0f}ms/step" if per_step < 1 else f"{per_step:.0f}s/step"
+        line = f"{self._bar(steps, steps)} - {dt:.0f}s {unit} - {self._values(logs)}"
+        out = self._out()
+        out.write(("\r" + line + " " * 8 if self._live() else line) + "\n")
+        out.flush()
 
 
 class History(Callback):

@@ -269,12 +269,14 @@ class Model(Layer):
             self(first_x[:1])
         train_fn, eval_fn = self._functions()
         history = _callbacks.History()
+        verbose = 1 if verbose == "auto" else verbose
         cbs = [history, *(callbacks or [])]
+        if verbose == 1:
+            cbs.append(_callbacks.ProgbarLogger())
         for c in cbs:
             c.set_model(self)
             c.set_params({"epochs": epochs, "verbose": verbose, "steps": steps})
             c.on_train_begin()
-        verbose = 1 if verbose == "auto" else verbose
         self.stop_training = False
         for epoch in range(initial_epoch, epochs):
             for c in cbs:
@@ -285,8 +287,10 @@ class Model(Layer):
                 vlogs = self._run_epoch(eval_fn, val_batches())
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             dt = time.perf_counter() - t0
-            if verbose:
-                self._print_epoch(epoch, epochs, steps, dt, logs, verbose)
+            if verbose == 2:
+                values = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+                print(f"Epoch {epoch + 1}/{epochs} - {dt:.0f}s - {values}")
+                sys.stdout.flush()
             for c in cbs:
                 c.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -295,18 +299,6 @@ class Model(Layer):
             c.on_train_end()
         history.model = self
         return history
-
-    @staticmethod
-    def _print_epoch(epoch, epochs, steps, dt, logs, verbose):
-        values = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-        per_step = dt / max(steps, 1)
-        unit = f"{per_step * 1e3:.0f}ms/step" if per_step < 1 else f"{per_step:.0f}s/step"
-        if verbose == 1:
-            print(f"Epoch {epoch + 1}/{epochs}")
-            print(f"{steps}/{steps} [==============================] - {dt:.0f}s {unit} - {values}")
-        else:
-            print(f"Epoch {epoch + 1}/{epochs} - {dt:.0f}s - {values}")
-        sys.stdout.flush()
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, **kwargs):
         """The loss (and metrics) over ``(x, y)`` or a Dataset of ``(x, y)`` batches."""
