@@ -49,7 +49,7 @@ class CapturesInit:
 
 def _value(v, what):
     """A constructor argument as JSON."""
-    from . import activations, layers
+    from . import activations, functional, layers
     from . import losses as _losses
 
     if v is None or isinstance(v, (bool, int, float, str)):
@@ -62,6 +62,8 @@ def _value(v, what):
         return {k: _value(x, what) for k, x in v.items()}
     if isinstance(v, layers.Layer):
         return {"__layer__": serialize(v)}
+    if isinstance(v, functional.KerasTensor) and v._input_layer is not None:
+        return {"__layer__": serialize(v._input_layer)}
     if callable(v) and activations.serialize(v) in activations._BY_NAME:
         return {"__activation__": activations.serialize(v)}
     if callable(v) and any(f is v for f in _losses._BY_NAME.values()):
