@@ -11,6 +11,8 @@ Cases:
 - seed_loop: the basics guide's loop with raw variables (1 -> 64 relu -> 1 on 201 points,
   mean squared error, SGD 0.01), 1000 steps.
 - seed_fit: the guide's Keras model trained with compile/fit, 100 epochs of batch 32.
+- adam_update: Adam's update of the MLP's six variables (266K parameters) from given
+  gradients (rstf: one call into the engine; torch.optim.Adam; Keras' Adam).
 """
 
 from __future__ import annotations
@@ -191,6 +193,33 @@ def case_seed_fit():
         out[lib], losses[lib] = _median_run(lambda fn=fn: fn(x, y), 3)
     print("  final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
     return "the guide's compile/fit, 100 epochs of batch 32 (model built and traced each run)", out
+
+
+def case_adam_update():
+    params, _, _ = _mlp_data()
+    rng = np.random.default_rng(1)
+    grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+
+    def keras_like(tfm):
+        vs = [tfm.Variable(p) for p in params]
+        gs = [tfm.constant(g) for g in grads]
+        opt = tfm.keras.optimizers.Adam(1e-3)
+        return lambda: opt.apply_gradients(zip(gs, vs))
+
+    out = {"rstf": timeit(keras_like(tf), min_time=1.0)}
+    if "torch" in PEERS:
+        import torch
+
+        ps = [torch.nn.Parameter(torch.from_numpy(p.copy())) for p in params]
+        for p, g in zip(ps, grads):
+            p.grad = torch.from_numpy(g)
+        topt = torch.optim.Adam(ps, lr=1e-3)
+        out["torch"] = timeit(topt.step, min_time=1.0)
+    if "tensorflow" in PEERS:
+        import tensorflow
+
+        out["tensorflow"] = timeit(keras_like(tensorflow), min_time=1.0)
+    return "Adam update of six variables (266K parameters)", out
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

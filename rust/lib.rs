@@ -21,6 +21,7 @@ pub mod error;
 pub mod graph;
 pub mod layout;
 pub mod ops;
+pub mod optim;
 pub mod saved;
 pub mod storage;
 pub mod tensor;

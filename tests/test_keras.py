@@ -182,3 +182,79 @@ def test_progress_bar_updates_in_place_on_a_terminal():
     assert text.startswith("Epoch 1/1\n\r1/5 [=====>") and "ETA: " in text
     final = text.rsplit("\r", 1)[1]
     assert final.startswith("5/5 [==============================] - ") and final.endswith("\n")
+
+
+def _reference_updates(name, w, grads, lr=0.1):
+    """Keras' update formulas in float64 numpy."""
+    w = w.astype(np.float64).copy()
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    acc = np.full_like(w, 0.1)
+    for t, g in enumerate(grads, start=1):
+        g = g.astype(np.float64)
+        if name == "sgd":
+            w -= lr * g
+        elif name == "momentum":
+            m = 0.9 * m - lr * g
+            w += m
+        elif name == "nesterov":
+            m = 0.9 * m - lr * g
+            w += 0.9 * m - lr * g
+        elif name in ("adam", "adamw"):
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            if name == "adamw":
+                w -= lr * 0.004 * w
+            w -= lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t) * m / (np.sqrt(v) + 1e-7)
+        elif name == "rmsprop":
+            v = 0.9 * v + 0.1 * g * g
+            w -= lr * g / (np.sqrt(v) + 1e-7)
+        elif name == "adagrad":
+            acc += g * g
+            w -= lr * g / (np.sqrt(acc) + 1e-7)
+    return w
+
+
+def _make_optimizer(name):
+    o = tf.keras.optimizers
+    return {"sgd": lambda: o.SGD(0.1), "momentum": lambda: o.SGD(0.1, momentum=0.9),
+            "nesterov": lambda: o.SGD(0.1, momentum=0.9, nesterov=True), "adam": lambda: o.Adam(0.1),
+            "adamw": lambda: o.AdamW(0.1), "rmsprop": lambda: o.RMSprop(0.1),
+            "adagrad": lambda: o.Adagrad(0.1)}[name]()
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"])
+def test_fused_updates_match_the_formulas_eagerly_and_traced(name):
+    rng = np.random.default_rng(5)
+    w0 = rng.standard_normal((3, 4)).astype(np.float32)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(4)]
+    expected = _reference_updates(name, w0, grads)
+
+    eager_v, eager_opt = tf.Variable(w0), _make_optimizer(name)
+    for g in grads:
+        eager_opt.apply_gradients([(tf.constant(g), eager_v)])
+    np.testing.assert_allclose(eager_v.numpy(), expected, rtol=2e-5, atol=2e-6)
+
+    traced_v, traced_opt = tf.Variable(w0), _make_optimizer(name)
+    step = tf.function(lambda g: traced_opt.apply_gradients([(g, traced_v)]))
+    for g in grads:
+        step(tf.constant(g))
+    np.testing.assert_allclose(traced_v.numpy(), eager_v.numpy(), rtol=1e-5, atol=1e-6)
+    assert int(traced_opt.iterations) == 4
+
+
+def test_learning_rate_changes_reach_traced_steps():
+    v = tf.Variable([1.0])
+    opt = tf.keras.optimizers.SGD(0.5)
+    step = tf.function(lambda: opt.apply_gradients([(tf.constant([1.0]), v)]))
+    step()
+    opt.learning_rate = 0.25
+    step()
+    assert v.numpy().tolist() == [0.25]
+
+
+def test_update_of_a_float64_variable_and_bad_gradients():
+    v = tf.Variable(np.ones(2))
+    tf.keras.optimizers.Adam(0.1).apply_gradients([(tf.constant([1.0, -1.0], tf.float64), v)])
+    np.testing.assert_allclose(v.numpy(), [0.9, 1.1], rtol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="gradient of dtype float32 and shape"):
+        tf.keras.optimizers.SGD().apply_gradients([(tf.ones([3]), tf.Variable(np.ones(2, np.float32)))])

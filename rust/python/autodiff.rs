@@ -275,6 +275,68 @@ impl PyTape {
     }
 }
 
+/// Applies an optimizer rule to every variable in one call (see `rstf::optim`). `hyper` holds
+/// the rule's hyperparameters by name; `slots` one list of slot variables per variable.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn apply_gradients(
+    py: Python<'_>,
+    rule: &str,
+    hyper: std::collections::HashMap<String, f64>,
+    lr: &Bound<'_, PyAny>,
+    step: &Bound<'_, PyAny>,
+    vars: Vec<PyRef<'_, PyVariable>>,
+    grads: Vec<Bound<'_, PyAny>>,
+    slots: Vec<Vec<PyRef<'_, PyVariable>>>,
+) -> PyResult<()> {
+    use crate::optim::{apply, Rule};
+    let h = |k: &str| {
+        hyper.get(k).copied().ok_or_else(|| {
+            crate::Error::InvalidArgument(format!("apply_gradients: rule '{rule}' needs '{k}'"))
+        })
+    };
+    let rule = match rule {
+        "sgd" => Rule::Sgd {
+            momentum: h("momentum")?,
+            nesterov: h("nesterov")? != 0.0,
+        },
+        "adam" => Rule::Adam {
+            beta_1: h("beta_1")?,
+            beta_2: h("beta_2")?,
+            epsilon: h("epsilon")?,
+            weight_decay: h("weight_decay")?,
+        },
+        "rmsprop" => Rule::RmsProp {
+            rho: h("rho")?,
+            epsilon: h("epsilon")?,
+        },
+        "adagrad" => Rule::Adagrad {
+            epsilon: h("epsilon")?,
+        },
+        other => {
+            return Err(crate::Error::InvalidArgument(format!(
+                "apply_gradients: unknown rule '{other}'"
+            ))
+            .into())
+        }
+    };
+    let (lr, step) = (to_tensor(lr, None, false)?, to_tensor(step, None, false)?);
+    let vs: Vec<Variable> = vars.iter().map(|v| v.v.clone()).collect();
+    let gs: Vec<Tensor> = grads
+        .iter()
+        .map(|g| to_tensor(g, None, false))
+        .collect::<PyResult<_>>()?;
+    let ss: Vec<Vec<Variable>> = slots
+        .iter()
+        .map(|s| s.iter().map(|v| v.v.clone()).collect())
+        .collect();
+    let work: usize = gs.iter().map(|g| g.numel()).sum();
+    super::tensor::run(py, work, move || {
+        apply(&rule, &lr, &step, &vs, &gs, &ss).map(|_| Tensor::scalar(0i32))
+    })?;
+    Ok(())
+}
+
 /// The same values with no link to the tape.
 #[pyfunction]
 fn stop_gradient(x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -359,6 +421,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVariable>()?;
     m.add_class::<PyTape>()?;
     m.add_function(wrap_pyfunction!(stop_gradient, m)?)?;
+    m.add_function(wrap_pyfunction!(apply_gradients, m)?)?;
     m.add_function(wrap_pyfunction!(pause_recording, m)?)?;
     m.add_function(wrap_pyfunction!(resume_recording, m)?)?;
     m.add_function(wrap_pyfunction!(record_gradient, m)?)?;

@@ -15,6 +15,7 @@ import math
 import warnings
 
 from .. import _ops as _o
+from .. import _rstf
 from .._variable import Variable
 from .saving import CapturesInit
 
@@ -74,17 +75,23 @@ class Optimizer(CapturesInit, abc.ABC):
         else:
             self._lr_var.assign(float(value), read_value=False)
 
-    def _lr(self, dtype):
+    def _lr_tensor(self):
+        """The rate as a float32 tensor (a variable read, so traced steps see changes)."""
         if self._lr_var is None:
             step = _o.cast(self.iterations.value(), "float32")
-            return _o.cast(self._schedule(step), dtype)
-        return _o.cast(self._lr_var.value(), dtype)
+            return _o.cast(self._schedule(step), "float32")
+        return self._lr_var.value()
 
-    def _slot(self, var, name):
+    def _slot(self, var, name, initial=0.0):
         key = (var._id, name)
         if key not in self._slots:
             deferred = self.__dict__.get("_rstf_deferred_slots", {}).pop(key, None)
-            init = _o.zeros(list(var.shape), var.dtype) if deferred is None else deferred
+            if deferred is not None:
+                init = deferred
+            elif initial:
+                init = _o.fill(list(var.shape), _o.cast(initial, var.dtype))
+            else:
+                init = _o.zeros(list(var.shape), var.dtype)
             self._slots[key] = Variable(init, trainable=False, name=f"{var.name.split(':')[0]}/{name}")
         return self._slots[key]
 
@@ -98,15 +105,19 @@ class Optimizer(CapturesInit, abc.ABC):
         return [self.iterations, *self._slots.values()]
 
     def apply_gradients(self, grads_and_vars, name=None, **kwargs):
-        """Applies one update per (gradient, variable) pair; None gradients are skipped."""
+        """Applies the rule to every (gradient, variable) pair in one call into the engine (a
+        fused update per variable); None gradients are skipped with a warning."""
         pairs = list(grads_and_vars)
         missing = [v.name for g, v in pairs if g is None]
         if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.",
                           stacklevel=2)
-        for g, v in pairs:
-            if g is not None:
-                self._update(v, _o.convert_to_tensor(g))
+        pairs = [(_o.convert_to_tensor(g), v) for g, v in pairs if g is not None]
+        if pairs:
+            rule, hyper, slot_names = self._rule()
+            slots = [[self._slot(v, n, init) for n, init in slot_names] for _, v in pairs]
+            _rstf.apply_gradients(rule, hyper, self._lr_tensor(), self.iterations.value() + 1,
+                                  [v for _, v in pairs], [g for g, _ in pairs], slots)
         self.iterations.assign_add(1, read_value=False)
         return self.iterations
 
@@ -125,8 +136,9 @@ class Optimizer(CapturesInit, abc.ABC):
         return self.apply_gradients(zip(grads, var_list))
 
     @abc.abstractmethod
-    def _update(self, var, grad):
-        """Applies one gradient to one variable (with the optimizer's slots)."""
+    def _rule(self):
+        """``(rule, hyperparameters, [(slot name, initial value), ...])`` of the engine's update
+        (see ``rstf::optim``)."""
 
 
 class SGD(Optimizer):
@@ -136,17 +148,9 @@ class SGD(Optimizer):
         super().__init__(learning_rate, name)
         self.momentum, self.nesterov = momentum, nesterov
 
-    def _update(self, var, grad):
-        lr = self._lr(grad.dtype)
-        if not self.momentum:
-            var.assign_sub(lr * grad, read_value=False)
-            return
-        m = self._slot(var, "momentum")
-        m.assign(self.momentum * m.value() - lr * grad, read_value=False)
-        if self.nesterov:
-            var.assign_add(self.momentum * m.value() - lr * grad, read_value=False)
-        else:
-            var.assign_add(m.value(), read_value=False)
+    def _rule(self):
+        slots = [("momentum", 0.0)] if self.momentum else []
+        return "sgd", {"momentum": float(self.momentum), "nesterov": float(bool(self.nesterov))}, slots
 
 
 class Adam(Optimizer):
@@ -157,16 +161,10 @@ class Adam(Optimizer):
         super().__init__(learning_rate, name)
         self.beta_1, self.beta_2, self.epsilon, self.weight_decay = beta_1, beta_2, epsilon, weight_decay
 
-    def _update(self, var, grad):
-        lr = self._lr(grad.dtype)
-        m, v = self._slot(var, "m"), self._slot(var, "v")
-        t = _o.cast(self.iterations.value() + 1, grad.dtype)
-        m.assign(self.beta_1 * m.value() + (1 - self.beta_1) * grad, read_value=False)
-        v.assign(self.beta_2 * v.value() + (1 - self.beta_2) * grad * grad, read_value=False)
-        step = lr * _o.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        if self.weight_decay:
-            var.assign_sub(lr * self.weight_decay * var.value(), read_value=False)
-        var.assign_sub(step * m.value() / (_o.sqrt(v.value()) + self.epsilon), read_value=False)
+    def _rule(self):
+        hyper = {"beta_1": float(self.beta_1), "beta_2": float(self.beta_2), "epsilon": float(self.epsilon),
+                 "weight_decay": float(self.weight_decay or 0.0)}
+        return "adam", hyper, [("m", 0.0), ("v", 0.0)]
 
 
 class AdamW(Adam):
@@ -179,11 +177,8 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, name)
         self.rho, self.epsilon = rho, epsilon
 
-    def _update(self, var, grad):
-        lr = self._lr(grad.dtype)
-        a = self._slot(var, "rms")
-        a.assign(self.rho * a.value() + (1 - self.rho) * grad * grad, read_value=False)
-        var.assign_sub(lr * grad / (_o.sqrt(a.value()) + self.epsilon), read_value=False)
+    def _rule(self):
+        return "rmsprop", {"rho": float(self.rho), "epsilon": float(self.epsilon)}, [("rms", 0.0)]
 
 
 class Adagrad(Optimizer):
@@ -191,15 +186,8 @@ class Adagrad(Optimizer):
         super().__init__(learning_rate, name)
         self.initial, self.epsilon = initial_accumulator_value, epsilon
 
-    def _update(self, var, grad):
-        lr = self._lr(grad.dtype)
-        key = (var._id, "accumulator")
-        if key not in self._slots:
-            self._slots[key] = Variable(_o.fill(list(var.shape), _o.cast(self.initial, var.dtype)),
-                                        trainable=False)
-        a = self._slots[key]
-        a.assign_add(grad * grad, read_value=False)
-        var.assign_sub(lr * grad / (_o.sqrt(a.value()) + self.epsilon), read_value=False)
+    def _rule(self):
+        return "adagrad", {"epsilon": float(self.epsilon)}, [("accumulator", float(self.initial))]
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
