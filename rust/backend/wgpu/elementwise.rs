@@ -4,7 +4,7 @@
 
 use super::{buffer_of, context, gpu_tensor, GpuBuffer};
 use crate::dtype::DType;
-use crate::layout::broadcast_strides;
+use crate::layout::{broadcast_strides, Layout};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -41,6 +41,34 @@ pub(crate) fn map_body(
     body: &str,
     expr: &str,
 ) -> Result<Tensor> {
+    let n: usize = shape.iter().product();
+    let dst = GpuBuffer::new(out, n, "elementwise")?;
+    launch(inputs, shape, out, body, expr, &dst, None)?;
+    Ok(gpu_tensor(dst, shape))
+}
+
+/// Copies GPU tensor `src` into the view `region` of `dst` (same shape as `src`).
+pub(crate) fn copy_into(dst: &GpuBuffer, region: &Layout, src: &Tensor) -> Result<()> {
+    launch(
+        &[src],
+        &region.shape,
+        src.dtype(),
+        "",
+        "x0",
+        dst,
+        Some(region),
+    )
+}
+
+fn launch(
+    inputs: &[&Tensor],
+    shape: &[usize],
+    out: DType,
+    body: &str,
+    expr: &str,
+    dst: &GpuBuffer,
+    region: Option<&Layout>,
+) -> Result<()> {
     let c = context()?;
     let n: usize = shape.iter().product();
     if n > i32::MAX as usize {
@@ -86,24 +114,40 @@ pub(crate) fn map_body(
         }
         buffers.push(b.clone());
     }
+    let out_index = match region {
+        Some(r) if !r.is_contiguous() => {
+            let p = info.len();
+            info.push(r.offset as i32);
+            info.extend(r.strides.iter().map(|&s| s as i32));
+            format!("strided({p}, i)")
+        }
+        Some(r) => {
+            info.push(r.offset as i32);
+            format!("info[{}] + i", info.len() - 1)
+        }
+        None => "i".to_string(),
+    };
     let store = if out == DType::Bool {
         format!("select(0u, 1u, {expr})")
     } else {
         expr.to_string()
     };
-    let src = TEMPLATE
-        .replace("$OUT", wgsl_type(out))
-        .replace("$BINDINGS", &bindings)
-        .replace("$LOADS", &(loads + body))
-        .replace("$STORE", &store);
-    let dst = GpuBuffer::new(out, n, "elementwise")?;
     if n > 0 {
-        let pipeline = c.pipeline(&src)?;
+        // The source follows from these parts; it is only built for a new kernel.
+        let key = format!("ew|{out}|{bindings}|{loads}|{body}|{store}|{out_index}");
+        let pipeline = c.pipeline(&key, || {
+            TEMPLATE
+                .replace("$OUTIDX", &out_index)
+                .replace("$OUT", wgsl_type(out))
+                .replace("$BINDINGS", &bindings)
+                .replace("$LOADS", &(loads.clone() + body))
+                .replace("$STORE", &store)
+        })?;
         let mut raw: Vec<&wgpu::Buffer> = vec![dst.raw()];
         raw.extend(buffers.iter().map(|b| b.raw()));
         c.dispatch(&pipeline, &info, &raw, (n as u32).div_ceil(256))?;
     }
-    Ok(gpu_tensor(dst, shape))
+    Ok(())
 }
 
 /// A dense copy of a GPU tensor.

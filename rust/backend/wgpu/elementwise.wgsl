@@ -1,6 +1,7 @@
 // Elementwise kernel template (filled in by elementwise.rs): out[i] = $STORE, where the
 // inputs x0, x1, ... are read through their own strided layouts broadcast to the output.
-// info: [n, rank, shape[rank], then for each input: offset, strides[rank]]
+// info: [n, rank, shape[rank], then for each input: offset, strides[rank], then the same for
+// the output when it is written through a strided view ($OUTIDX)]
 @group(0) @binding(0) var<storage, read> info: array<i32>;
 @group(0) @binding(1) var<storage, read_write> out: array<$OUT>;
 $BINDINGS
@@ -83,5 +84,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = i32(gid.x + gid.y * nwg.x * 256u);
     if (i >= info[0]) { return; }
 $LOADS
-    out[i] = $STORE;
+    out[$OUTIDX] = $STORE;
 }

@@ -3,16 +3,17 @@
 //! when the op was placed there). View ops only change layouts and run where their input is.
 //!
 //! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
-//! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), softmax and softplus as
-//! sequences of those. Everything else (concat, gather, pad, tile, one-hot, slicing gradients,
-//! convolution patches, arg-max, random numbers) runs on the host.
+//! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
+//! as copies into regions of the output, softmax, softplus and tile as sequences of those.
+//! Everything else (gather and its gradient, one-hot, convolution patches, arg-max, random
+//! numbers) runs on the host.
 
-use super::{elementwise, matmul, reduce};
+use super::{buffer_of, elementwise, gpu_tensor, matmul, reduce, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};
 use crate::dtype::DType;
 use crate::graph::fuse::Arg;
 use crate::graph::Op;
-use crate::layout::broadcast_shapes;
+use crate::layout::{broadcast_shapes, contiguous_strides, Layout};
 use crate::ops::reduce::norm_axes;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::tensor::Tensor;
@@ -151,7 +152,10 @@ pub(crate) fn run_op(
         if let Some(r) = gpu(op, &on) {
             return r.map(|t| vec![t]);
         }
-        if matches!(op, Op::Softplus) && inputs[0].dtype() == DType::F32 {
+        // Sequences of ops (and views plus copies) that run on the GPU as they are.
+        if matches!(op, Op::Softplus) && inputs[0].dtype() == DType::F32
+            || matches!(op, Op::Tile(_))
+        {
             return forward();
         }
     }
@@ -255,6 +259,21 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
                 k,
             ))
         }
+        Op::Concat(axis) => concat(x, *axis),
+        Op::Pad(p) => pad(x[0], x[1], p),
+        Op::SliceGrad { shape, items } => {
+            let z = elementwise::map(&[&zero(dt?)?], shape, dt?, "x0");
+            let z = match z {
+                Ok(z) => z,
+                Err(e) => return Some(Err(e)),
+            };
+            let view = z.slice(items).ok()?;
+            if view.shape() != x[0].shape() {
+                return None;
+            }
+            let b = buffer_of(&z)?;
+            Some(elementwise::copy_into(b, view.layout(), x[0]).map(|_| z.clone()))
+        }
         Op::Softmax { axis, log } => {
             let t = x[0];
             let last = t.rank() as i64 - 1;
@@ -308,6 +327,85 @@ pub(crate) fn fused(code: &[(Op, Vec<Arg>)], inputs: &[&Tensor]) -> Option<Resul
         &body,
         &last,
     ))
+}
+
+/// A GPU scalar zero of `dtype`.
+fn zero(dtype: DType) -> Option<Tensor> {
+    let t = match dtype {
+        DType::F32 => Tensor::scalar(0.0f32),
+        DType::I32 => Tensor::scalar(0i32),
+        _ => Tensor::scalar(false),
+    };
+    t.to_device(Device::Gpu).ok()
+}
+
+/// The dense layout of `shape` seen from `at` (a region of a larger dense tensor `outer`).
+fn region(outer: &[usize], shape: &[usize], at: &[usize]) -> Layout {
+    let strides = contiguous_strides(outer);
+    let offset = at.iter().zip(&strides).map(|(&a, &s)| a * s as usize).sum();
+    Layout {
+        shape: shape.to_vec(),
+        strides,
+        offset,
+    }
+}
+
+/// Concatenation: each input copied into its region of the output.
+fn concat(x: &[&Tensor], axis: i64) -> Option<Result<Tensor>> {
+    let first = x.first()?;
+    let rank = first.rank();
+    let ax = Layout::norm_axis(axis, rank.max(1), "").ok()?;
+    if rank == 0 {
+        return None;
+    }
+    let mut shape = first.shape().to_vec();
+    shape[ax] = 0;
+    for t in x {
+        let ok = t.dtype() == first.dtype()
+            && t.rank() == rank
+            && (0..rank).all(|d| d == ax || t.shape()[d] == first.shape()[d]);
+        if !ok {
+            return None;
+        }
+        shape[ax] += t.shape()[ax];
+    }
+    let n: usize = shape.iter().product();
+    let run = || {
+        let dst = GpuBuffer::new(first.dtype(), n, "ConcatV2")?;
+        let mut at = vec![0usize; rank];
+        for t in x {
+            elementwise::copy_into(&dst, &region(&shape, t.shape(), &at), t)?;
+            at[ax] += t.shape()[ax];
+        }
+        Ok(gpu_tensor(dst, &shape))
+    };
+    Some(run())
+}
+
+/// Constant padding: the output filled with the value, the input copied into its middle.
+fn pad(x: &Tensor, value: &Tensor, paddings: &[(i64, i64)]) -> Option<Result<Tensor>> {
+    let ok = paddings.len() == x.rank()
+        && value.dtype() == x.dtype()
+        && value.numel() == 1
+        && paddings.iter().all(|p| p.0 >= 0 && p.1 >= 0);
+    if !ok {
+        return None;
+    }
+    let shape: Vec<usize> = x
+        .shape()
+        .iter()
+        .zip(paddings)
+        .map(|(&d, p)| d + p.0 as usize + p.1 as usize)
+        .collect();
+    let at: Vec<usize> = paddings.iter().map(|p| p.0 as usize).collect();
+    let scalar = value.reshape_to(&[]).ok()?;
+    let run = || {
+        let out = elementwise::map(&[&scalar], &shape, x.dtype(), "x0")?;
+        let b = buffer_of(&out).expect("on the GPU");
+        elementwise::copy_into(b, &region(&shape, x.shape(), &at), x)?;
+        Ok(out)
+    };
+    Some(run())
 }
 
 /// Softmax or log-softmax over the last axis, as GPU kernels.

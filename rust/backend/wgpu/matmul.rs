@@ -70,7 +70,7 @@ pub(crate) fn matmul(
         ];
         info.extend(a_off.iter().map(|&o| o as i32));
         info.extend(b_off.iter().map(|&o| o as i32));
-        let pipeline = c.pipeline(SHADER)?;
+        let pipeline = c.pipeline("matmul", || SHADER.to_string())?;
         let (ba, bb) = (buffer_of(a), buffer_of(b));
         let (ba, bb) = ba
             .zip(bb)

@@ -242,17 +242,23 @@ impl Context {
         }
     }
 
-    /// The pipeline for a WGSL source (entry point `main`), compiled once.
-    pub(crate) fn pipeline(&self, src: &str) -> Result<Arc<wgpu::ComputePipeline>> {
-        if let Some(p) = lock(&self.pipelines).get(src) {
+    /// The pipeline named `key`, compiled once from the WGSL source `make` returns (entry
+    /// point `main`).
+    pub(crate) fn pipeline(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = lock(&self.pipelines).get(key) {
             return Ok(p.clone());
         }
+        let src = make();
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: None,
-                source: wgpu::ShaderSource::Wgsl(src.into()),
+                source: wgpu::ShaderSource::Wgsl(src.as_str().into()),
             });
         let p = self
             .device
@@ -270,7 +276,7 @@ impl Context {
             )));
         }
         let p = Arc::new(p);
-        lock(&self.pipelines).insert(src.to_string(), p.clone());
+        lock(&self.pipelines).insert(key.to_string(), p.clone());
         Ok(p)
     }
 

@@ -70,11 +70,12 @@ pub(crate) fn reduce(
     }
     let c = context()?;
     let ty = super::elementwise::wgsl_type(dt);
-    let shader = TEMPLATE
-        .replace("$T", ty)
-        .replace("$COMBINE", combine)
-        .replace("$IDENTITY", identity);
-    let pipeline = c.pipeline(&shader)?;
+    let pipeline = c.pipeline(&format!("reduce|{}|{dt}", op.name()), || {
+        TEMPLATE
+            .replace("$T", ty)
+            .replace("$COMBINE", combine)
+            .replace("$IDENTITY", identity)
+    })?;
     let (mut cur, mut off, mut len) = (
         buffer_of(&src).expect("on the GPU").clone(),
         src.layout().offset,
