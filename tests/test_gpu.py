@@ -214,3 +214,16 @@ def test_bad_input_on_the_gpu_raises_tensorflow_errors():
             tf.matmul(a, a)
         with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
             a + tf.ones([4])
+
+
+def test_the_gpu_can_be_turned_off():
+    env = dict(os.environ, RSTF_DISABLE_GPU="1")
+    code = "import rstf as tf; print(tf.config.list_physical_devices('GPU'), tf.constant(1.0).device)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[] " + CPU
+    code = ("import sys, types; sys.modules['tensorflow'] = types.ModuleType('tensorflow'); "
+            "import warnings; warnings.simplefilter('error')\n"
+            "try:\n    import rstf\nexcept RuntimeWarning as w:\n    print('warned', 'TensorFlow' in str(w))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "warned True", out.stderr

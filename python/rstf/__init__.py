@@ -35,6 +35,25 @@ from .dtypes import (
 
 _rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
 
+
+def _probe_gpu():
+    """Finds the GPU now, at import. Mesa's Vulkan drivers load their own LLVM, which cannot
+    share a process with the LLVM that TensorFlow bundles once TensorFlow is loaded: with
+    TensorFlow imported first, the GPU stays off (import rstf first to use both)."""
+    import sys
+    import warnings
+
+    if "tensorflow" in sys.modules:
+        _rstf.disable_gpu()
+        warnings.warn("rstf: the GPU backend is off in this process because TensorFlow was imported "
+                      "first (its LLVM conflicts with the Vulkan drivers'); import rstf first to use both",
+                      RuntimeWarning, stacklevel=3)
+    else:
+        _rstf.gpu_name()
+
+
+_probe_gpu()
+
 from . import (  # noqa: E402
     config,
     data,

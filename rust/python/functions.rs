@@ -151,6 +151,13 @@ fn gpu_name() -> Option<String> {
     }
 }
 
+/// Keeps the GPU off for this process (before its first use).
+#[pyfunction]
+fn disable_gpu() {
+    #[cfg(feature = "gpu")]
+    crate::backend::wgpu::disable();
+}
+
 /// A copy of `x` on `device` ("CPU" or "GPU"; a GPU that does not exist means the CPU).
 #[pyfunction]
 fn to_device(x: &Bound<'_, PyAny>, device: &str) -> PyResult<PyTensor> {
@@ -568,6 +575,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(constant, m)?)?;
     m.add_function(wrap_pyfunction!(set_device, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_name, m)?)?;
+    m.add_function(wrap_pyfunction!(disable_gpu, m)?)?;
     m.add_function(wrap_pyfunction!(to_device, m)?)?;
     m.add_function(wrap_pyfunction!(im2col, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;

@@ -63,7 +63,13 @@ struct Pending {
 }
 
 static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
-static INIT_FAILED: AtomicBool = AtomicBool::new(false);
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Keeps the GPU off for this process (when called before the first use), as does the
+/// environment variable `RSTF_DISABLE_GPU=1`.
+pub fn disable() {
+    DISABLED.store(true, Ordering::Relaxed);
+}
 
 fn software_allowed() -> bool {
     std::env::var("RSTF_ALLOW_SOFTWARE_GPU").is_ok_and(|v| v == "1")
@@ -80,6 +86,10 @@ fn rank(t: wgpu::DeviceType) -> u8 {
 }
 
 fn init() -> Option<Context> {
+    if DISABLED.load(Ordering::Relaxed) || std::env::var("RSTF_DISABLE_GPU").is_ok_and(|v| v == "1")
+    {
+        return None;
+    }
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
     adapters.retain(|a| a.get_info().device_type != wgpu::DeviceType::Cpu || software_allowed());
@@ -138,10 +148,7 @@ pub(crate) fn ctx() -> Option<&'static Context> {
     CONTEXT
         .get_or_init(|| {
             // A driver that panics inside wgpu must not take the process down.
-            std::panic::catch_unwind(init).unwrap_or_else(|_| {
-                INIT_FAILED.store(true, Ordering::Relaxed);
-                None
-            })
+            std::panic::catch_unwind(init).unwrap_or(None)
         })
         .as_ref()
 }
