@@ -19,11 +19,12 @@ struct Operand<'a, T> {
     cs: isize,
 }
 
-fn operand<'a, T: Element>(
-    t: &'a Tensor,
+/// Row stride, column stride and batch strides (broadcast to `batch`) of a matmul operand.
+pub(crate) fn operand_strides(
+    t: &Tensor,
     transpose: bool,
     batch: &[usize],
-) -> Result<Operand<'a, T>> {
+) -> (isize, isize, Vec<isize>) {
     let l = t.layout();
     let r = l.rank();
     let (rs, cs) = if transpose {
@@ -36,10 +37,19 @@ fn operand<'a, T: Element>(
         strides: l.strides[..r - 2].to_vec(),
         offset: l.offset,
     };
+    (rs, cs, broadcast_strides(&bl, batch))
+}
+
+fn operand<'a, T: Element>(
+    t: &'a Tensor,
+    transpose: bool,
+    batch: &[usize],
+) -> Result<Operand<'a, T>> {
+    let (rs, cs, batch_strides) = operand_strides(t, transpose, batch);
     Ok(Operand {
         data: t.storage_slice::<T>()?,
-        batch_strides: broadcast_strides(&bl, batch),
-        offset: l.offset,
+        batch_strides,
+        offset: t.layout().offset,
         rs,
         cs,
     })

@@ -83,7 +83,11 @@ impl Tensor {
             });
             return Tensor::from_vec(v?, self.shape())?.cast(dt);
         }
-        // float64: composite of primitives.
+        self.softmax_last(log)
+    }
+
+    /// Softmax over the last axis as a composite of primitives (float64, and GPU tensors).
+    pub(crate) fn softmax_last(&self, log: bool) -> Result<Tensor> {
         let m = self.reduce(ReduceOp::Max, Some(&[-1]), true)?;
         let m = Tensor::select(&m.binary(&m, BinaryOp::Equal)?, &m, &scalar_like(&m, 0.0)?)?;
         let z = self.sub(&m)?;

@@ -15,7 +15,7 @@ use crate::graph::fuse::Arg;
 use crate::graph::Op;
 use crate::layout::{broadcast_shapes, contiguous_strides, Layout};
 use crate::ops::reduce::norm_axes;
-use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
+use crate::ops::{BinaryOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -280,7 +280,7 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
             if dt? != DType::F32 || t.rank() == 0 || (*axis != -1 && *axis != last) {
                 return None;
             }
-            Some(softmax(t, *log))
+            Some(t.softmax_last(*log))
         }
         _ => None,
     }
@@ -406,17 +406,4 @@ fn pad(x: &Tensor, value: &Tensor, paddings: &[(i64, i64)]) -> Option<Result<Ten
         Ok(out)
     };
     Some(run())
-}
-
-/// Softmax or log-softmax over the last axis, as GPU kernels.
-fn softmax(x: &Tensor, log: bool) -> Result<Tensor> {
-    let m = x.reduce(ReduceOp::Max, Some(&[-1]), true)?;
-    let z = x.sub(&m)?;
-    let e = z.unary(UnaryOp::Exp)?;
-    let s = e.reduce(ReduceOp::Sum, Some(&[-1]), true)?;
-    if log {
-        z.sub(&s.unary(UnaryOp::Log)?)
-    } else {
-        e.div(&s)
-    }
 }

@@ -3,8 +3,7 @@
 
 use super::{buffer_of, context, gpu_tensor, GpuBuffer};
 use crate::dtype::DType;
-use crate::layout::{broadcast_strides, Layout};
-use crate::ops::matmul::batch_offsets;
+use crate::ops::matmul::{batch_offsets, operand_strides};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -12,20 +11,12 @@ const SHADER: &str = include_str!("matmul.wgsl");
 
 /// Row stride, column stride and per-batch offsets of one operand.
 fn operand(t: &Tensor, transpose: bool, batch: &[usize]) -> (i32, i32, Vec<usize>) {
-    let l = t.layout();
-    let r = l.rank();
-    let (rs, cs) = if transpose {
-        (l.strides[r - 1], l.strides[r - 2])
-    } else {
-        (l.strides[r - 2], l.strides[r - 1])
-    };
-    let bl = Layout {
-        shape: l.shape[..r - 2].to_vec(),
-        strides: l.strides[..r - 2].to_vec(),
-        offset: l.offset,
-    };
-    let offs = batch_offsets(batch, &broadcast_strides(&bl, batch), l.offset);
-    (rs as i32, cs as i32, offs)
+    let (rs, cs, strides) = operand_strides(t, transpose, batch);
+    (
+        rs as i32,
+        cs as i32,
+        batch_offsets(batch, &strides, t.layout().offset),
+    )
 }
 
 /// `op(a) @ op(b)` for float32 GPU tensors already checked by the caller.
