@@ -224,28 +224,7 @@ impl Fused {
         let v = crate::backend::cpu::strided::build(n, |out| {
             let body = |(b, o): (usize, &mut [std::mem::MaybeUninit<T>]),
                         scratch: &mut Vec<Vec<T>>| {
-                let start = b * BLOCK;
-                let len = o.len();
-                for (k, (op, args)) in self.code.iter().enumerate() {
-                    let (done, rest) = scratch.split_at_mut(k);
-                    let dst = &mut rest[0][..len];
-                    let pick = |a: &Arg| -> Operand<'_, T> {
-                        match *a {
-                            Arg::In(i) if srcs[i].len() == 1 => Operand::Scalar(srcs[i][0]),
-                            Arg::In(i) => Operand::Slice(&srcs[i][start..start + len]),
-                            Arg::Tmp(j) => Operand::Slice(&done[j][..len]),
-                        }
-                    };
-                    match op {
-                        Op::Unary(u) => unary_block(*u, pick(&args[0]), dst),
-                        Op::Binary(bop) => binary_block(*bop, pick(&args[0]), pick(&args[1]), dst),
-                        _ => {}
-                    }
-                }
-                let last = &scratch[self.code.len() - 1][..len];
-                for (d, &s) in o.iter_mut().zip(last) {
-                    d.write(s);
-                }
+                run_block(&self.code, &srcs, b * BLOCK, o, scratch)
             };
             let k = self.code.len();
             if n >= crate::backend::cpu::strided::PAR_MIN {
@@ -263,11 +242,73 @@ impl Fused {
     }
 }
 
+/// Runs the chain over one block of at most [`BLOCK`] elements starting at `start`, through
+/// an AVX2 build of the loops when the CPU has it (no FMA contraction, so the arithmetic, and
+/// the results, stay those of the eager kernels).
+fn run_block<T: Float>(
+    code: &[(Op, Vec<Arg>)],
+    srcs: &[&[T]],
+    start: usize,
+    o: &mut [std::mem::MaybeUninit<T>],
+    scratch: &mut [Vec<T>],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            #[target_feature(enable = "avx2")]
+            unsafe fn fast<T: Float>(
+                code: &[(Op, Vec<Arg>)],
+                srcs: &[&[T]],
+                start: usize,
+                o: &mut [std::mem::MaybeUninit<T>],
+                scratch: &mut [Vec<T>],
+            ) {
+                block_body(code, srcs, start, o, scratch)
+            }
+            // SAFETY: the CPU supports AVX2.
+            return unsafe { fast(code, srcs, start, o, scratch) };
+        }
+    }
+    block_body(code, srcs, start, o, scratch)
+}
+
+#[inline(always)]
+fn block_body<T: Float>(
+    code: &[(Op, Vec<Arg>)],
+    srcs: &[&[T]],
+    start: usize,
+    o: &mut [std::mem::MaybeUninit<T>],
+    scratch: &mut [Vec<T>],
+) {
+    let len = o.len();
+    for (k, (op, args)) in code.iter().enumerate() {
+        let (done, rest) = scratch.split_at_mut(k);
+        let dst = &mut rest[0][..len];
+        let pick = |a: &Arg| -> Operand<'_, T> {
+            match *a {
+                Arg::In(i) if srcs[i].len() == 1 => Operand::Scalar(srcs[i][0]),
+                Arg::In(i) => Operand::Slice(&srcs[i][start..start + len]),
+                Arg::Tmp(j) => Operand::Slice(&done[j][..len]),
+            }
+        };
+        match op {
+            Op::Unary(u) => unary_block(*u, pick(&args[0]), dst),
+            Op::Binary(bop) => binary_block(*bop, pick(&args[0]), pick(&args[1]), dst),
+            _ => {}
+        }
+    }
+    let last = &scratch[code.len() - 1][..len];
+    for (d, &s) in o.iter_mut().zip(last) {
+        d.write(s);
+    }
+}
+
 enum Operand<'a, T> {
     Slice(&'a [T]),
     Scalar(T),
 }
 
+#[inline(always)]
 fn unary_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
     macro_rules! go {
         ($f:expr) => {{
@@ -305,6 +346,7 @@ fn unary_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
     }
 }
 
+#[inline(always)]
 fn binary_block<T: Float>(op: BinaryOp, a: Operand<'_, T>, b: Operand<'_, T>, d: &mut [T]) {
     macro_rules! go {
         ($f:expr) => {{
