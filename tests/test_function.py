@@ -712,16 +712,104 @@ def test_while_loop_with_python_trip_count():
     assert f.experimental_get_tracing_count() == 1
 
 
-def test_while_loop_on_traced_condition_is_unimplemented():
-    @tf.function
-    def f(x):
-        return tf.while_loop(lambda a: tf.reduce_sum(a) < 100.0, lambda a: [a * 2.0], [x])
+def test_while_loop_on_traced_condition_is_one_graph_node():
+    calls = []
 
-    with pytest.raises(tf.errors.UnimplementedError):
-        f(tf.constant([1.0]))
-    # Eagerly the same loop runs.
-    out = tf.while_loop(lambda a: tf.reduce_sum(a) < 100.0, lambda a: [a * 2.0], [tf.constant([1.0])])
-    np.testing.assert_array_equal(out[0].numpy(), [128.0])
+    def fn(x):
+        def body(a):
+            calls.append(1)
+            return [a * 2.0]
+
+        return tf.while_loop(lambda a: tf.reduce_sum(a) < 100.0, body, [x])
+
+    f = tf.function(fn)
+    cf = f.get_concrete_function(tf.constant([1.0]))
+    assert "While(" in str(cf.graph) and _traced_ops(cf, "Mul") == 1
+    calls.clear()
+    cases = (([1.0], [128.0]), ([3.0], [192.0]), ([200.0], [200.0]))
+    outs = [f(tf.constant(start))[0].numpy() for start, _ in cases]
+    # The graph calls did not run the Python body.
+    assert calls == [] and f.experimental_get_tracing_count() == 1
+    for (start, want), out in zip(cases, outs):
+        np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(out, fn(tf.constant(start))[0].numpy())
+
+
+def test_while_loop_reads_enclosing_values_variables_and_nests():
+    v = tf.Variable(0.0)
+
+    @tf.function
+    def f(x, limit):
+        step = x * 0.5  # an enclosing traced value, read by the body every iteration
+
+        def body(i, acc):
+            v.assign_add(1.0)
+            inner = tf.while_loop(lambda j, s: j < i, lambda j, s: (j + 1, s + step), (0, tf.zeros_like(x)))[1]
+            return i + 1, acc + inner
+
+        return tf.while_loop(lambda i, acc: i < limit, body, (0, tf.zeros_like(x)))
+
+    for limit in (0, 1, 4):
+        i, acc = f(tf.constant([2.0, 4.0]), tf.constant(limit))
+        assert int(i) == limit
+        # sum over i < limit of i * step
+        np.testing.assert_allclose(acc.numpy(), np.float32([1.0, 2.0]) * sum(range(limit)))
+    assert float(v.numpy()) == 5.0
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_while_loop_maximum_iterations_and_python_start():
+    @tf.function
+    def f(n):
+        # Starts as a Python loop (i is a Python number), turns into a graph loop once the
+        # condition reads the traced n.
+        return tf.while_loop(lambda i: i < n, lambda i: i + 2, 0, maximum_iterations=5)
+
+    assert int(f(tf.constant(7))) == 8
+    assert int(f(tf.constant(100))) == 10
+    assert int(f(tf.constant(-3))) == 0
+
+
+def test_while_loop_errors():
+    @tf.function
+    def changes_shape(x):
+        return tf.while_loop(lambda a: tf.reduce_sum(a) < 10.0, lambda a: tf.concat([a, a], 0), x)
+
+    with pytest.raises(ValueError, match=r"loop variable 0 .*shape \(1,\).*shape \(2,\)"):
+        changes_shape(tf.constant([1.0]))
+
+    @tf.function
+    def not_bool(x):
+        return tf.while_loop(lambda a: tf.reduce_sum(a), lambda a: a, x)
+
+    with pytest.raises(TypeError, match="boolean scalar"):
+        not_bool(tf.constant([1.0]))
+
+    x = tf.Variable([1.0])
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            y = tf.while_loop(lambda a: tf.reduce_sum(a) < 10.0, lambda a: a * 2.0, x * 1.0)
+        return tape.gradient(y, x)
+
+    with pytest.raises(tf.errors.UnimplementedError, match="while_loop: gradients"):
+        step()
+    # After the failed traces, tracing works again.
+    assert float(tf.function(lambda a: a + 1.0)(tf.constant(1.0))) == 2.0
+
+
+def test_while_loop_graph_called_under_an_outer_tape_records_each_iteration():
+    @tf.function
+    def f(x, n):
+        return tf.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, a * x), (0, tf.ones_like(x)))[1]
+
+    x = tf.constant(1.5)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x, tf.constant(3))
+    assert float(y) == 1.5**3
+    np.testing.assert_allclose(float(tape.gradient(y, x)), 3 * 1.5**2, rtol=1e-6)
 
 
 def test_exception_in_body_propagates_and_later_calls_work():

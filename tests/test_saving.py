@@ -444,3 +444,25 @@ def test_rust_example_serves_a_model_saved_by_python(tmp_path):
     bad = subprocess.run([exe, str(tmp_path / "saved"), "multiply", "[1, 2]"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 1 and "no signature accepts the input" in bad.stderr
+
+
+def test_function_with_a_graph_loop_saves_and_loads(tmp_path):
+    class Loop(tf.Module):
+        def __init__(self):
+            self.count = tf.Variable(0)
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+        def halvings(self, x):
+            def body(i, a):
+                self.count.assign_add(1)
+                return i + 1, a / 2.0
+
+            return tf.while_loop(lambda i, a: a > 1.0, body, (0, x))[0]
+
+    m = Loop()
+    assert int(m.halvings(tf.constant(10.0))) == 4
+    tf.saved_model.save(m, str(tmp_path))
+    r = tf.saved_model.load(str(tmp_path))
+    assert int(r.halvings(tf.constant(1000.0))) == 10
+    assert int(r.halvings(tf.constant(0.5))) == 0
+    assert int(r.count.numpy()) == 14

@@ -54,6 +54,11 @@ pub fn is_recording() -> bool {
     DEPTH.with(|d| d.get()) > 0 && PAUSED.with(|p| p.get()) == 0
 }
 
+/// True when a recording tape on this thread tracks one of the tensors `ids`.
+pub fn taped(ids: &[u64]) -> bool {
+    is_recording() && ACTIVE.with(|a| a.borrow().iter().any(|t| t.tracks_any(ids)))
+}
+
 /// Runs `f` with recording paused on this thread: the ops it runs are invisible to tapes.
 /// Primitives run their forward bodies this way, so only the primitive itself is recorded.
 pub fn paused<R>(f: impl FnOnce() -> R) -> R {

@@ -13,10 +13,12 @@
 //! assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![6.0, 12.0, 20.0]);
 //! ```
 
+mod control;
 pub(crate) mod fuse;
 mod op;
 pub mod trace;
 
+pub use control::While;
 pub use fuse::{Arg, Fused};
 pub use op::Op;
 pub use trace::AssignMode;
@@ -38,6 +40,8 @@ pub enum NodeKind {
     Assign(usize, AssignMode),
     /// A chain of elementwise ops run in one pass.
     Fused(Fused),
+    /// A loop over sub-graphs.
+    While(Box<While>),
 }
 
 /// One node: its kind and the value slots it reads and writes.
@@ -123,6 +127,13 @@ impl Graph {
                     }
                 }
                 NodeKind::Fused(f) => vals[node.outputs[0]] = Some(f.eval(&ins)?),
+                NodeKind::While(w) => {
+                    let n = w.n_vars;
+                    let res = trace::record_while((**w).clone(), &ins[..n], &ins[n..])?;
+                    for (&s, t) in node.outputs.iter().zip(res) {
+                        vals[s] = Some(t);
+                    }
+                }
                 NodeKind::Const(c) => vals[node.outputs[0]] = Some(self.consts[*c].clone()),
                 NodeKind::ReadVariable(v) => {
                     let t = self.variables[*v].read();
@@ -206,6 +217,7 @@ impl Graph {
             .map(|n| match &n.kind {
                 NodeKind::Op(_) => 1,
                 NodeKind::Fused(f) => f.code.len(),
+                NodeKind::While(w) => w.op_count(),
                 _ => 0,
             })
             .sum()
@@ -269,7 +281,12 @@ impl Graph {
         }
         let mut keep = vec![false; self.nodes.len()];
         for (k, n) in self.nodes.iter().enumerate().rev() {
-            if matches!(n.kind, NodeKind::Assign(..)) || n.outputs.iter().any(|&o| live[o]) {
+            let effects = match &n.kind {
+                NodeKind::Assign(..) => true,
+                NodeKind::While(w) => w.has_effects(),
+                _ => false,
+            };
+            if effects || n.outputs.iter().any(|&o| live[o]) {
                 keep[k] = true;
                 for &s in &n.inputs {
                     live[s] = true;
@@ -311,6 +328,15 @@ impl std::fmt::Display for Graph {
                 }
                 NodeKind::ReadVariable(v) => {
                     format!("ReadVariableOp('{}')", self.variables[*v].name())
+                }
+                NodeKind::While(w) => {
+                    let indent = |g: &Graph| g.to_string().replace('\n', "\n    ");
+                    format!(
+                        "While({}) {{\n    cond: {}\n    body: {}\n  }}",
+                        args.join(", "),
+                        indent(&w.cond),
+                        indent(&w.body)
+                    )
                 }
                 NodeKind::Assign(v, mode) => format!(
                     "{}('{}', {})",

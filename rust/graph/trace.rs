@@ -4,7 +4,7 @@
 //! subexpressions are folded as a matter of course. Tracing runs the ops on real values, which
 //! gives every node its dtype and shape.
 
-use super::{Graph, Node, NodeKind, Op};
+use super::{Graph, Node, NodeKind, Op, While};
 use crate::{Result, Tensor, Variable};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -36,6 +36,11 @@ pub struct Builder {
     /// assignments on real values, and they are undone when the trace ends (the graph run
     /// that follows applies them once).
     saved: Vec<(Variable, Tensor)>,
+    /// A sub-graph (a loop's condition or body): values traced by the enclosing traces are
+    /// read through extra inputs rather than captured as constants.
+    sub: bool,
+    /// The enclosing values behind those extra inputs, in order.
+    captures: Vec<Tensor>,
 }
 
 thread_local! {
@@ -50,7 +55,33 @@ pub fn active() -> bool {
 }
 
 fn with_top<R>(f: impl FnOnce(&mut Builder) -> R) -> Option<R> {
-    STACK.with(|s| s.borrow_mut().last_mut().map(f))
+    with_top_outer(|b, _| f(b))
+}
+
+/// Runs `f` on the innermost builder and the ones enclosing it.
+fn with_top_outer<R>(f: impl FnOnce(&mut Builder, &[Builder]) -> R) -> Option<R> {
+    STACK.with(|s| {
+        let mut st = s.borrow_mut();
+        let (top, outer) = st.split_last_mut()?;
+        Some(f(top, outer))
+    })
+}
+
+/// True when `id` is traced by an enclosing trace that `top` may read from (through a chain of
+/// sub-graphs).
+fn outer_traced(top: &Builder, outer: &[Builder], id: &u64) -> bool {
+    if !top.sub {
+        return false;
+    }
+    for b in outer.iter().rev() {
+        if b.traced(id) {
+            return true;
+        }
+        if !b.sub {
+            return false;
+        }
+    }
+    false
 }
 
 impl Builder {
@@ -66,9 +97,16 @@ impl Builder {
         self.slots.get(id).is_some_and(|&s| !self.constant[s])
     }
 
-    /// The slot holding `t`: a traced value, or a new constant.
-    fn slot_of(&mut self, t: &Tensor) -> usize {
+    /// The slot holding `t`: a traced value, a value of an enclosing trace (a sub-graph
+    /// input), or a new constant.
+    fn slot_of(&mut self, t: &Tensor, outer: &[Builder]) -> usize {
         if let Some(&s) = self.slots.get(&t.id()) {
+            return s;
+        }
+        if outer_traced(self, outer, &t.id()) {
+            let s = self.value(t);
+            self.inputs.push(s);
+            self.captures.push(t.clone());
             return s;
         }
         let c = self.consts.len();
@@ -95,6 +133,18 @@ impl Builder {
 /// Starts tracing on this thread (traces nest: the innermost one records).
 pub fn begin() {
     STACK.with(|s| s.borrow_mut().push(Builder::default()));
+    DEPTH.with(|d| d.set(d.get() + 1));
+}
+
+/// Starts tracing a sub-graph (a loop's condition or body): values traced by the enclosing
+/// traces become its inputs ([`finish_sub`] returns them).
+pub fn begin_sub() {
+    STACK.with(|s| {
+        s.borrow_mut().push(Builder {
+            sub: true,
+            ..Builder::default()
+        })
+    });
     DEPTH.with(|d| d.set(d.get() + 1));
 }
 
@@ -126,7 +176,9 @@ pub fn input(t: &Tensor) -> Tensor {
 
 /// True when some input is a traced value.
 pub fn tracks_any(ids: &[u64]) -> bool {
-    active() && with_top(|b| ids.iter().any(|i| b.traced(i))).unwrap_or(false)
+    active()
+        && with_top_outer(|b, outer| ids.iter().any(|i| b.traced(i) || outer_traced(b, outer, i)))
+            .unwrap_or(false)
 }
 
 /// True when `t` is a traced (symbolic) value: its data is only an example.
@@ -135,8 +187,8 @@ pub fn is_symbolic(t: &Tensor) -> bool {
 }
 
 pub(crate) fn record(op: &Op, inputs: &[&Tensor], outputs: &[Tensor]) {
-    with_top(|b| {
-        let ins: Vec<usize> = inputs.iter().map(|t| b.slot_of(t)).collect();
+    with_top_outer(|b, outer| {
+        let ins: Vec<usize> = inputs.iter().map(|t| b.slot_of(t, outer)).collect();
         let outs: Vec<usize> = outputs.iter().map(|t| b.value(t)).collect();
         b.nodes.push(Node {
             kind: NodeKind::Op(op.clone()),
@@ -183,12 +235,12 @@ pub(crate) fn assign(v: &Variable, mode: AssignMode, value: &Tensor) {
     if !active() {
         return;
     }
-    with_top(|b| {
+    with_top_outer(|b, outer| {
         if !b.saved.iter().any(|(w, _)| w.same(v)) {
             b.saved.push((v.clone(), v.peek()));
         }
         let i = b.variable(v);
-        let s = b.slot_of(value);
+        let s = b.slot_of(value, outer);
         b.nodes.push(Node {
             kind: NodeKind::Assign(i, mode),
             inputs: vec![s],
@@ -199,12 +251,23 @@ pub(crate) fn assign(v: &Variable, mode: AssignMode, value: &Tensor) {
 
 /// Ends the innermost trace: `outputs` become the graph's results (constants if untraced).
 pub fn finish(outputs: &[Tensor]) -> Result<Graph> {
+    finish_sub(outputs).map(|(g, _)| g)
+}
+
+/// Ends the innermost trace; also returns the enclosing values a sub-graph reads (its inputs
+/// after the ones registered with [`input`]).
+pub fn finish_sub(outputs: &[Tensor]) -> Result<(Graph, Vec<Tensor>)> {
+    let outs = with_top_outer(|b, outer| {
+        outputs
+            .iter()
+            .map(|t| b.slot_of(t, outer))
+            .collect::<Vec<usize>>()
+    });
     let b = STACK.with(|s| s.borrow_mut().pop());
     DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
-    let Some(mut b) = b else {
+    let (Some(b), Some(outs)) = (b, outs) else {
         return Err(crate::Error::Internal("finish: no trace is active".into()));
     };
-    let outs: Vec<usize> = outputs.iter().map(|t| b.slot_of(t)).collect();
     restore(&b.saved);
     let mut g = Graph {
         inputs: b.inputs,
@@ -218,5 +281,35 @@ pub fn finish(outputs: &[Tensor]) -> Result<Graph> {
         check_specs: false,
     };
     g.optimize();
-    Ok(g)
+    Ok((g, b.captures))
+}
+
+/// Runs a loop, or, when its inputs are traced, adds it to the innermost trace as one node.
+/// `vars` are the initial loop variables and `captures` the values its condition and body
+/// read (as [`finish_sub`] returned them). A traced loop's results are examples shaped as the
+/// loop variables. Gradients through a traced loop are not supported: a tape watching its
+/// inputs gives an `Unimplemented` error rather than a wrong gradient.
+pub fn record_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Result<Vec<Tensor>> {
+    let all: Vec<&Tensor> = vars.iter().chain(captures).collect();
+    let ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
+    if !tracks_any(&ids) {
+        let ins: Vec<Tensor> = all.into_iter().cloned().collect();
+        return w.run(&ins);
+    }
+    if crate::autodiff::taped(&ids) {
+        return Err(crate::Error::Unimplemented(
+            "while_loop: gradients through a loop whose condition depends on a traced tensor are not supported inside rstf.function; run the loop eagerly or with a Python trip count".into(),
+        ));
+    }
+    let outs: Vec<Tensor> = vars.iter().map(|v| v.detach()).collect();
+    with_top_outer(|b, outer| {
+        let ins: Vec<usize> = all.iter().map(|t| b.slot_of(t, outer)).collect();
+        let os: Vec<usize> = outs.iter().map(|t| b.value(t)).collect();
+        b.nodes.push(Node {
+            kind: NodeKind::While(Box::new(w)),
+            inputs: ins,
+            outputs: os,
+        });
+    });
+    Ok(outs)
 }

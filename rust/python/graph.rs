@@ -97,6 +97,62 @@ fn trace_finish(outputs: Vec<Bound<'_, PyAny>>) -> PyResult<PyGraph> {
     })
 }
 
+/// Starts tracing a loop's condition or body inside the current trace.
+#[pyfunction]
+fn trace_begin_sub() {
+    trace::begin_sub();
+}
+
+/// Ends a sub-graph trace: the graph and the enclosing values it reads (its extra inputs).
+#[pyfunction]
+fn trace_finish_sub(outputs: Vec<Bound<'_, PyAny>>) -> PyResult<(PyGraph, Vec<PyTensor>)> {
+    let ts: Vec<Tensor> = match outputs
+        .iter()
+        .map(|a| to_tensor(a, None, false))
+        .collect::<PyResult<_>>()
+    {
+        Ok(ts) => ts,
+        Err(e) => {
+            trace::abort();
+            return Err(e);
+        }
+    };
+    let (g, caps) = trace::finish_sub(&ts)?;
+    Ok((PyGraph { g }, caps.into_iter().map(PyTensor::new).collect()))
+}
+
+/// Adds a loop node to the current trace (or runs the loop when nothing in it is traced).
+#[pyfunction]
+#[pyo3(signature = (cond, body, loop_vars, cond_captures, body_captures, max_iterations=None))]
+fn trace_while(
+    py: Python<'_>,
+    cond: &Bound<'_, PyGraph>,
+    body: &Bound<'_, PyGraph>,
+    loop_vars: Vec<Bound<'_, PyAny>>,
+    cond_captures: Vec<Bound<'_, PyAny>>,
+    body_captures: Vec<Bound<'_, PyAny>>,
+    max_iterations: Option<u64>,
+) -> PyResult<Vec<PyTensor>> {
+    let conv = |v: &[Bound<'_, PyAny>]| -> PyResult<Vec<Tensor>> {
+        v.iter().map(|a| to_tensor(a, None, false)).collect()
+    };
+    let vars = conv(&loop_vars)?;
+    let n_cond = cond_captures.len();
+    let mut caps = conv(&cond_captures)?;
+    caps.extend(conv(&body_captures)?);
+    let w = crate::graph::While::new(
+        cond.get().g.clone(),
+        body.get().g.clone(),
+        vars.len(),
+        n_cond,
+        max_iterations,
+    )
+    .map_err(|e| super::errors::to_pyerr(py, e))?;
+    trace::record_while(w, &vars, &caps)
+        .map(|v| v.into_iter().map(PyTensor::new).collect())
+        .map_err(|e| super::errors::to_pyerr(py, e))
+}
+
 /// True while a trace is active on this thread.
 #[pyfunction]
 fn is_tracing() -> bool {
@@ -144,6 +200,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace_abort, m)?)?;
     m.add_function(wrap_pyfunction!(trace_input, m)?)?;
     m.add_function(wrap_pyfunction!(trace_finish, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_begin_sub, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_finish_sub, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_while, m)?)?;
     m.add_function(wrap_pyfunction!(is_tracing, m)?)?;
     m.add_function(wrap_pyfunction!(is_symbolic, m)?)?;
     m.add_function(wrap_pyfunction!(signature_key, m)?)?;

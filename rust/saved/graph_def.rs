@@ -18,7 +18,7 @@
 //! assert_eq!(g2.run(&[x]).unwrap()[0].to_vec::<f32>().unwrap(), vec![3.0, 6.0]);
 //! ```
 
-use crate::graph::{AssignMode, Graph, Node, NodeKind, Op};
+use crate::graph::{AssignMode, Graph, Node, NodeKind, Op, While};
 use crate::{DType, Error, Result, Tensor, Variable};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -47,6 +47,20 @@ pub enum NodeOp {
     ReadVariable(usize),
     /// Updates variable number `i` with the node's input.
     Assign(usize, AssignMode),
+    /// A loop (see [`crate::graph::While`]); the sub-graphs name their own constants and
+    /// variables.
+    While {
+        /// The condition.
+        cond: Box<GraphDef>,
+        /// The body.
+        body: Box<GraphDef>,
+        /// Number of loop variables.
+        n_vars: usize,
+        /// Number of inputs after the loop variables that go to the condition.
+        n_cond_captures: usize,
+        /// Iteration limit.
+        max_iterations: Option<u64>,
+    },
 }
 
 /// One node.
@@ -88,39 +102,56 @@ impl GraphDef {
         var_key: &mut dyn FnMut(&Variable) -> String,
     ) -> (GraphDef, Vec<(String, Tensor)>) {
         let mut consts: Vec<(String, Tensor)> = Vec::new();
+        let def = Self::encode(g, prefix, &mut consts, var_key);
+        (def, consts)
+    }
+
+    fn encode(
+        g: &Graph,
+        prefix: &str,
+        consts: &mut Vec<(String, Tensor)>,
+        var_key: &mut dyn FnMut(&Variable) -> String,
+    ) -> GraphDef {
+        let mut keys: Vec<String> = Vec::new();
         let mut const_of: HashMap<usize, usize> = HashMap::new();
         let mut vars: Vec<String> = Vec::new();
         let mut var_of: HashMap<usize, usize> = HashMap::new();
-        let nodes = g
-            .primitive_nodes
-            .iter()
-            .map(|n| {
-                let op = match &n.kind {
-                    NodeKind::Op(op) => NodeOp::Op(op.clone()),
-                    NodeKind::Const(c) => NodeOp::Const(*const_of.entry(*c).or_insert_with(|| {
-                        consts.push((format!("{prefix}{}", consts.len()), g.consts[*c].clone()));
-                        consts.len() - 1
-                    })),
-                    NodeKind::ReadVariable(v) | NodeKind::Assign(v, _) => {
-                        let i = *var_of.entry(*v).or_insert_with(|| {
-                            vars.push(var_key(&g.variables[*v]));
-                            vars.len() - 1
-                        });
-                        match &n.kind {
-                            NodeKind::Assign(_, mode) => NodeOp::Assign(i, *mode),
-                            _ => NodeOp::ReadVariable(i),
-                        }
+        let mut nodes = Vec::with_capacity(g.primitive_nodes.len());
+        for n in &g.primitive_nodes {
+            let op = match &n.kind {
+                NodeKind::Op(op) => NodeOp::Op(op.clone()),
+                NodeKind::Const(c) => NodeOp::Const(*const_of.entry(*c).or_insert_with(|| {
+                    let key = format!("{prefix}{}", consts.len());
+                    consts.push((key.clone(), g.consts[*c].clone()));
+                    keys.push(key);
+                    keys.len() - 1
+                })),
+                NodeKind::ReadVariable(v) | NodeKind::Assign(v, _) => {
+                    let i = *var_of.entry(*v).or_insert_with(|| {
+                        vars.push(var_key(&g.variables[*v]));
+                        vars.len() - 1
+                    });
+                    match &n.kind {
+                        NodeKind::Assign(_, mode) => NodeOp::Assign(i, *mode),
+                        _ => NodeOp::ReadVariable(i),
                     }
-                    NodeKind::Fused(_) => unreachable!("primitive nodes are never fused"),
-                };
-                NodeDef {
-                    op,
-                    inputs: n.inputs.clone(),
-                    outputs: n.outputs.clone(),
                 }
-            })
-            .collect();
-        let def = GraphDef {
+                NodeKind::While(w) => NodeOp::While {
+                    cond: Box::new(Self::encode(&w.cond, prefix, consts, var_key)),
+                    body: Box::new(Self::encode(&w.body, prefix, consts, var_key)),
+                    n_vars: w.n_vars,
+                    n_cond_captures: w.n_cond_captures,
+                    max_iterations: w.max_iterations,
+                },
+                NodeKind::Fused(_) => unreachable!("primitive nodes are never fused"),
+            };
+            nodes.push(NodeDef {
+                op,
+                inputs: n.inputs.clone(),
+                outputs: n.outputs.clone(),
+            });
+        }
+        GraphDef {
             inputs: g.inputs.clone(),
             outputs: g.outputs.clone(),
             specs: g
@@ -132,10 +163,9 @@ impl GraphDef {
                 })
                 .collect(),
             nodes,
-            constants: consts.iter().map(|(k, _)| k.clone()).collect(),
+            constants: keys,
             variables: vars,
-        };
-        (def, consts)
+        }
     }
 
     /// Validates the definition against the constants and variables it names and builds the
@@ -143,9 +173,10 @@ impl GraphDef {
     pub fn build(
         &self,
         name: &str,
-        consts: &HashMap<String, Tensor>,
+        consts_by_key: &HashMap<String, Tensor>,
         variables: &HashMap<String, Variable>,
     ) -> Result<Graph> {
+        let consts = consts_by_key;
         let bad = |why: String| Error::DataLoss(format!("function '{name}': {why}"));
         let n_slots = self.specs.len();
         for (i, s) in self.specs.iter().enumerate() {
@@ -213,6 +244,12 @@ impl GraphDef {
                 NodeOp::Op(op) => (op.arity(n.inputs.len()), op_outputs(op, n, &self.specs)),
                 NodeOp::Const(_) | NodeOp::ReadVariable(_) => (0, 1),
                 NodeOp::Assign(..) => (1, 0),
+                NodeOp::While {
+                    cond, body, n_vars, ..
+                } => (
+                    (cond.inputs.len() + body.inputs.len()).saturating_sub(*n_vars),
+                    *n_vars,
+                ),
             };
             if n.inputs.len() != n_in || n.outputs.len() != n_out {
                 return Err(bad(format!(
@@ -267,6 +304,41 @@ impl GraphDef {
                         NodeOp::Assign(_, mode) => NodeKind::Assign(*v, *mode),
                         _ => NodeKind::ReadVariable(*v),
                     }
+                }
+                NodeOp::While {
+                    cond,
+                    body,
+                    n_vars,
+                    n_cond_captures,
+                    max_iterations,
+                } => {
+                    let cond = cond.build(name, consts_by_key, variables)?;
+                    let body = body.build(name, consts_by_key, variables)?;
+                    let w = While::new(cond, body, *n_vars, *n_cond_captures, *max_iterations)
+                        .map_err(|e| bad(format!("node {k}: {e}")))?;
+                    // The node's values must be what the sub-graphs take and give.
+                    let sub_ins = w
+                        .cond
+                        .inputs
+                        .iter()
+                        .map(|&i| &w.cond.specs[i])
+                        .chain(w.body.inputs[*n_vars..].iter().map(|&i| &w.body.specs[i]));
+                    let outs = w.body.outputs.iter().map(|&o| &w.body.specs[o]);
+                    let ok = n
+                        .inputs
+                        .iter()
+                        .zip(sub_ins)
+                        .all(|(&s, sp)| spec_is(s, sp.0, &sp.1))
+                        && n.outputs
+                            .iter()
+                            .zip(outs)
+                            .all(|(&s, sp)| spec_is(s, sp.0, &sp.1));
+                    if !ok {
+                        return Err(bad(format!(
+                            "node {k} (While): its values do not match its sub-graphs"
+                        )));
+                    }
+                    NodeKind::While(Box::new(w))
                 }
             };
             nodes.push(Node {
