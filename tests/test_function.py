@@ -744,7 +744,8 @@ def test_while_loop_reads_enclosing_values_variables_and_nests():
 
         def body(i, acc):
             v.assign_add(1.0)
-            inner = tf.while_loop(lambda j, s: j < i, lambda j, s: (j + 1, s + step), (0, tf.zeros_like(x)))[1]
+            inner = tf.while_loop(lambda j, s: j < i, lambda j, s: (j + 1, s + step),
+                                  (0, tf.zeros_like(x)))[1]
             return i + 1, acc + inner
 
         return tf.while_loop(lambda i, acc: i < limit, body, (0, tf.zeros_like(x)))

@@ -330,8 +330,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
 
 def _graph_loop(cond, body, flat, call, max_iterations):
     """The loop as a ``While`` node of the graph being traced."""
-    tensors = [v if isinstance(v, Tensor) else _o.convert_to_tensor(v.value() if isinstance(v, Variable) else v)
-               for v in flat]
+    tensors = [v.value() if isinstance(v, Variable) else _o.convert_to_tensor(v) for v in flat]
 
     def cond_fn(ins):
         c = _o.convert_to_tensor(call(cond, ins))
