@@ -1,8 +1,10 @@
 //! Matrix multiplication: 2-D and batched (batch dims broadcast), with transposes folded into
-//! strides. float32/float64 go through the `gemm` crate; half floats are computed in f32;
+//! strides. float32 goes through the packed AVX2 kernel of `backend::cpu::sgemm` when the CPU has
+//! it, float64 (and float32 elsewhere) through the `gemm` crate; half floats are computed in f32;
 //! integers use a blocked loop.
 
 use crate::backend::cpu::num::Num;
+use crate::backend::cpu::sgemm;
 use crate::dtype::{DType, Element};
 use crate::layout::{broadcast_shapes, broadcast_strides, checked_numel, Layout};
 use crate::storage::try_alloc;
@@ -113,6 +115,31 @@ macro_rules! impl_gemm_float {
             ) {
                 if k == 0 {
                     dst.iter_mut().for_each(|d| *d = 0.0);
+                    return;
+                }
+                if <$t as Element>::DTYPE == DType::F32
+                    && m * n * k >= 1 << 15
+                    && sgemm::available()
+                {
+                    // SAFETY: the type is f32 (checked above); offsets and strides come from
+                    // validated layouts; the CPU has AVX2 and FMA.
+                    unsafe {
+                        let d32 =
+                            std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut f32, dst.len());
+                        sgemm::sgemm(
+                            m,
+                            n,
+                            k,
+                            d32,
+                            a.as_ptr().add(ao) as *const f32,
+                            ars,
+                            acs,
+                            b.as_ptr().add(bo) as *const f32,
+                            brs,
+                            bcs,
+                            par,
+                        );
+                    }
                     return;
                 }
                 let p = if par {

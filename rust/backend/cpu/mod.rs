@@ -1,7 +1,8 @@
 //! The CPU backend: strided iteration ([`strided`]), per-type arithmetic ([`num`]) and
-//! vectorised f32 kernels ([`simd`]). Ops in `crate::ops` call into these.
+//! vectorised f32 kernels ([`simd`]), the packed f32 matrix multiply ([`sgemm`]). Ops in `crate::ops` call into these.
 
 pub mod num;
+pub mod sgemm;
 pub mod simd;
 pub mod strided;
 
