@@ -34,7 +34,8 @@ pub fn exp_f32(x: f32) -> f32 {
     const C2: f32 = -2.121_944_4e-4;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     let xc = x.clamp(-104.0, 88.722_84);
-    let n = (xc * LOG2E + MAGIC) - MAGIC;
+    let t = xc * LOG2E + MAGIC;
+    let n = t - MAGIC;
     let r = xc - n * C1 - n * C2;
     let mut p = 1.987_569_1e-4f32;
     p = p * r + 1.398_199_9e-3;
@@ -44,7 +45,9 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
     // 2^n as two factors so that results down to 2^-149 stay representable.
-    let ni = n as i32;
+    // n as an integer, read from t's mantissa (t = 1.5 * 2^23 + n with an ulp of 1): unlike
+    // `n as i32`, this vectorises.
+    let ni = t.to_bits() as i32 - MAGIC.to_bits() as i32;
     let h = ni >> 1;
     let s1 = f32::from_bits(((h + 127) as u32) << 23);
     let s2 = f32::from_bits(((ni - h + 127) as u32) << 23);
@@ -77,35 +80,6 @@ multiversion! {
 }
 
 multiversion! {
-    /// Sum of a block of at most a few thousand values with 32 independent lanes.
-    fn sum_block_f32(x: &[f32]) -> f32 {
-        if x.len() < 32 {
-            // Short rows add left to right, as TensorFlow and numpy do.
-            return x.iter().sum();
-        }
-        let mut acc = [0f32; 32];
-        let chunks = x.chunks_exact(32);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for i in 0..32 {
-                acc[i] += c[i];
-            }
-        }
-        for (i, &v) in rest.iter().enumerate() {
-            acc[i] += v;
-        }
-        let mut w = 16;
-        while w > 0 {
-            for i in 0..w {
-                acc[i] += acc[i + w];
-            }
-            w /= 2;
-        }
-        acc[0]
-    }
-}
-
-multiversion! {
     /// Maximum of a non-empty slice; NaN if any element is NaN.
     fn max_f32(x: &[f32]) -> f32 {
         let mut acc = [f32::NEG_INFINITY; 16];
@@ -128,8 +102,8 @@ multiversion! {
 }
 
 multiversion! {
-    /// Softmax (or log-softmax) of each contiguous row of length `n`. The exponentials are
-    /// f32; their sum and the normalisation are f64, so results are within an ulp or two.
+    /// Softmax (or log-softmax) of each contiguous row of length `n`, in one pass for the
+    /// maximum and one that writes the exponentials while summing them in 32 lanes.
     fn softmax_rows_f32(x: &[f32], out: &mut [MaybeUninit<f32>], n: usize, log: bool) -> () {
         for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
             let m = max_f32(xr);
@@ -140,47 +114,107 @@ multiversion! {
                 continue;
             }
             let m = if m == f32::NEG_INFINITY { 0.0 } else { m };
-            for (o, &v) in or.iter_mut().zip(xr) {
-                o.write(exp_f32(v - m));
-            }
-            // SAFETY: every element of the row was written just above.
-            let row: &mut [f32] = unsafe { &mut *(or as *mut [MaybeUninit<f32>] as *mut [f32]) };
-            let mut acc = [0f64; 8];
-            let chunks = row.chunks_exact(8);
-            let rest: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
-            for c in chunks {
-                for i in 0..8 {
-                    acc[i] += c[i] as f64;
+            let mut acc = [0f32; 32];
+            let mut xc = xr.chunks_exact(32);
+            let mut oc = or.chunks_exact_mut(32);
+            for (c, o) in (&mut xc).zip(&mut oc) {
+                for i in 0..32 {
+                    let e = exp_f32(c[i] - m);
+                    o[i].write(e);
+                    acc[i] += e;
                 }
             }
-            let s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + rest;
+            for (i, (&v, o)) in xc.remainder().iter().zip(oc.into_remainder()).enumerate() {
+                let e = exp_f32(v - m);
+                o.write(e);
+                acc[i] += e;
+            }
+            let mut w = 16;
+            while w > 0 {
+                for i in 0..w {
+                    acc[i] += acc[i + w];
+                }
+                w /= 2;
+            }
+            let s = acc[0];
+            // SAFETY: every element of the row was written just above.
+            let row: &mut [f32] = unsafe { &mut *(or as *mut [MaybeUninit<f32>] as *mut [f32]) };
             if log {
-                let ls = m as f64 + s.ln();
+                let ls = s.ln();
                 for (o, &v) in row.iter_mut().zip(xr) {
-                    *o = (v as f64 - ls) as f32;
+                    *o = (v - m) - ls;
                 }
             } else {
                 let inv = 1.0 / s;
                 for v in row.iter_mut() {
-                    *v = (*v as f64 * inv) as f32;
+                    *v *= inv;
                 }
             }
         }
     }
 }
 
-/// Accurate sum of f32 values: 32-lane blocks combined pairwise (error grows as log n).
+multiversion! {
+    /// Sum of at least 32 values: each block of 4096 is summed in 32 lanes (the inner loop is
+    /// four vector adds), folded to 8 lanes, and the blocks' lane vectors are combined pairwise
+    /// (a binary counter of partial sums), so the error grows as log n without a scalar
+    /// reduction per block.
+    fn sum_cascade_f32(x: &[f32]) -> f32 {
+        const BLOCK: usize = 4096;
+        let mut stack = [[0f32; 8]; 64];
+        let mut depth = 0;
+        for (b, blk) in x.chunks(BLOCK).enumerate() {
+            let mut acc = [[0f32; 8]; 4];
+            let chunks = blk.chunks_exact(32);
+            let rest = chunks.remainder();
+            for c in chunks {
+                for j in 0..4 {
+                    for l in 0..8 {
+                        acc[j][l] += c[j * 8 + l];
+                    }
+                }
+            }
+            let mut v = [0f32; 8];
+            for l in 0..8 {
+                v[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
+            }
+            for (i, &r) in rest.iter().enumerate() {
+                v[i % 8] += r;
+            }
+            // Block b+1 completes a pair at every trailing zero bit of b+1.
+            let mut n = b + 1;
+            while n & 1 == 0 {
+                depth -= 1;
+                for l in 0..8 {
+                    v[l] += stack[depth][l];
+                }
+                n >>= 1;
+            }
+            stack[depth] = v;
+            depth += 1;
+        }
+        let mut v = [0f32; 8];
+        for d in (0..depth).rev() {
+            for l in 0..8 {
+                v[l] += stack[d][l];
+            }
+        }
+        ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+    }
+}
+
+/// Accurate sum of f32 values (error grows as log n); large inputs are split over the
+/// threads. Rows shorter than 32 add left to right, as TensorFlow and numpy do.
 pub fn sum_f32(x: &[f32]) -> f32 {
-    const BLOCK: usize = 4096;
-    if x.len() <= BLOCK {
-        return sum_block_f32(x);
+    if x.len() < 32 {
+        return x.iter().sum();
     }
-    let half = (x.len() / 2).div_ceil(BLOCK) * BLOCK;
-    let (a, b) = x.split_at(half);
-    if x.len() >= 1 << 18 {
-        let (sa, sb) = rayon::join(|| sum_f32(a), || sum_f32(b));
-        sa + sb
-    } else {
-        sum_f32(a) + sum_f32(b)
+    let threads = rayon::current_num_threads();
+    if x.len() < 1 << 18 || threads == 1 {
+        return sum_cascade_f32(x);
     }
+    use rayon::prelude::*;
+    let part = x.len().div_ceil(threads).next_multiple_of(4096);
+    let parts: Vec<f32> = x.par_chunks(part).map(sum_cascade_f32).collect();
+    parts.iter().sum()
 }
