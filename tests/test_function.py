@@ -619,18 +619,52 @@ def test_second_order_gradient_inside_function():
     assert hessian_diag.experimental_get_tracing_count() == 1
 
 
-def test_custom_gradient_inside_function_is_unimplemented():
+def test_custom_gradient_inside_function():
     @tf.custom_gradient
-    def square(x):
-        return x * x, lambda dy: dy * 2.0 * x
+    def clip_grad(x):
+        # The value is x * x; the gradient deliberately differs from 2x (clipped to [-1, 1]).
+        return x * x, lambda dy: tf.clip_by_value(dy * 2.0 * x, -1.0, 1.0)
+
+    w = tf.Variable([3.0, 0.25])
 
     @tf.function
-    def f(x):
-        return square(x)
+    def step():
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(clip_grad(w) * 2.0)
+        g = tape.gradient(y, w)
+        w.assign_sub(0.1 * g)
+        return y, g
 
-    with pytest.raises(tf.errors.UnimplementedError):
-        f(tf.constant(3.0))
-    assert float(square(tf.constant(3.0))) == 9.0  # eager use still works afterwards
+    def eager_step():
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(clip_grad(w) * 2.0)
+        g = tape.gradient(y, w)
+        w.assign_sub(0.1 * g)
+        return y, g
+
+    for _ in range(2):
+        y, g = step()
+    # The custom rule ran: 2 * 2 * w clipped to 1 = [1.0, 0.6] on the second step (w[1] = 0.15).
+    np.testing.assert_allclose(g.numpy(), [1.0, 0.6], rtol=1e-6)
+    traced_w = w.numpy().copy()
+    w.assign([3.0, 0.25])
+    for _ in range(2):
+        y_e, g_e = eager_step()
+    _same_bits(y, y_e)
+    _same_bits(g, g_e)
+    np.testing.assert_array_equal(traced_w, w.numpy())
+    assert step.experimental_get_tracing_count() == 1
+
+    # Without a tape the function just computes the value.
+    f = tf.function(lambda x: clip_grad(x))
+    assert float(f(tf.constant(3.0))) == 9.0
+    # A tape outside the function would see the forward ops, not the custom rule: refused.
+    x = tf.constant(3.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        with pytest.raises(tf.errors.UnimplementedError, match="custom_gradient"):
+            f(x)
+    assert float(clip_grad(tf.constant(3.0))) == 9.0  # eager use still works afterwards
 
 
 # ----------------------------------------------------------------------------- control flow and errors

@@ -132,15 +132,14 @@ def custom_gradient(f=None):
     def wrapped(*args, **kwargs):
         inputs = [_o.convert_to_tensor(a) if not isinstance(a, (Tensor, Variable)) else a
                   for a in nest.flatten(args)]
-        if _rstf.is_tracing():
-            from .errors import UnimplementedError
-
-            raise UnimplementedError("custom_gradient: not supported inside rstf.function yet")
-        _rstf.pause_recording()
+        # The forward pass is hidden from tapes; inside rstf.function the graph still records
+        # it, and tapes inside the function use grad_fn (traced into the graph when they run).
+        tracing = _rstf.is_tracing()
+        (_rstf.hide_tapes if tracing else _rstf.pause_recording)()
         try:
             result, grad_fn = f(*args, **kwargs)
         finally:
-            _rstf.resume_recording()
+            (_rstf.unhide_tapes if tracing else _rstf.resume_recording)()
         flat = [_o.convert_to_tensor(r) for r in nest.flatten(result)]
 
         def backward(*dys):

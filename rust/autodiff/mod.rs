@@ -46,6 +46,24 @@ thread_local! {
     static ACTIVE: RefCell<Vec<Tape>> = const { RefCell::new(Vec::new()) };
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     static PAUSED: Cell<usize> = const { Cell::new(0) };
+    /// Tapes set aside by [`hide_tapes`], innermost last.
+    static HIDDEN: RefCell<Vec<Vec<Tape>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets this thread's tapes aside until [`unhide_tapes`]: ops run meanwhile are not taped, but
+/// a graph being traced still records them (the forward pass of a custom gradient).
+pub fn hide_tapes() {
+    let v = with_active(std::mem::take);
+    HIDDEN.with(|h| h.borrow_mut().push(v));
+}
+
+/// Brings back the tapes of the matching [`hide_tapes`].
+pub fn unhide_tapes() {
+    let v = HIDDEN.with(|h| h.borrow_mut().pop()).unwrap_or_default();
+    with_active(|a| {
+        let newer = std::mem::replace(a, v);
+        a.extend(newer);
+    });
 }
 
 /// True when some tape on this thread may record (the fast check every op makes).
@@ -247,9 +265,15 @@ pub fn record_opaque(
     make: impl FnOnce(&[Tensor]) -> GradFn,
 ) -> Result<()> {
     if crate::graph::trace::active() {
-        return Err(crate::Error::Unimplemented(format!(
-            "{name}: custom gradients cannot be used inside rstf.function yet"
-        )));
+        // The graph keeps the forward ops (traced already); tapes inside the trace use the
+        // custom rule, and the graph is marked so that no tape outside it differentiates
+        // its primitives instead.
+        crate::graph::trace::mark_custom_gradient();
+        for o in outputs.iter_mut() {
+            let old = o.id();
+            o.renew_id();
+            crate::graph::trace::alias(old, o);
+        }
     }
     if !is_recording() {
         return Ok(());
@@ -265,8 +289,10 @@ pub fn record_opaque(
     if tapes.is_empty() {
         return Ok(());
     }
-    for o in outputs.iter_mut() {
-        o.renew_id();
+    if !crate::graph::trace::active() {
+        for o in outputs.iter_mut() {
+            o.renew_id();
+        }
     }
     push_entry(&tapes, name, ids, outputs, make);
     Ok(())

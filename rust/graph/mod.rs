@@ -77,6 +77,10 @@ pub struct Graph {
     /// Check each op's result against the traced dtype and shape (on for graphs read from
     /// files, whose specs are not trusted).
     pub check_specs: bool,
+    /// The graph runs the forward pass of a custom gradient: tapes outside it would
+    /// differentiate the forward ops instead of the custom rule, so running it under a
+    /// recording tape is refused.
+    pub custom_gradient: bool,
 }
 
 impl Graph {
@@ -89,6 +93,14 @@ impl Graph {
                 self.inputs.len(),
                 args.len()
             );
+        }
+        if self.custom_gradient {
+            if crate::autodiff::is_recording() {
+                return Err(crate::Error::Unimplemented(
+                    "rstf.function: this function uses custom_gradient, which tapes outside it cannot differentiate yet; put the GradientTape inside the function".into(),
+                ));
+            }
+            trace::mark_custom_gradient();
         }
         let mut vals: Vec<Option<Tensor>> = vec![None; self.specs.len()];
         for (i, (&slot, a)) in self.inputs.iter().zip(args).enumerate() {

@@ -41,6 +41,8 @@ pub struct Builder {
     sub: bool,
     /// The enclosing values behind those extra inputs, in order.
     captures: Vec<Tensor>,
+    /// Some op traced here has a custom gradient that the graph cannot hold.
+    custom_gradient: bool,
 }
 
 thread_local! {
@@ -163,6 +165,21 @@ fn restore(saved: &[(Variable, Tensor)]) {
     }
 }
 
+/// Marks the graph being traced as holding the forward pass of a custom gradient (see
+/// [`Graph::custom_gradient`]).
+pub(crate) fn mark_custom_gradient() {
+    with_top(|b| b.custom_gradient = true);
+}
+
+/// Makes `t` (a new identity of the value `old`) name the same traced value.
+pub(crate) fn alias(old: u64, t: &Tensor) {
+    with_top(|b| {
+        if let Some(&s) = b.slots.get(&old) {
+            b.slots.insert(t.id(), s);
+        }
+    });
+}
+
 /// Registers a traced input; returns the tensor to hand to the traced code (same values, a
 /// new identity, so two arguments never alias).
 pub fn input(t: &Tensor) -> Tensor {
@@ -279,6 +296,7 @@ pub fn finish_sub(outputs: &[Tensor]) -> Result<(Graph, Vec<Tensor>)> {
         last_use: Vec::new(),
         primitive_nodes: Vec::new(),
         check_specs: false,
+        custom_gradient: b.custom_gradient,
     };
     g.optimize();
     Ok((g, b.captures))

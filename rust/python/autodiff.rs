@@ -349,6 +349,18 @@ fn pause_recording() {
     autodiff::pause();
 }
 
+/// Sets this thread's tapes aside (a traced graph still records) until `unhide_tapes`.
+#[pyfunction]
+fn hide_tapes() {
+    autodiff::hide_tapes();
+}
+
+/// Brings back the tapes set aside by the matching `hide_tapes`.
+#[pyfunction]
+fn unhide_tapes() {
+    autodiff::unhide_tapes();
+}
+
 /// Undoes one `pause_recording`.
 #[pyfunction]
 fn resume_recording() {
@@ -424,6 +436,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(apply_gradients, m)?)?;
     m.add_function(wrap_pyfunction!(pause_recording, m)?)?;
     m.add_function(wrap_pyfunction!(resume_recording, m)?)?;
+    m.add_function(wrap_pyfunction!(hide_tapes, m)?)?;
+    m.add_function(wrap_pyfunction!(unhide_tapes, m)?)?;
     m.add_function(wrap_pyfunction!(record_gradient, m)?)?;
     Ok(())
 }

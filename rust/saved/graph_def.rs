@@ -366,6 +366,7 @@ impl GraphDef {
             last_use: Vec::new(),
             primitive_nodes: Vec::new(),
             check_specs: true,
+            custom_gradient: false,
         };
         g.optimize();
         Ok(g)
