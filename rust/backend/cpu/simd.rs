@@ -4,7 +4,8 @@
 
 use std::mem::MaybeUninit;
 
-/// Defines `pub fn $name` that runs an AVX2+FMA build of `$body` when the CPU has it.
+/// Defines `pub fn $name` that runs an AVX2+FMA build of `$body` when the CPU has it. The body
+/// sees `FMA`, true in that build (kernels pass it to [`exp_f32`] to use fused multiply-adds).
 macro_rules! multiversion {
     ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
         $(#[$m])*
@@ -13,13 +14,21 @@ macro_rules! multiversion {
             {
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     #[target_feature(enable = "avx2,fma")]
-                    unsafe fn fast($($arg: $ty),*) -> $ret $body
+                    unsafe fn fast($($arg: $ty),*) -> $ret {
+                        #[allow(dead_code)]
+                        const FMA: bool = true;
+                        $body
+                    }
                     // SAFETY: the CPU supports the features enabled for `fast`.
                     return unsafe { fast($($arg),*) };
                 }
             }
             #[inline(always)]
-            fn plain($($arg: $ty),*) -> $ret $body
+            fn plain($($arg: $ty),*) -> $ret {
+                #[allow(dead_code)]
+                const FMA: bool = false;
+                $body
+            }
             plain($($arg),*)
         }
     };
@@ -29,21 +38,30 @@ macro_rules! multiversion {
 /// underflow to subnormals and zero.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    exp_f32_with::<false>(x)
+}
+
+/// [`exp_f32`], with fused multiply-adds when `FMA` (only for callers compiled with the FMA
+/// feature: elsewhere `mul_add` is a slow library call). Results may differ from the plain
+/// version in the last bit.
+#[inline(always)]
+pub fn exp_f32_with<const FMA: bool>(x: f32) -> f32 {
+    let madd = |a: f32, b: f32, c: f32| if FMA { a.mul_add(b, c) } else { a * b + c };
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const C1: f32 = 0.693_359_4;
     const C2: f32 = -2.121_944_4e-4;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     let xc = x.clamp(-104.0, 88.722_84);
-    let t = xc * LOG2E + MAGIC;
+    let t = madd(xc, LOG2E, MAGIC);
     let n = t - MAGIC;
-    let r = xc - n * C1 - n * C2;
+    let r = madd(-n, C2, madd(-n, C1, xc));
     let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
+    p = madd(p, r, 1.398_199_9e-3);
+    p = madd(p, r, 8.333_452e-3);
+    p = madd(p, r, 4.166_579_6e-2);
+    p = madd(p, r, 1.666_666_5e-1);
+    p = madd(p, r, 0.5);
+    let y = madd(p * r, r, r) + 1.0;
     // 2^n as two factors so that results down to 2^-149 stay representable.
     // n as an integer, read from t's mantissa (t = 1.5 * 2^23 + n with an ulp of 1): unlike
     // `n as i32`, this vectorises.
@@ -65,7 +83,7 @@ multiversion! {
     /// `out[i] = exp(x[i])`.
     fn exp_slice(x: &[f32], out: &mut [MaybeUninit<f32>]) -> () {
         for (o, &v) in out.iter_mut().zip(x) {
-            o.write(exp_f32(v));
+            o.write(exp_f32_with::<FMA>(v));
         }
     }
 }
@@ -74,7 +92,7 @@ multiversion! {
     /// `out[i] = 1 / (1 + exp(-x[i]))`.
     fn sigmoid_slice(x: &[f32], out: &mut [MaybeUninit<f32>]) -> () {
         for (o, &v) in out.iter_mut().zip(x) {
-            o.write(1.0 / (1.0 + exp_f32(-v)));
+            o.write(1.0 / (1.0 + exp_f32_with::<FMA>(-v)));
         }
     }
 }
@@ -119,13 +137,13 @@ multiversion! {
             let mut oc = or.chunks_exact_mut(32);
             for (c, o) in (&mut xc).zip(&mut oc) {
                 for i in 0..32 {
-                    let e = exp_f32(c[i] - m);
+                    let e = exp_f32_with::<FMA>(c[i] - m);
                     o[i].write(e);
                     acc[i] += e;
                 }
             }
             for (i, (&v, o)) in xc.remainder().iter().zip(oc.into_remainder()).enumerate() {
-                let e = exp_f32(v - m);
+                let e = exp_f32_with::<FMA>(v - m);
                 o.write(e);
                 acc[i] += e;
             }
@@ -217,4 +235,43 @@ pub fn sum_f32(x: &[f32]) -> f32 {
     let part = x.len().div_ceil(threads).next_multiple_of(4096);
     let parts: Vec<f32> = x.par_chunks(part).map(sum_cascade_f32).collect();
     parts.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in units in the last place between two finite positive f32 values.
+    fn ulps(a: f32, b: f32) -> u32 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+
+    #[test]
+    fn exp_is_within_two_ulp_in_both_builds() {
+        let xs: Vec<f32> = (0..200_000).map(|i| -87.0 + i as f32 * 0.000_88).collect();
+        let mut out = vec![MaybeUninit::<f32>::uninit(); xs.len()];
+        exp_slice(&xs, &mut out); // the FMA build where the CPU has it
+        for (&x, o) in xs.iter().zip(&out) {
+            // SAFETY: exp_slice wrote every element.
+            let got = unsafe { o.assume_init() };
+            let want = (x as f64).exp() as f32;
+            assert!(ulps(got, want) <= 2, "exp({x}) = {got}, want {want}");
+            assert!(ulps(exp_f32(x), want) <= 2, "plain exp({x})");
+        }
+        let special = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            100.0,
+            -120.0,
+            -100.0,
+        ];
+        let mut out = vec![MaybeUninit::<f32>::uninit(); special.len()];
+        exp_slice(&special, &mut out);
+        // SAFETY: as above.
+        let got: Vec<f32> = out.iter().map(|o| unsafe { o.assume_init() }).collect();
+        assert!(got[0].is_nan());
+        assert_eq!(&got[1..5], &[f32::INFINITY, 0.0, f32::INFINITY, 0.0]);
+        assert!(got[5] > 0.0 && ulps(got[5], (-100f64).exp() as f32) <= 2);
+    }
 }
