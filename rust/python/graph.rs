@@ -78,20 +78,19 @@ fn trace_input(x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     Ok(PyTensor::new(trace::input(&to_tensor(x, None, false)?)))
 }
 
+/// A trace's results as tensors; a result that is not one abandons the trace.
+fn results_or_abort(outputs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Tensor>> {
+    let ts: PyResult<Vec<Tensor>> = outputs.iter().map(|a| to_tensor(a, None, false)).collect();
+    if ts.is_err() {
+        trace::abort();
+    }
+    ts
+}
+
 /// Ends the innermost trace with these results.
 #[pyfunction]
 fn trace_finish(outputs: Vec<Bound<'_, PyAny>>) -> PyResult<PyGraph> {
-    let ts: Vec<Tensor> = match outputs
-        .iter()
-        .map(|a| to_tensor(a, None, false))
-        .collect::<PyResult<_>>()
-    {
-        Ok(ts) => ts,
-        Err(e) => {
-            trace::abort();
-            return Err(e);
-        }
-    };
+    let ts = results_or_abort(&outputs)?;
     Ok(PyGraph {
         g: trace::finish(&ts)?,
     })
@@ -106,17 +105,7 @@ fn trace_begin_sub() {
 /// Ends a sub-graph trace: the graph and the enclosing values it reads (its extra inputs).
 #[pyfunction]
 fn trace_finish_sub(outputs: Vec<Bound<'_, PyAny>>) -> PyResult<(PyGraph, Vec<PyTensor>)> {
-    let ts: Vec<Tensor> = match outputs
-        .iter()
-        .map(|a| to_tensor(a, None, false))
-        .collect::<PyResult<_>>()
-    {
-        Ok(ts) => ts,
-        Err(e) => {
-            trace::abort();
-            return Err(e);
-        }
-    };
+    let ts = results_or_abort(&outputs)?;
     let (g, caps) = trace::finish_sub(&ts)?;
     Ok((PyGraph { g }, caps.into_iter().map(PyTensor::new).collect()))
 }

@@ -147,20 +147,30 @@ multiversion! {
                 o.write(e);
                 acc[i] += e;
             }
-            let mut w = 16;
-            while w > 0 {
-                for i in 0..w {
-                    acc[i] += acc[i + w];
-                }
-                w /= 2;
-            }
-            let s = acc[0];
             // SAFETY: every element of the row was written just above.
             let row: &mut [f32] = unsafe { &mut *(or as *mut [MaybeUninit<f32>] as *mut [f32]) };
+            let s = if n < 32 {
+                // Short rows add left to right and divide, as TensorFlow does (the guide's
+                // printed digits depend on it).
+                row.iter().sum()
+            } else {
+                let mut w = 16;
+                while w > 0 {
+                    for i in 0..w {
+                        acc[i] += acc[i + w];
+                    }
+                    w /= 2;
+                }
+                acc[0]
+            };
             if log {
                 let ls = s.ln();
                 for (o, &v) in row.iter_mut().zip(xr) {
                     *o = (v - m) - ls;
+                }
+            } else if n < 32 {
+                for v in row.iter_mut() {
+                    *v /= s;
                 }
             } else {
                 let inv = 1.0 / s;
