@@ -923,6 +923,18 @@ def test_cached_inner_function_runs_inside_an_outer_trace():
     assert "Exp" in text and "ReadVariableOp" in text
 
 
+def test_cached_inner_function_with_a_fused_chain_is_recorded_by_the_outer_trace():
+    inner = tf.function(lambda x: tf.sqrt(tf.abs(x * 2.0 + 1.0)) - 3.0)
+    x = tf.constant([1.0, 4.0])
+    assert "Fused[" in str(inner.get_concrete_function(x).graph)
+    inner(x)  # cached: the outer trace replays its graph, fused node included
+    outer = tf.function(lambda x: inner(x) * 1.5)
+    for vals in ([1.0, 4.0], [9.0, 16.0]):
+        y = tf.constant(vals)
+        _same_bits(outer(y), (tf.sqrt(tf.abs(y * 2.0 + 1.0)) - 3.0) * 1.5)
+    assert outer.experimental_get_tracing_count() == 1
+
+
 def test_graph_text_names_the_ops():
     w = tf.Variable(np.ones((3, 2), np.float32))
 

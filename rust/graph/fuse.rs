@@ -153,8 +153,8 @@ impl Graph {
 }
 
 impl Fused {
-    /// Runs the chain. Under a recording tape, or on inputs not shaped as traced, it runs op by
-    /// op (recorded, broadcasting as eager does).
+    /// Runs the chain. Under a recording tape or a trace, or on inputs not shaped as traced, it
+    /// runs op by op (recorded, broadcasting as eager does).
     pub fn eval(&self, inputs: &[Tensor]) -> Result<Tensor> {
         let shape_of = |i: usize| inputs[i].shape().to_vec();
         let dt = inputs.first().map(|t| t.dtype());
@@ -176,12 +176,12 @@ impl Fused {
                 }
             })
         });
-        let fast = !crate::autodiff::is_recording()
-            && dense
-            && same
-            && inputs.iter().all(|t| t.is_contiguous());
+        // Under a tape, or inside another trace (a traced function calling this one), the
+        // chain runs op by op so that it is recorded.
+        let recorded = crate::autodiff::must_record();
+        let fast = !recorded && dense && same && inputs.iter().all(|t| t.is_contiguous());
         #[cfg(feature = "gpu")]
-        if !crate::autodiff::is_recording() && dt == Some(DType::F32) {
+        if !recorded && dt == Some(DType::F32) {
             let refs: Vec<&Tensor> = inputs.iter().collect();
             if crate::device::op_device(&refs) == crate::Device::Gpu {
                 if let Some(r) = crate::backend::wgpu::kernels::fused(&self.code, &refs) {
