@@ -233,6 +233,19 @@ impl Tensor {
         })
     }
 
+    /// The elements, writable in place, when this tensor is the only owner of dense host
+    /// storage holding exactly its elements; `None` otherwise (nothing is copied).
+    pub(crate) fn unique_dense_mut<T: Element>(&mut self) -> Option<&mut [T]> {
+        if self.device() != crate::Device::Cpu
+            || !self.is_contiguous()
+            || self.layout.offset != 0
+            || self.storage.len() != self.numel()
+        {
+            return None;
+        }
+        T::slice_mut(Arc::get_mut(&mut self.storage)?)
+    }
+
     /// Mutable access to the elements of a dense tensor, copying the storage first when it is
     /// shared (copy-on-write), so other tensors never see the change.
     pub fn make_mut<T: Element>(&mut self) -> Result<&mut [T]> {

@@ -935,6 +935,22 @@ def test_cached_inner_function_with_a_fused_chain_is_recorded_by_the_outer_trace
     assert outer.experimental_get_tracing_count() == 1
 
 
+def test_fused_chain_over_a_dead_intermediate_matches_eager_and_leaves_arguments_alone():
+    def fn(x, w):
+        e = tf.exp(x)  # not fused: its buffer is dead after the chain, which may reuse it
+        h = x @ w  # the same for a matmul result
+        return tf.sqrt(e * 2.0 + 1.0) - 0.5, tf.maximum(h * 0.5, 0.0) + h, e * x
+
+    f = tf.function(fn)
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        xv = rng.standard_normal((64, 64)).astype(np.float32)
+        x, w = tf.constant(xv), tf.constant(np.eye(64, dtype=np.float32))
+        for got, want in zip(f(x, w), fn(x, w)):
+            _same_bits(got, want)
+        np.testing.assert_array_equal(x.numpy(), xv)
+
+
 def test_graph_text_names_the_ops():
     w = tf.Variable(np.ones((3, 2), np.float32))
 

@@ -216,6 +216,98 @@ impl Fused {
             .ok_or_else(|| crate::Error::Internal("fused: empty chain".into()))
     }
 
+    /// [`Fused::eval`] on inputs the caller gives up: when one of them is a dense host tensor
+    /// of the output's dtype and shape that nothing else holds, the result is written into its
+    /// buffer (each block of it is read before the block is overwritten).
+    pub fn eval_owned(&self, mut inputs: Vec<Tensor>) -> Result<Tensor> {
+        // The output's shape: the largest input's, when every other input has it or is a
+        // rank-0 scalar.
+        let Some(w) = (0..inputs.len()).max_by_key(|&i| inputs[i].numel()) else {
+            return self.eval(&inputs);
+        };
+        let shape = inputs[w].shape().to_vec();
+        let ok = inputs[w].numel() >= BLOCK
+            && !crate::autodiff::must_record()
+            && inputs.iter().all(|t| {
+                t.dtype() == inputs[w].dtype()
+                    && t.is_contiguous()
+                    && t.device() == crate::Device::Cpu
+                    && (t.shape() == shape.as_slice() || (t.numel() == 1 && t.rank() == 0))
+            });
+        let reuse = if ok {
+            (0..inputs.len()).find(|&i| {
+                inputs[i].shape() == shape.as_slice()
+                    && matches!(inputs[i].dtype(), DType::F32 | DType::F64)
+                    && match inputs[i].dtype() {
+                        DType::F32 => inputs[i].unique_dense_mut::<f32>().is_some(),
+                        _ => inputs[i].unique_dense_mut::<f64>().is_some(),
+                    }
+            })
+        } else {
+            None
+        };
+        let Some(i) = reuse else {
+            return self.eval(&inputs);
+        };
+        let mut target = std::mem::replace(&mut inputs[i], Tensor::scalar(0f32));
+        match target.dtype() {
+            DType::F32 => self.run_in_place::<f32>(&inputs, i, &mut target)?,
+            _ => self.run_in_place::<f64>(&inputs, i, &mut target)?,
+        }
+        target.renew_id();
+        Ok(target)
+    }
+
+    fn run_in_place<T: Float>(
+        &self,
+        inputs: &[Tensor],
+        alias: usize,
+        target: &mut Tensor,
+    ) -> Result<()> {
+        let srcs: Vec<&[T]> = inputs
+            .iter()
+            .enumerate()
+            .map(|(j, t)| {
+                if j == alias {
+                    &[][..]
+                } else {
+                    t.as_slice::<T>().unwrap_or(&[])
+                }
+            })
+            .collect();
+        let out = target
+            .unique_dense_mut::<T>()
+            .ok_or_else(|| crate::Error::Internal("fused: the reused buffer is shared".into()))?;
+        let n = out.len();
+        let k = self.code.len();
+        let body = |(b, o): (usize, &mut [T]), s: &mut (Vec<Vec<T>>, Vec<T>)| {
+            let (scratch, copy) = s;
+            copy[..o.len()].copy_from_slice(o);
+            // SAFETY: the block only ever receives initialised values.
+            let o = unsafe { &mut *(o as *mut [T] as *mut [std::mem::MaybeUninit<T>]) };
+            run_block(
+                &self.code,
+                &srcs,
+                b * BLOCK,
+                o,
+                scratch,
+                Some((alias, &copy[..])),
+            );
+        };
+        let init = || (vec![vec![T::zero(); BLOCK]; k], vec![T::zero(); BLOCK]);
+        if n >= crate::backend::cpu::strided::PAR_MIN {
+            out.par_chunks_mut(BLOCK)
+                .enumerate()
+                .for_each_init(init, |s, x| body(x, s));
+        } else {
+            let mut s = init();
+            out.chunks_mut(BLOCK)
+                .enumerate()
+                .for_each(|x| body(x, &mut s));
+        }
+        Ok(())
+    }
+
     fn run_blocks<T: Float>(&self, inputs: &[Tensor], n: usize, shape: &[usize]) -> Result<Tensor> {
         let srcs: Vec<&[T]> = inputs
             .iter()
@@ -224,7 +316,7 @@ impl Fused {
         let v = crate::backend::cpu::strided::build(n, |out| {
             let body = |(b, o): (usize, &mut [std::mem::MaybeUninit<T>]),
                         scratch: &mut Vec<Vec<T>>| {
-                run_block(&self.code, &srcs, b * BLOCK, o, scratch)
+                run_block(&self.code, &srcs, b * BLOCK, o, scratch, None)
             };
             let k = self.code.len();
             if n >= crate::backend::cpu::strided::PAR_MIN {
@@ -251,6 +343,7 @@ fn run_block<T: Float>(
     start: usize,
     o: &mut [std::mem::MaybeUninit<T>],
     scratch: &mut [Vec<T>],
+    alias: Option<(usize, &[T])>,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -262,14 +355,15 @@ fn run_block<T: Float>(
                 start: usize,
                 o: &mut [std::mem::MaybeUninit<T>],
                 scratch: &mut [Vec<T>],
+                alias: Option<(usize, &[T])>,
             ) {
-                block_body(code, srcs, start, o, scratch)
+                block_body(code, srcs, start, o, scratch, alias)
             }
             // SAFETY: the CPU supports AVX2.
-            return unsafe { fast(code, srcs, start, o, scratch) };
+            return unsafe { fast(code, srcs, start, o, scratch, alias) };
         }
     }
-    block_body(code, srcs, start, o, scratch)
+    block_body(code, srcs, start, o, scratch, alias)
 }
 
 #[inline(always)]
@@ -279,6 +373,7 @@ fn block_body<T: Float>(
     start: usize,
     o: &mut [std::mem::MaybeUninit<T>],
     scratch: &mut [Vec<T>],
+    alias: Option<(usize, &[T])>,
 ) {
     let len = o.len();
     for (k, (op, args)) in code.iter().enumerate() {
@@ -286,6 +381,9 @@ fn block_body<T: Float>(
         let dst = &mut rest[0][..len];
         let pick = |a: &Arg| -> Operand<'_, T> {
             match *a {
+                Arg::In(i) if alias.is_some_and(|(j, _)| j == i) => {
+                    Operand::Slice(&alias.map_or(&[][..], |(_, c)| c)[..len])
+                }
                 Arg::In(i) if srcs[i].len() == 1 => Operand::Scalar(srcs[i][0]),
                 Arg::In(i) => Operand::Slice(&srcs[i][start..start + len]),
                 Arg::Tmp(j) => Operand::Slice(&done[j][..len]),
@@ -380,5 +478,53 @@ fn binary_block<T: Float>(op: BinaryOp, a: Operand<'_, T>, b: Operand<'_, T>, d:
         BinaryOp::Maximum => go!(|x: T, y: T| x.maximum(y)),
         BinaryOp::Minimum => go!(|x: T, y: T| x.minimum(y)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain() -> Fused {
+        // sqrt(x * 2 + 1)
+        Fused {
+            code: vec![
+                (Op::Binary(BinaryOp::Mul), vec![Arg::In(0), Arg::In(1)]),
+                (Op::Binary(BinaryOp::Add), vec![Arg::Tmp(0), Arg::In(2)]),
+                (Op::Unary(UnaryOp::Sqrt), vec![Arg::Tmp(1)]),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_dead_input_buffer_is_reused_and_a_shared_one_is_not() {
+        let n = 3 * BLOCK + 5;
+        let vals: Vec<f32> = (0..n).map(|i| i as f32 * 0.25).collect();
+        let want: Vec<f32> = vals.iter().map(|v| (v * 2.0 + 1.0).sqrt()).collect();
+        let scalars = || [Tensor::scalar(2f32), Tensor::scalar(1f32)];
+        let [two, one] = scalars();
+        let x = Tensor::from_vec(vals.clone(), &[n]).unwrap();
+        let ptr = x.as_slice::<f32>().unwrap().as_ptr();
+        let y = chain().eval_owned(vec![x, two, one]).unwrap();
+        assert_eq!(
+            y.as_slice::<f32>().unwrap().as_ptr(),
+            ptr,
+            "written in place"
+        );
+        assert_eq!(y.to_vec::<f32>().unwrap(), want);
+
+        let x = Tensor::from_vec(vals.clone(), &[n]).unwrap();
+        let [two, one] = scalars();
+        let y = chain().eval_owned(vec![x.clone(), two, one]).unwrap();
+        assert_ne!(
+            y.as_slice::<f32>().unwrap().as_ptr(),
+            x.as_slice::<f32>().unwrap().as_ptr()
+        );
+        assert_eq!(y.to_vec::<f32>().unwrap(), want);
+        assert_eq!(
+            x.to_vec::<f32>().unwrap(),
+            vals,
+            "a shared input is never written"
+        );
     }
 }

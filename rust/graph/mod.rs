@@ -118,9 +118,17 @@ impl Graph {
         let mut ins: Vec<Tensor> = Vec::with_capacity(4);
         for (k, node) in self.nodes.iter().enumerate() {
             ins.clear();
-            for &s in &node.inputs {
-                match &vals[s] {
-                    Some(t) => ins.push(t.clone()),
+            for (j, &s) in node.inputs.iter().enumerate() {
+                // A value read for the last time moves into the node (when the node reads it
+                // once), so a node may reuse its buffer when nothing else holds it.
+                let last_read = last[s] == k && !node.inputs[j + 1..].contains(&s);
+                let v = if last_read {
+                    vals[s].take()
+                } else {
+                    vals[s].clone()
+                };
+                match v {
+                    Some(t) => ins.push(t),
                     None => {
                         return Err(crate::Error::Internal(format!(
                             "graph: slot %{s} is empty at node {k}"
@@ -138,7 +146,9 @@ impl Graph {
                         vals[s] = Some(t);
                     }
                 }
-                NodeKind::Fused(f) => vals[node.outputs[0]] = Some(f.eval(&ins)?),
+                NodeKind::Fused(f) => {
+                    vals[node.outputs[0]] = Some(f.eval_owned(std::mem::take(&mut ins))?)
+                }
                 NodeKind::While(w) => {
                     let n = w.n_vars;
                     let res = trace::record_while((**w).clone(), &ins[..n], &ins[n..])?;
