@@ -285,14 +285,13 @@ impl Fused {
             copy[..o.len()].copy_from_slice(o);
             // SAFETY: the block only ever receives initialised values.
             let o = unsafe { &mut *(o as *mut [T] as *mut [std::mem::MaybeUninit<T>]) };
-            run_block(
-                &self.code,
-                &srcs,
-                b * BLOCK,
-                o,
-                scratch,
-                Some((alias, &copy[..])),
-            );
+            let blk = Block {
+                code: &self.code,
+                srcs: &srcs,
+                start: b * BLOCK,
+                alias: Some((alias, &copy[..])),
+            };
+            run_block(&blk, o, scratch);
         };
         let init = || (vec![vec![T::zero(); BLOCK]; k], vec![T::zero(); BLOCK]);
         if n >= crate::backend::cpu::strided::PAR_MIN {
@@ -316,7 +315,13 @@ impl Fused {
         let v = crate::backend::cpu::strided::build(n, |out| {
             let body = |(b, o): (usize, &mut [std::mem::MaybeUninit<T>]),
                         scratch: &mut Vec<Vec<T>>| {
-                run_block(&self.code, &srcs, b * BLOCK, o, scratch, None)
+                let blk = Block {
+                    code: &self.code,
+                    srcs: &srcs,
+                    start: b * BLOCK,
+                    alias: None,
+                };
+                run_block(&blk, o, scratch)
             };
             let k = self.code.len();
             if n >= crate::backend::cpu::strided::PAR_MIN {
@@ -334,47 +339,54 @@ impl Fused {
     }
 }
 
-/// Runs the chain over one block of at most [`BLOCK`] elements starting at `start`, through
-/// an AVX2 build of the loops when the CPU has it (no FMA contraction, so the arithmetic, and
-/// the results, stay those of the eager kernels).
-fn run_block<T: Float>(
-    code: &[(Op, Vec<Arg>)],
-    srcs: &[&[T]],
+/// What every block of one run of a chain reads.
+struct Block<'a, T> {
+    code: &'a [(Op, Vec<Arg>)],
+    srcs: &'a [&'a [T]],
+    /// Index of the first element of the block.
     start: usize,
+    /// An input read from this copy of the block (its buffer is the output).
+    alias: Option<(usize, &'a [T])>,
+}
+
+/// Runs the chain over one block of at most [`BLOCK`] elements, through an AVX2 build of the
+/// loops when the CPU has it (no FMA contraction, so the arithmetic, and the results, stay
+/// those of the eager kernels).
+fn run_block<T: Float>(
+    b: &Block<'_, T>,
     o: &mut [std::mem::MaybeUninit<T>],
     scratch: &mut [Vec<T>],
-    alias: Option<(usize, &[T])>,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
             #[target_feature(enable = "avx2")]
             unsafe fn fast<T: Float>(
-                code: &[(Op, Vec<Arg>)],
-                srcs: &[&[T]],
-                start: usize,
+                b: &Block<'_, T>,
                 o: &mut [std::mem::MaybeUninit<T>],
                 scratch: &mut [Vec<T>],
-                alias: Option<(usize, &[T])>,
             ) {
-                block_body(code, srcs, start, o, scratch, alias)
+                block_body(b, o, scratch)
             }
             // SAFETY: the CPU supports AVX2.
-            return unsafe { fast(code, srcs, start, o, scratch, alias) };
+            return unsafe { fast(b, o, scratch) };
         }
     }
-    block_body(code, srcs, start, o, scratch, alias)
+    block_body(b, o, scratch)
 }
 
 #[inline(always)]
 fn block_body<T: Float>(
-    code: &[(Op, Vec<Arg>)],
-    srcs: &[&[T]],
-    start: usize,
+    b: &Block<'_, T>,
     o: &mut [std::mem::MaybeUninit<T>],
     scratch: &mut [Vec<T>],
-    alias: Option<(usize, &[T])>,
 ) {
+    let Block {
+        code,
+        srcs,
+        start,
+        alias,
+    } = *b;
     let len = o.len();
     for (k, (op, args)) in code.iter().enumerate() {
         let (done, rest) = scratch.split_at_mut(k);
