@@ -24,7 +24,7 @@ import weakref
 import numpy as np
 
 from . import _ops as _o
-from . import _rstf, nest
+from . import _rstf, errors, nest
 from ._rstf import Tensor
 from ._shape import TensorShape
 from ._variable import Variable
@@ -61,8 +61,38 @@ class TensorSpec:
         return f"TensorSpec(shape={self.shape}, dtype={self.dtype!r}, name={self.name!r})"
 
 
-def _example(spec: TensorSpec):
-    dims = [1 if d is None else d for d in (spec.shape or ())]
+# Sizes that stand for ``None`` dimensions while tracing, by axis position: primes far enough
+# apart that a size following one of them (``k * m + c`` for small ``k`` and ``c``, as ``x[1:]`` or
+# a concatenation gives) names its marker alone, so sizes computed from them at trace time are
+# recognised (a graph holding one it cannot follow stays concrete). The second row of each level
+# gives the sizes of the check that replays the graph with other sizes. The first level whose
+# examples stay under the budget is used.
+_MARKERS = (
+    ((1009, 1031, 1049, 1069, 1087, 1109, 1129, 1163), (1013, 1033, 1051, 1091, 1093, 1117, 1151, 1171)),
+    ((251, 269, 347, 367, 389, 479, 563, 593), (257, 271, 349, 373, 397, 487, 569, 599)),
+    ((61, 223, 263, 283, 383, 409, 587, 631), (67, 227, 269, 293, 389, 419, 593, 641)),
+)
+_EXAMPLE_BUDGET = 1 << 22
+
+
+def _has_none(spec) -> bool:
+    return isinstance(spec, TensorSpec) and spec.shape is not None and None in tuple(spec.shape)
+
+
+def _marker_level(specs):
+    """The marker sizes (and the check's sizes) for these TensorSpecs."""
+    for level in _MARKERS:
+        first = level[0]
+        if all(int(np.prod([first[a % len(first)] if d is None else d for a, d in enumerate(s.shape)]))
+               <= _EXAMPLE_BUDGET for s in specs):
+            return level
+    return _MARKERS[-1]
+
+
+def _example(spec: TensorSpec, markers=None):
+    """Zeros shaped as ``spec``, a ``None`` dimension at axis ``a`` sized ``markers[a]``."""
+    dims = [(markers[a % len(markers)] if markers else 1) if d is None else d
+            for a, d in enumerate(spec.shape or ())]
     return _o.zeros(dims, spec.dtype)
 
 
@@ -73,7 +103,8 @@ def _key_of(leaf):
     if isinstance(leaf, Variable):
         return ("V", leaf._id)
     if isinstance(leaf, TensorSpec):
-        return ("T", leaf.dtype.name, tuple(1 if d is None else d for d in leaf.shape or ()))
+        shape = None if leaf.shape is None else tuple(leaf.shape)
+        return ("S" if shape is None or None in shape else "T", leaf.dtype.name, shape)
     if isinstance(leaf, np.ndarray):
         return ("T", str(leaf.dtype), leaf.shape)
     try:
@@ -92,8 +123,11 @@ def _structure_key(args, kwargs):
 class ConcreteFunction:
     """One traced graph of a :class:`Function`, callable with matching tensors."""
 
-    def __init__(self, graph, structure, flat_outputs, arg_positions, name, inputs=None):
+    def __init__(self, graph, structure, flat_outputs, arg_positions, name, inputs=None, owner=None):
         self._graph = graph
+        # The Function that traced it: a graph traced for None dimensions that could not be made
+        # polymorphic sends calls with other sizes back to it (a trace per concrete shape).
+        self._owner = owner
         self._inputs = inputs  # (args, kwargs) with TensorSpecs for the traced tensors
         self._structure = structure
         self._flat_outputs = flat_outputs  # per output leaf: slot index, or ("py", value)
@@ -116,7 +150,10 @@ class ConcreteFunction:
 
     def __call__(self, *args, **kwargs):
         flat = nest.flatten((args, kwargs))
-        return self._call_flat([_o.convert_to_tensor(flat[i]) for i in self._arg_positions])
+        tensors = [_o.convert_to_tensor(flat[i]) for i in self._arg_positions]
+        if self._owner is not None and not self._graph.polymorphic and not self._graph.accepts(tensors):
+            return self._owner(*args, **kwargs)
+        return self._call_flat(tensors)
 
     def __repr__(self):
         return f"<ConcreteFunction {self.__name__}: {self._graph.op_count()} ops>"
@@ -195,6 +232,47 @@ class Function:
             self._cache[key] = cf
         return cf
 
+    def _for_call(self, args, kwargs) -> ConcreteFunction:
+        """The graph that runs a call with these arguments: a graph traced for them, else a
+        polymorphic one traced for the input_signature (or, with ``reduce_retracing``, for
+        shapes relaxed to ``None`` where calls differed), else a new trace for them."""
+        key = _structure_key(args, kwargs)
+        cf = self._cache.get(key)
+        if cf is not None:
+            return cf
+        flat = nest.flatten((args, kwargs))
+        for generic in self._generic_arguments(args, kwargs, key):
+            g = self._concrete(*generic)
+            if g._graph.polymorphic and g._graph.accepts([flat[i] for i in g._arg_positions]):
+                return g
+        return self._concrete(args, kwargs)
+
+    def _generic_arguments(self, args, kwargs, key):
+        """Arguments with ``TensorSpec``s that cover this call (see ``_for_call``)."""
+        if self._input_signature is not None:
+            if any(_has_none(s) for s in nest.flatten(self._input_signature)):
+                yield tuple(self._input_signature), {}
+            return
+        if not self._reduce_retracing:
+            return
+        flat = nest.flatten((args, kwargs))
+        for other in list(self._cache):
+            if other[0] != key[0] or len(other[1]) != len(key[1]):
+                continue
+            leaves = []
+            for a, mine, theirs in zip(flat, key[1], other[1]):
+                if mine[0] in "TS" and theirs[0] in "TS" and mine[1] == theirs[1] \
+                        and mine[2] is not None and theirs[2] is not None and len(mine[2]) == len(theirs[2]):
+                    dims = [d if d == e else None for d, e in zip(mine[2], theirs[2])]
+                    leaves.append(TensorSpec(dims, a.dtype))
+                elif mine == theirs:
+                    leaves.append(a)
+                else:
+                    break
+            else:
+                if any(_has_none(x) for x in leaves):
+                    yield nest.pack_sequence_as((args, kwargs), leaves)
+
     def __call__(self, *args, **kwargs):
         fast = None if kwargs else _rstf.signature_key(args)
         if fast is not None:
@@ -203,7 +281,7 @@ class Function:
                 return cf._call_flat(args)
         self._check_signature(args, kwargs)
         args, kwargs = self._normalize(args, kwargs)
-        cf = self._concrete(args, kwargs)
+        cf = self._for_call(args, kwargs)
         if fast is not None:
             self._fast[fast] = cf
         flat = nest.flatten((args, kwargs))
@@ -218,17 +296,45 @@ class Function:
                 "numbers, or give an input_signature.", stacklevel=3)
         flat = nest.flatten((args, kwargs))
         positions = [i for i, a in enumerate(flat) if isinstance(a, (Tensor, TensorSpec))]
-        _rstf.trace_begin()
+        generic = [a for a in flat if _has_none(a)]
+        markers = ()
+        if not generic:
+            graph, result, layout = self._trace_with(args, kwargs, (), ())
+        else:
+            markers, alternates = _marker_level(generic)
+            try:
+                graph, result, layout = self._trace_with(args, kwargs, markers, alternates)
+            except errors.InvalidArgumentError:
+                # Sizes differing by axis did not fit together (``x @ y`` with both ``[None,
+                # None]``): one size for every None dimension, as a graph that binds them all.
+                markers, alternates = (markers[0],) * len(markers), (alternates[0],) * len(markers)
+                graph, result, layout = self._trace_with(args, kwargs, markers, alternates)
+        specs = list(flat)
+        for i in positions:
+            a = flat[i]
+            if isinstance(a, TensorSpec):
+                specs[i] = TensorSpec(a.shape, a.dtype) if graph.polymorphic \
+                    else TensorSpec.from_tensor(_example(a, markers))
+            else:
+                specs[i] = TensorSpec.from_tensor(a)
+        inputs = nest.pack_sequence_as((args, kwargs), specs)
+        return ConcreteFunction(graph, result, layout, positions, self.__name__, inputs,
+                                owner=self if generic else None)
+
+    def _trace_with(self, args, kwargs, markers, alternates):
+        """Runs the Python function on traced inputs (a ``None`` dimension at axis ``a`` sized
+        ``markers[a]``); returns the graph, the Python result and the output layout."""
+        flat = nest.flatten((args, kwargs))
+        axes = sorted({ax for a in flat if _has_none(a) for ax, d in enumerate(a.shape) if d is None})
+        used = list(dict.fromkeys(markers[a % len(markers)] for a in axes))
+        _rstf.trace_begin(used)
         try:
-            traced = list(flat)
-            for i in positions:
-                a = flat[i]
-                traced[i] = _rstf.trace_input(_example(a) if isinstance(a, TensorSpec) else a)
+            traced = [_rstf.trace_input(_example(a, markers) if isinstance(a, TensorSpec) else a)
+                      if isinstance(a, (Tensor, TensorSpec)) else a for a in flat]
             targs, tkwargs = nest.pack_sequence_as((args, kwargs), traced)
             result = self._python_function(*targs, **tkwargs)
-            out_flat = nest.flatten(result)
             tensors, layout = [], []
-            for o in out_flat:
+            for o in nest.flatten(result):
                 if isinstance(o, (Tensor, Variable)):
                     layout.append(len(tensors))
                     tensors.append(o.value() if isinstance(o, Variable) else o)
@@ -237,13 +343,8 @@ class Function:
         except BaseException:
             _rstf.trace_abort()
             raise
-        graph = _rstf.trace_finish(tensors)
-        specs = list(flat)
-        for i in positions:
-            a = flat[i]
-            specs[i] = TensorSpec.from_tensor(_example(a) if isinstance(a, TensorSpec) else a)
-        inputs = nest.pack_sequence_as((args, kwargs), specs)
-        return ConcreteFunction(graph, result, layout, positions, self.__name__, inputs)
+        graph = _rstf.trace_finish(tensors, used, [alternates[markers.index(m)] for m in used])
+        return graph, result, layout
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,

@@ -249,7 +249,7 @@ def _bind(spec, value, out) -> bool:
                 value = _o.convert_to_tensor(value, dtype=spec.dtype)
             except (TypeError, ValueError):
                 return False
-        if value.dtype != spec.dtype or tuple(value.shape) != tuple(spec.shape):
+        if value.dtype != spec.dtype or not spec.is_compatible_with(value):
             return False
         out.append(value)
         return True

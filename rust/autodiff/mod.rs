@@ -206,7 +206,8 @@ pub fn record(
         return;
     }
     let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
-    let traced = crate::graph::trace::tracks_any(&ids);
+    let traced =
+        crate::graph::trace::tracks_any(&ids) || crate::graph::trace::shape_marked(outputs);
     let tapes: Vec<Tape> = if outputs.iter().any(|o| o.dtype().is_float()) {
         ACTIVE.with(|a| {
             a.borrow()

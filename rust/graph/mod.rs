@@ -16,6 +16,7 @@
 mod control;
 pub(crate) mod fuse;
 mod op;
+pub(crate) mod poly;
 pub mod trace;
 
 pub use control::While;
@@ -81,6 +82,11 @@ pub struct Graph {
     /// differentiate the forward ops instead of the custom rule, so running it under a
     /// recording tape is refused.
     pub custom_gradient: bool,
+    /// The marker sizes standing for `None` dimensions in a shape-polymorphic graph (empty
+    /// otherwise); see [`Graph::make_polymorphic`].
+    pub symbols: Vec<usize>,
+    /// Specialisations of a polymorphic graph to the sizes it was called with.
+    pub specialised: poly::Specialised,
 }
 
 impl Graph {
@@ -93,6 +99,9 @@ impl Graph {
                 self.inputs.len(),
                 args.len()
             );
+        }
+        if let Some(sizes) = self.bind(args)? {
+            return self.specialised(sizes, args)?.run(args);
         }
         if self.custom_gradient {
             if crate::autodiff::is_recording() {
@@ -327,7 +336,14 @@ impl std::fmt::Display for Graph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let spec = |s: usize| {
             let (dt, shape) = &self.specs[s];
-            format!("%{s}: {dt}{shape:?}")
+            let dims: Vec<String> = shape
+                .iter()
+                .map(|d| match self.symbols.contains(d) {
+                    true => "None".to_string(),
+                    false => d.to_string(),
+                })
+                .collect();
+            format!("%{s}: {dt}[{}]", dims.join(", "))
         };
         let ins: Vec<String> = self.inputs.iter().map(|&s| spec(s)).collect();
         writeln!(f, "graph({}) {{", ins.join(", "))?;

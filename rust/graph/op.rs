@@ -28,6 +28,12 @@ pub enum Op {
     },
     /// `[x]`
     ArgReduce { axis: i64, max: bool },
+    /// `[x]`: the number of elements over `axes` (all when `None`), a scalar of `dtype`. Its
+    /// own node, so that a mean follows the input's shape in a shape-polymorphic graph.
+    Count {
+        axes: Option<Vec<i64>>,
+        dtype: DType,
+    },
     /// `[a, b]`
     MatMul {
         transpose_a: bool,
@@ -147,6 +153,7 @@ impl Op {
             Op::Reduce { op, .. } => op.name(),
             Op::ArgReduce { max: true, .. } => "ArgMax",
             Op::ArgReduce { max: false, .. } => "ArgMin",
+            Op::Count { .. } => "Size",
             Op::MatMul { .. } => "MatMul",
             Op::Softmax { log: false, .. } => "Softmax",
             Op::Softmax { log: true, .. } => "LogSoftmax",
@@ -236,6 +243,7 @@ impl Op {
             Op::Cast(d) => one(x.cast(*d)),
             Op::Reduce { op, axes, keepdims } => one(x.reduce(*op, axes.as_deref(), *keepdims)),
             Op::ArgReduce { axis, max } => one(x.arg_reduce(*axis, *max)),
+            Op::Count { axes, dtype } => one(x.count(axes.as_deref(), *dtype)),
             Op::MatMul {
                 transpose_a,
                 transpose_b,
@@ -276,6 +284,7 @@ impl std::fmt::Display for Op {
             Op::Cast(d) => format!("to={d}"),
             Op::Reduce { axes, keepdims, .. } => format!("axes={axes:?}, keepdims={keepdims}"),
             Op::ArgReduce { axis, .. } => format!("axis={axis}"),
+            Op::Count { axes, dtype } => format!("axes={axes:?}, out_type={dtype}"),
             Op::MatMul {
                 transpose_a,
                 transpose_b,

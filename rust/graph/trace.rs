@@ -43,6 +43,9 @@ pub struct Builder {
     captures: Vec<Tensor>,
     /// Some op traced here has a custom gradient that the graph cannot hold.
     custom_gradient: bool,
+    /// Sizes standing for `None` dimensions (see `graph::poly`): an op whose result has one
+    /// is traced even when its inputs are constants (`ones_like` of a traced value).
+    markers: Vec<usize>,
 }
 
 thread_local! {
@@ -142,12 +145,34 @@ pub fn begin() {
 /// traces become its inputs ([`finish_sub`] returns them).
 pub fn begin_sub() {
     STACK.with(|s| {
-        s.borrow_mut().push(Builder {
+        let mut st = s.borrow_mut();
+        let markers = st.last().map(|b| b.markers.clone()).unwrap_or_default();
+        st.push(Builder {
             sub: true,
+            markers,
             ..Builder::default()
         })
     });
     DEPTH.with(|d| d.set(d.get() + 1));
+}
+
+/// Sets the sizes that stand for `None` dimensions in the innermost trace.
+pub fn set_markers(markers: &[usize]) {
+    with_top(|b| b.markers = markers.to_vec());
+}
+
+/// True when a trace with markers is active and one of `outputs` has a marker in its shape.
+pub(crate) fn shape_marked(outputs: &[Tensor]) -> bool {
+    active()
+        && with_top(|b| {
+            !b.markers.is_empty()
+                && outputs.iter().any(|o| {
+                    o.shape()
+                        .iter()
+                        .any(|&d| super::poly::follows(d, &b.markers))
+                })
+        })
+        .unwrap_or(false)
 }
 
 /// Abandons the innermost trace.
@@ -297,6 +322,8 @@ pub fn finish_sub(outputs: &[Tensor]) -> Result<(Graph, Vec<Tensor>)> {
         primitive_nodes: Vec::new(),
         check_specs: false,
         custom_gradient: b.custom_gradient,
+        symbols: Vec::new(),
+        specialised: Default::default(),
     };
     g.optimize();
     Ok((g, b.captures))

@@ -295,11 +295,34 @@ impl Tensor {
         let ax = norm_axes(axes, self.rank(), "Mean")?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
         let s = self.reduce(ReduceOp::Sum, axes, keepdims)?;
-        let c = Tensor::scalar(count as f64).cast(self.dtype())?;
         if self.dtype().is_int() && count == 0 {
             return Ok(s);
         }
-        s.div(&c)
+        s.div(&self.count(axes, self.dtype())?)
+    }
+
+    /// The number of elements over `axes` (all when `None`) as a scalar of `dtype`. Traced, it
+    /// is a node reading the input's shape (so it follows a shape-polymorphic input); it has
+    /// no gradient.
+    ///
+    /// ```
+    /// let x = rstf::Tensor::zeros(&[4, 3], rstf::DType::F32).unwrap();
+    /// let n = x.count(Some(&[0]), rstf::DType::F32).unwrap();
+    /// assert_eq!(n.to_vec::<f32>().unwrap(), vec![4.0]);
+    /// ```
+    pub fn count(&self, axes: Option<&[i64]>, dtype: DType) -> Result<Tensor> {
+        let desc = || crate::graph::Op::Count {
+            axes: axes.map(<[i64]>::to_vec),
+            dtype,
+        };
+        let fwd = || {
+            let ax = norm_axes(axes, self.rank(), "Size")?;
+            let n: usize = ax.iter().map(|&a| self.shape()[a]).product();
+            Tensor::scalar(n as f64).cast(dtype)
+        };
+        crate::autodiff::op1(desc, &[self], fwd, |_| {
+            crate::autodiff::rule(|_, _| Ok(vec![None]))
+        })
     }
 
     /// Index of the largest (`max == true`) or smallest value along `axis`, as int64.

@@ -45,6 +45,22 @@ impl PyGraph {
             .map_err(|e| super::errors::to_pyerr(py, e))
     }
 
+    /// True when the arguments fit the graph (dtypes and shapes; any size where the graph is
+    /// polymorphic).
+    fn accepts(&self, args: Vec<Bound<'_, PyAny>>) -> PyResult<bool> {
+        let ts: Vec<Tensor> = args
+            .iter()
+            .map(|a| to_tensor(a, None, false))
+            .collect::<PyResult<_>>()?;
+        Ok(self.g.accepts(&ts))
+    }
+
+    /// True when the graph runs for any size of its `None` dimensions.
+    #[getter]
+    fn polymorphic(&self) -> bool {
+        !self.g.symbols.is_empty()
+    }
+
     /// Number of op nodes.
     fn op_count(&self) -> usize {
         self.g.op_count()
@@ -60,10 +76,12 @@ impl PyGraph {
     }
 }
 
-/// Starts a trace on this thread.
+/// Starts a trace on this thread; `markers` are the sizes standing for `None` dimensions.
 #[pyfunction]
-fn trace_begin() {
+#[pyo3(signature = (markers=Vec::new()))]
+fn trace_begin(markers: Vec<usize>) {
     trace::begin();
+    trace::set_markers(&markers);
 }
 
 /// Abandons the innermost trace.
@@ -87,13 +105,22 @@ fn results_or_abort(outputs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Tensor>> {
     ts
 }
 
-/// Ends the innermost trace with these results.
+/// Ends the innermost trace with these results. `markers` are the sizes that stood for
+/// `None` dimensions (`alternates`: other sizes for the check); the graph is made polymorphic
+/// in them when that is safe (see its `polymorphic`).
 #[pyfunction]
-fn trace_finish(outputs: Vec<Bound<'_, PyAny>>) -> PyResult<PyGraph> {
+#[pyo3(signature = (outputs, markers=Vec::new(), alternates=Vec::new()))]
+fn trace_finish(
+    outputs: Vec<Bound<'_, PyAny>>,
+    markers: Vec<usize>,
+    alternates: Vec<usize>,
+) -> PyResult<PyGraph> {
     let ts = results_or_abort(&outputs)?;
-    Ok(PyGraph {
-        g: trace::finish(&ts)?,
-    })
+    let mut g = trace::finish(&ts)?;
+    if !markers.is_empty() {
+        g.make_polymorphic(&markers, &alternates);
+    }
+    Ok(PyGraph { g })
 }
 
 /// Starts tracing a loop's condition or body inside the current trace.

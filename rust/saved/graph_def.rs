@@ -91,6 +91,9 @@ pub struct GraphDef {
     pub constants: Vec<String>,
     /// Keys of the variables.
     pub variables: Vec<String>,
+    /// Sizes standing for `None` dimensions in a shape-polymorphic graph.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<usize>,
 }
 
 impl GraphDef {
@@ -165,6 +168,7 @@ impl GraphDef {
             nodes,
             constants: keys,
             variables: vars,
+            symbols: g.symbols.clone(),
         }
     }
 
@@ -367,6 +371,8 @@ impl GraphDef {
             primitive_nodes: Vec::new(),
             check_specs: true,
             custom_gradient: false,
+            symbols: self.symbols.clone(),
+            specialised: Default::default(),
         };
         g.optimize();
         Ok(g)

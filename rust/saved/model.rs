@@ -104,12 +104,7 @@ impl SavedFunction {
     }
 
     fn accepts(&self, args: &[Tensor]) -> bool {
-        let specs = self.input_specs();
-        specs.len() == args.len()
-            && specs
-                .iter()
-                .zip(args)
-                .all(|((d, s), a)| a.dtype() == *d && a.shape() == s.as_slice())
+        self.graph.accepts(args)
     }
 }
 

@@ -235,7 +235,8 @@ def save_model(model, filepath, overwrite=True):
 
 
 def _serve_function(model):
-    """``model(inputs, training=False)`` traced for every input shape the model has seen."""
+    """``model(inputs, training=False)`` traced for any batch size of every input shape the model
+    has seen (for each shape itself where the graph cannot take any batch size)."""
     from .._function import TensorSpec, function
 
     shapes = list(model.__dict__.get("_call_shapes", {}))
@@ -244,7 +245,10 @@ def _serve_function(model):
     fn = function(lambda inputs: model(inputs, training=False))
     fn.__name__ = "serving_default"
     for dtype, shape in shapes:
-        fn.get_concrete_function(TensorSpec(shape, dtype))
+        shape = tuple(shape)
+        batched = shape and fn.get_concrete_function(TensorSpec((None,) + shape[1:], dtype))
+        if not batched or not batched.graph.polymorphic:
+            fn.get_concrete_function(TensorSpec(shape, dtype))
     return fn
 
 
