@@ -232,6 +232,28 @@ pub fn record(
     push_entry(&tapes, op.name(), ids, outputs, make);
 }
 
+/// Records, on the tapes that track one of `inputs`, an op whose outputs the caller has
+/// already placed (a loop node the tracer added).
+pub(crate) fn record_on_tapes(
+    name: &'static str,
+    inputs: &[&Tensor],
+    outputs: &[Tensor],
+    make: impl FnOnce(&[Tensor]) -> GradFn,
+) {
+    if !is_recording() || !outputs.iter().any(|o| o.dtype().is_float()) {
+        return;
+    }
+    let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
+    let tapes: Vec<Tape> = ACTIVE.with(|a| {
+        a.borrow()
+            .iter()
+            .filter(|t| t.tracks_any(&ids))
+            .cloned()
+            .collect()
+    });
+    push_entry(&tapes, name, ids, outputs, make);
+}
+
 /// Adds one recorded op to each of `tapes` (nothing when there are none).
 fn push_entry(
     tapes: &[Tape],

@@ -3,6 +3,12 @@
 //! from the enclosing graph, and writes the final loop variables. Running it runs the two
 //! graphs in turn, so a tape active around an eager call records every iteration.
 //!
+//! Inside a trace, a tape that tracks a loop's inputs records the loop as one op whose
+//! gradient is a second loop node (`grad`): it runs the loop forward again keeping each
+//! iteration's variables, then runs the body's vector-Jacobian product graph backwards over
+//! them. Variables the body reads are then read once before the loop and passed in, so their
+//! gradients flow too.
+//!
 //! ```
 //! use rstf::{graph::{trace, While}, Tensor};
 //! // i = 0; while i < n: i = i + 1   (n traced)
@@ -26,8 +32,12 @@
 //! assert_eq!(r[0].item_f64().unwrap(), 7.0);
 //! ```
 
-use super::{Graph, NodeKind};
-use crate::{bail, DType, Result, Tensor};
+use super::{trace, Graph, NodeKind};
+use crate::autodiff::{self, Tape};
+use crate::{bail, DType, Result, Tensor, Variable};
+
+/// A value's dtype and shape.
+pub type Spec = (DType, Vec<usize>);
 
 /// A loop: while `cond(vars, cond captures)` holds (and fewer than `max_iterations` have run),
 /// `vars = body(vars, body captures)`.
@@ -44,6 +54,11 @@ pub struct While {
     pub n_cond_captures: usize,
     /// Stop after this many iterations.
     pub max_iterations: Option<u64>,
+    /// The gradient of the loop rather than the loop: the body's vector-Jacobian product
+    /// (inputs: the body's inputs, then a gradient per loop variable; outputs: a gradient per
+    /// body input). The node then reads the loop's inputs and the gradients of its results,
+    /// and gives the gradients of the loop variables and of the body's captures.
+    pub grad: Option<Box<Graph>>,
 }
 
 impl While {
@@ -94,7 +109,63 @@ impl While {
             n_vars,
             n_cond_captures,
             max_iterations,
+            grad: None,
         })
+    }
+
+    /// The gradient node of this loop (see [`While::grad`]).
+    pub fn gradient(&self) -> Result<While> {
+        let mut w = self.clone();
+        w.grad = Some(Box::new(vjp(&self.body, self.n_vars)?));
+        Ok(w)
+    }
+
+    /// Checks a gradient graph read from a file against the body.
+    pub fn set_gradient(&mut self, vjp: Graph) -> Result<()> {
+        let body_ins: Vec<_> = self
+            .body
+            .inputs
+            .iter()
+            .map(|&i| &self.body.specs[i])
+            .collect();
+        let want_ins = body_ins
+            .iter()
+            .copied()
+            .chain(self.body.outputs.iter().map(|&o| &self.body.specs[o]));
+        let ins_ok = vjp.inputs.len() == body_ins.len() + self.n_vars
+            && vjp
+                .inputs
+                .iter()
+                .zip(want_ins)
+                .all(|(&i, s)| &vjp.specs[i] == s);
+        let outs_ok = vjp.outputs.len() == body_ins.len()
+            && vjp
+                .outputs
+                .iter()
+                .zip(&body_ins)
+                .all(|(&o, s)| &vjp.specs[o] == *s);
+        if !ins_ok || !outs_ok {
+            bail!("while_loop: the gradient graph does not fit the loop body");
+        }
+        self.grad = Some(Box::new(vjp));
+        Ok(())
+    }
+
+    /// dtype and shape of the node's inputs and outputs.
+    pub fn io_specs(&self) -> (Vec<Spec>, Vec<Spec>) {
+        let spec = |g: &Graph, s: &[usize]| -> Vec<Spec> {
+            s.iter().map(|&i| g.specs[i].clone()).collect()
+        };
+        let mut ins = spec(&self.cond, &self.cond.inputs);
+        ins.extend(spec(&self.body, &self.body.inputs[self.n_vars..]));
+        let results = spec(&self.body, &self.body.outputs);
+        match self.grad {
+            None => (ins, results),
+            Some(_) => {
+                ins.extend(results);
+                (ins, spec(&self.body, &self.body.inputs))
+            }
+        }
     }
 
     /// True when running the loop may change variables (so it is never removed as dead).
@@ -108,11 +179,15 @@ impl While {
         })
     }
 
-    /// Runs the loop on `ins` (loop variables, then the captures).
+    /// Runs the loop on `ins` (loop variables, then the captures; for a gradient node, then
+    /// the gradients of the results).
     pub fn run(&self, ins: &[Tensor]) -> Result<Vec<Tensor>> {
-        let (vars, caps) = ins.split_at(self.n_vars.min(ins.len()));
+        let n_caps = self.cond.inputs.len() + self.body.inputs.len() - 2 * self.n_vars;
+        let (vars, rest) = ins.split_at(self.n_vars.min(ins.len()));
+        let (caps, grads) = rest.split_at(n_caps.min(rest.len()));
         let (cond_caps, body_caps) = caps.split_at(self.n_cond_captures.min(caps.len()));
         let mut vars = vars.to_vec();
+        let mut states = Vec::new();
         let mut i = 0u64;
         while self.max_iterations.is_none_or(|m| i < m) {
             let mut args = vars.clone();
@@ -122,14 +197,128 @@ impl While {
                 break;
             }
             vars.extend_from_slice(body_caps);
+            if self.grad.is_some() {
+                states.push(vars.clone());
+            }
             vars = self.body.run(&vars)?;
             i += 1;
         }
-        Ok(vars)
+        let Some(vjp) = &self.grad else {
+            return Ok(vars);
+        };
+        // Backwards over the iterations: the gradients of each iteration's variables, and the
+        // captures' gradients summed over iterations.
+        let mut g = grads.to_vec();
+        let mut cap_grads: Vec<Tensor> = body_caps
+            .iter()
+            .map(|c| Tensor::zeros(c.shape(), c.dtype()))
+            .collect::<Result<_>>()?;
+        for mut args in states.into_iter().rev() {
+            args.extend(g);
+            let mut out = vjp.run(&args)?;
+            let rest = out.split_off(self.n_vars);
+            g = out;
+            for (acc, c) in cap_grads.iter_mut().zip(rest) {
+                *acc = acc.add(&c)?;
+            }
+        }
+        g.extend(cap_grads);
+        Ok(g)
     }
 
-    /// Number of ops in the two graphs.
+    /// Number of ops in the graphs.
     pub fn op_count(&self) -> usize {
-        self.cond.op_count() + self.body.op_count()
+        self.cond.op_count() + self.body.op_count() + self.grad.as_ref().map_or(0, |g| g.op_count())
     }
+
+    /// The loop with the variables its body reads (and never assigns) as extra captures, read
+    /// once before the loop: what a tape needs to give those variables gradients. Returns the
+    /// loop and the variables, in the order of the new captures.
+    pub(crate) fn lift_variable_reads(&self) -> Result<(While, Vec<Variable>)> {
+        let body = &self.body;
+        let assigned: Vec<usize> = body
+            .primitive_nodes
+            .iter()
+            .filter_map(|n| match n.kind {
+                NodeKind::Assign(v, _) => Some(v),
+                _ => None,
+            })
+            .collect();
+        let mut inputs = body.inputs.clone();
+        let mut lifted = Vec::new();
+        let mut nodes = Vec::new();
+        for n in &body.primitive_nodes {
+            match n.kind {
+                NodeKind::ReadVariable(v) if !assigned.contains(&v) => {
+                    inputs.push(n.outputs[0]);
+                    lifted.push(body.variables[v].clone());
+                }
+                _ => nodes.push(n.clone()),
+            }
+        }
+        if lifted.is_empty() {
+            return Ok((self.clone(), lifted));
+        }
+        let mut b = body.clone();
+        b.inputs = inputs;
+        b.nodes = nodes;
+        b.specialised = Default::default();
+        b.optimize();
+        let w = While::new(
+            self.cond.clone(),
+            b,
+            self.n_vars,
+            self.n_cond_captures,
+            self.max_iterations,
+        )?;
+        Ok((w, lifted))
+    }
+}
+
+/// The vector-Jacobian product of `body` (see [`While::grad`]), traced from the body's ops
+/// under a tape. Tapes of the caller are set aside meanwhile.
+fn vjp(body: &Graph, n_vars: usize) -> Result<Graph> {
+    autodiff::hide_tapes();
+    trace::begin();
+    let res = vjp_outputs(body, n_vars);
+    let g = match res {
+        Ok(outs) => trace::finish(&outs),
+        Err(e) => {
+            trace::abort();
+            Err(e)
+        }
+    };
+    autodiff::unhide_tapes();
+    g
+}
+
+fn vjp_outputs(body: &Graph, n_vars: usize) -> Result<Vec<Tensor>> {
+    let example = |s: usize| {
+        let (dt, shape) = &body.specs[s];
+        Tensor::zeros(shape, *dt).map(|t| trace::input(&t))
+    };
+    let xs: Vec<Tensor> = body
+        .inputs
+        .iter()
+        .map(|&s| example(s))
+        .collect::<Result<_>>()?;
+    let gs: Vec<Option<Tensor>> = body.outputs[..n_vars]
+        .iter()
+        .map(|&s| example(s).map(Some))
+        .collect::<Result<_>>()?;
+    let tape = Tape::new(false, false);
+    let outs = {
+        let _active = tape.activate();
+        for x in xs.iter().filter(|x| x.dtype().is_float()) {
+            tape.watch(x);
+        }
+        body.run(&xs)?
+    };
+    let ids: Vec<u64> = xs.iter().map(Tensor::id).collect();
+    let grads = tape.gradient(&outs, &ids, Some(&gs))?;
+    grads
+        .into_iter()
+        .zip(&xs)
+        .map(|(g, x)| g.map_or_else(|| Tensor::zeros(x.shape(), x.dtype()), Ok))
+        .collect()
 }

@@ -369,8 +369,17 @@ impl std::fmt::Display for Graph {
                 }
                 NodeKind::While(w) => {
                     let indent = |g: &Graph| g.to_string().replace('\n', "\n    ");
+                    let grad = w
+                        .grad
+                        .as_ref()
+                        .map_or(String::new(), |g| format!("\n    gradient: {}", indent(g)));
                     format!(
-                        "While({}) {{\n    cond: {}\n    body: {}\n  }}",
+                        "{}({}) {{\n    cond: {}\n    body: {}{grad}\n  }}",
+                        if w.grad.is_some() {
+                            "WhileGrad"
+                        } else {
+                            "While"
+                        },
                         args.join(", "),
                         indent(&w.cond),
                         indent(&w.body)

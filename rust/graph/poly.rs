@@ -185,7 +185,11 @@ impl Graph {
                                 .and_then(|t| t.to_vec::<f64>())
                                 .is_ok_and(|v| !v.iter().any(|&x| any_related(x, markers))))
                 }
-                NodeKind::While(w) => w.cond.safe_for(markers) && w.body.safe_for(markers),
+                NodeKind::While(w) => {
+                    w.cond.safe_for(markers)
+                        && w.body.safe_for(markers)
+                        && w.grad.as_ref().is_none_or(|g| g.safe_for(markers))
+                }
                 _ => true,
             };
             if !ok {
@@ -371,13 +375,16 @@ impl Graph {
                     vec![]
                 }
                 NodeKind::While(w) => {
-                    let w2 = While::new(
+                    let mut w2 = While::new(
                         w.cond.replay(bind, None)?,
                         w.body.replay(bind, None)?,
                         w.n_vars,
                         w.n_cond_captures,
                         w.max_iterations,
                     )?;
+                    if let Some(g) = &w.grad {
+                        w2.set_gradient(g.replay(bind, None)?)?;
+                    }
                     trace::record_while(w2, &ins[..w.n_vars], &ins[w.n_vars..])?
                 }
                 NodeKind::Fused(_) => {

@@ -331,9 +331,11 @@ pub fn finish_sub(outputs: &[Tensor]) -> Result<(Graph, Vec<Tensor>)> {
 
 /// Runs a loop, or, when its inputs are traced, adds it to the innermost trace as one node.
 /// `vars` are the initial loop variables and `captures` the values its condition and body
-/// read (as [`finish_sub`] returned them). A traced loop's results are examples shaped as the
-/// loop variables. Gradients through a traced loop are not supported: a tape watching its
-/// inputs gives an `Unimplemented` error rather than a wrong gradient.
+/// read (as [`finish_sub`] returned them; for a gradient node, then the gradients of the
+/// loop's results). A traced loop's results are examples shaped as its outputs. A recording
+/// tape that tracks the inputs records the loop as one op whose gradient is the loop's
+/// gradient node (see [`While::grad`]); the variables the body reads are then read once before
+/// the loop and passed in, so that they get gradients too.
 pub fn record_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Result<Vec<Tensor>> {
     let all: Vec<&Tensor> = vars.iter().chain(captures).collect();
     let ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
@@ -341,12 +343,51 @@ pub fn record_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Result<Ve
         let ins: Vec<Tensor> = all.into_iter().cloned().collect();
         return w.run(&ins);
     }
-    if crate::autodiff::taped(&ids) {
-        return Err(crate::Error::Unimplemented(
-            "while_loop: gradients through a loop whose condition depends on a traced tensor are not supported inside rstf.function; run the loop eagerly or with a Python trip count".into(),
-        ));
+    if w.grad.is_some() {
+        if crate::autodiff::taped(&ids) {
+            return Err(crate::Error::Unimplemented(
+                "while_loop: higher-order gradients through a loop whose condition depends on a traced tensor are not supported inside rstf.function".into(),
+            ));
+        }
+        return Ok(add_while(w, vars, captures));
     }
-    let outs: Vec<Tensor> = vars.iter().map(|v| v.detach()).collect();
+    if !crate::autodiff::is_recording() {
+        return Ok(add_while(w, vars, captures));
+    }
+    let (w, lifted) = w.lift_variable_reads()?;
+    let mut inputs: Vec<Tensor> = vars.iter().chain(captures).cloned().collect();
+    inputs.extend(lifted.iter().map(Variable::read));
+    let n = w.n_vars;
+    let outs = add_while(w.clone(), &inputs[..n], &inputs[n..]);
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    let rule_inputs = inputs.clone();
+    crate::autodiff::record_on_tapes("While", &refs, &outs, move |_| {
+        crate::autodiff::rule(move |g, _| {
+            let mut rest = rule_inputs[n..].to_vec();
+            rest.extend(g.iter().cloned());
+            let res = record_while(w.gradient()?, &rule_inputs[..n], &rest)?;
+            let mut out: Vec<Option<Tensor>> = res[..n].iter().cloned().map(Some).collect();
+            out.extend(std::iter::repeat_n(None, w.n_cond_captures));
+            out.extend(res[n..].iter().cloned().map(Some));
+            Ok(out)
+        })
+    });
+    Ok(outs)
+}
+
+/// Adds a loop node reading `vars` and `captures` to the innermost trace; returns examples of
+/// its results.
+fn add_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Vec<Tensor> {
+    let outs: Vec<Tensor> = if w.grad.is_none() {
+        vars.iter().map(|v| v.detach()).collect()
+    } else {
+        w.io_specs()
+            .1
+            .iter()
+            .map(|(dt, shape)| Tensor::zeros(shape, *dt).unwrap_or_else(|_| vars[0].detach()))
+            .collect()
+    };
+    let all: Vec<&Tensor> = vars.iter().chain(captures).collect();
     with_top_outer(|b, outer| {
         let ins: Vec<usize> = all.iter().map(|t| b.slot_of(t, outer)).collect();
         let os: Vec<usize> = outs.iter().map(|t| b.value(t)).collect();
@@ -356,5 +397,5 @@ pub fn record_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Result<Ve
             outputs: os,
         });
     });
-    Ok(outs)
+    outs
 }

@@ -60,6 +60,9 @@ pub enum NodeOp {
         n_cond_captures: usize,
         /// Iteration limit.
         max_iterations: Option<u64>,
+        /// The body's vector-Jacobian product, for the gradient node of a loop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grad: Option<Box<GraphDef>>,
     },
 }
 
@@ -145,6 +148,10 @@ impl GraphDef {
                     n_vars: w.n_vars,
                     n_cond_captures: w.n_cond_captures,
                     max_iterations: w.max_iterations,
+                    grad: w
+                        .grad
+                        .as_ref()
+                        .map(|g| Box::new(Self::encode(g, prefix, consts, var_key))),
                 },
                 NodeKind::Fused(_) => unreachable!("primitive nodes are never fused"),
             };
@@ -249,11 +256,20 @@ impl GraphDef {
                 NodeOp::Const(_) | NodeOp::ReadVariable(_) => (0, 1),
                 NodeOp::Assign(..) => (1, 0),
                 NodeOp::While {
-                    cond, body, n_vars, ..
-                } => (
-                    (cond.inputs.len() + body.inputs.len()).saturating_sub(*n_vars),
-                    *n_vars,
-                ),
+                    cond,
+                    body,
+                    n_vars,
+                    grad,
+                    ..
+                } => {
+                    let ins = (cond.inputs.len() + body.inputs.len()).saturating_sub(*n_vars);
+                    match grad {
+                        // The gradient node also reads the results' gradients and gives one
+                        // per body input.
+                        Some(_) => (ins + n_vars, body.inputs.len()),
+                        None => (ins, *n_vars),
+                    }
+                }
             };
             if n.inputs.len() != n_in || n.outputs.len() != n_out {
                 return Err(bad(format!(
@@ -315,27 +331,28 @@ impl GraphDef {
                     n_vars,
                     n_cond_captures,
                     max_iterations,
+                    grad,
                 } => {
                     let cond = cond.build(name, consts_by_key, variables)?;
                     let body = body.build(name, consts_by_key, variables)?;
-                    let w = While::new(cond, body, *n_vars, *n_cond_captures, *max_iterations)
+                    let mut w = While::new(cond, body, *n_vars, *n_cond_captures, *max_iterations)
                         .map_err(|e| bad(format!("node {k}: {e}")))?;
+                    if let Some(g) = grad {
+                        let g = g.build(name, consts_by_key, variables)?;
+                        w.set_gradient(g)
+                            .map_err(|e| bad(format!("node {k}: {e}")))?;
+                    }
                     // The node's values must be what the sub-graphs take and give.
-                    let sub_ins = w
-                        .cond
-                        .inputs
-                        .iter()
-                        .map(|&i| &w.cond.specs[i])
-                        .chain(w.body.inputs[*n_vars..].iter().map(|&i| &w.body.specs[i]));
-                    let outs = w.body.outputs.iter().map(|&o| &w.body.specs[o]);
-                    let ok = n
-                        .inputs
-                        .iter()
-                        .zip(sub_ins)
-                        .all(|(&s, sp)| spec_is(s, sp.0, &sp.1))
+                    let (ins, outs) = w.io_specs();
+                    let ok = n.inputs.len() == ins.len()
+                        && n.outputs.len() == outs.len()
+                        && n.inputs
+                            .iter()
+                            .zip(&ins)
+                            .all(|(&s, sp)| spec_is(s, sp.0, &sp.1))
                         && n.outputs
                             .iter()
-                            .zip(outs)
+                            .zip(&outs)
                             .all(|(&s, sp)| spec_is(s, sp.0, &sp.1));
                     if !ok {
                         return Err(bad(format!(
