@@ -8,6 +8,9 @@ faster).
 Cases:
 - seed_step: the basics guide's training step (1 -> 64 relu -> 1 on 201 points, tape + SGD
   0.01 on four variables) compiled once, 1000 steps.
+- seed_step_none: the same step with ``input_signature=[TensorSpec([None])] * 2`` (one
+  shape-polymorphic graph), beside the step traced for the concrete shape and tf.function with
+  the same signature.
 - chain8: a chain of 8 elementwise ops on 4M float32, traced against eager.
 """
 
@@ -27,13 +30,13 @@ def _median(fn, repeats=5):
     return _median_run(fn, repeats)[0]
 
 
-def seed_tf_like(tfm, params, x, y):
+def seed_tf_like(tfm, params, x, y, signature=None):
     """The traced step written once against TensorFlow's API: ``tfm`` is rstf or tensorflow."""
     vs = [tfm.Variable(p) for p in params]
     w1, b1, w2, b2 = vs
     x, y = tfm.constant(x), tfm.constant(y)
 
-    @tfm.function
+    @tfm.function(input_signature=signature)
     def step(x, y):
         with tfm.GradientTape() as tape:
             h = tfm.nn.relu(x[:, tfm.newaxis] @ w1 + b1)
@@ -89,6 +92,19 @@ def case_seed_step():
 
         out["tensorflow"] = _median(seed_tf_like(tensorflow, params, x, y), 3)
     return "the guide's training step traced, 1000 steps", out
+
+
+def case_seed_step_none():
+    params, x, y = _seed_data()
+    none = [tf.TensorSpec([None], tf.float32)] * 2
+    out = {"rstf": _median(seed_tf_like(tf, params, x, y, none)),
+           "rstf concrete": _median(seed_tf_like(tf, params, x, y))}
+    if "tensorflow" in PEERS:
+        import tensorflow
+
+        sig = [tensorflow.TensorSpec([None], tensorflow.float32)] * 2
+        out["tensorflow"] = _median(seed_tf_like(tensorflow, params, x, y, sig), 3)
+    return "the guide's step with None batch dims in the input_signature, 1000 steps", out
 
 
 def _chain(x):

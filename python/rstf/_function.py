@@ -79,14 +79,15 @@ def _has_none(spec) -> bool:
     return isinstance(spec, TensorSpec) and spec.shape is not None and None in tuple(spec.shape)
 
 
-def _marker_level(specs):
-    """The marker sizes (and the check's sizes) for these TensorSpecs."""
+def _marker_level(specs, strict=False):
+    """The marker sizes (and the check's sizes) for these TensorSpecs: the first level whose
+    examples fit the budget, else the last one (``None`` when ``strict``)."""
     for level in _MARKERS:
         first = level[0]
         if all(int(np.prod([first[a % len(first)] if d is None else d for a, d in enumerate(s.shape)]))
                <= _EXAMPLE_BUDGET for s in specs):
             return level
-    return _MARKERS[-1]
+    return None if strict else _MARKERS[-1]
 
 
 def _example(spec: TensorSpec, markers=None):

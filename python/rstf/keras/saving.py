@@ -236,8 +236,9 @@ def save_model(model, filepath, overwrite=True):
 
 def _serve_function(model):
     """``model(inputs, training=False)`` traced for any batch size of every input shape the model
-    has seen (for each shape itself where the graph cannot take any batch size)."""
-    from .._function import TensorSpec, function
+    has seen (for each shape itself where the graph cannot take any batch size, or where tracing
+    for any batch size would need too large an example)."""
+    from .._function import TensorSpec, _marker_level, function
 
     shapes = list(model.__dict__.get("_call_shapes", {}))
     if not shapes:
@@ -246,7 +247,8 @@ def _serve_function(model):
     fn.__name__ = "serving_default"
     for dtype, shape in shapes:
         shape = tuple(shape)
-        batched = shape and fn.get_concrete_function(TensorSpec((None,) + shape[1:], dtype))
+        spec = TensorSpec((None,) + shape[1:], dtype) if shape else None
+        batched = spec and _marker_level([spec], strict=True) and fn.get_concrete_function(spec)
         if not batched or not batched.graph.polymorphic:
             fn.get_concrete_function(TensorSpec(shape, dtype))
     return fn
