@@ -244,14 +244,19 @@ pub(crate) fn record_on_tapes(
         return;
     }
     let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
-    let tapes: Vec<Tape> = ACTIVE.with(|a| {
+    let tapes = tapes_tracking(&ids);
+    push_entry(&tapes, name, ids, outputs, make);
+}
+
+/// The active tapes that track one of `ids`.
+fn tapes_tracking(ids: &[u64]) -> Vec<Tape> {
+    ACTIVE.with(|a| {
         a.borrow()
             .iter()
-            .filter(|t| t.tracks_any(&ids))
+            .filter(|t| t.tracks_any(ids))
             .cloned()
             .collect()
-    });
-    push_entry(&tapes, name, ids, outputs, make);
+    })
 }
 
 /// Adds one recorded op to each of `tapes` (nothing when there are none).
@@ -302,13 +307,7 @@ pub fn record_opaque(
         return Ok(());
     }
     let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
-    let tapes: Vec<Tape> = ACTIVE.with(|a| {
-        a.borrow()
-            .iter()
-            .filter(|t| t.tracks_any(&ids))
-            .cloned()
-            .collect()
-    });
+    let tapes = tapes_tracking(&ids);
     if tapes.is_empty() {
         return Ok(());
     }

@@ -195,6 +195,11 @@ impl Graph {
                 }
             }
         }
+        self.results(&vals)
+    }
+
+    /// The output values out of the slots.
+    fn results(&self, vals: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
         self.outputs
             .iter()
             .map(|&s| {
@@ -203,6 +208,18 @@ impl Graph {
                 })
             })
             .collect()
+    }
+
+    /// A traced shape as text, `None` for a polymorphic dimension.
+    fn dims_text(&self, shape: &[usize]) -> String {
+        let dims: Vec<String> = shape
+            .iter()
+            .map(|d| match self.symbols.contains(d) {
+                true => "None".to_string(),
+                false => d.to_string(),
+            })
+            .collect();
+        dims.join(", ")
     }
 
     fn check(&self, k: usize, op: &Op, outs: &[usize], res: &[Tensor]) -> Result<()> {
@@ -336,14 +353,7 @@ impl std::fmt::Display for Graph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let spec = |s: usize| {
             let (dt, shape) = &self.specs[s];
-            let dims: Vec<String> = shape
-                .iter()
-                .map(|d| match self.symbols.contains(d) {
-                    true => "None".to_string(),
-                    false => d.to_string(),
-                })
-                .collect();
-            format!("%{s}: {dt}[{}]", dims.join(", "))
+            format!("%{s}: {dt}[{}]", self.dims_text(shape))
         };
         let ins: Vec<String> = self.inputs.iter().map(|&s| spec(s)).collect();
         writeln!(f, "graph({}) {{", ins.join(", "))?;

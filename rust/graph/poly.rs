@@ -249,18 +249,11 @@ impl Graph {
                     }
                 });
             if !fits {
-                let want: Vec<String> = shape
-                    .iter()
-                    .map(|d| match self.symbols.contains(d) {
-                        true => "None".to_string(),
-                        false => d.to_string(),
-                    })
-                    .collect();
                 bail!(
                     "graph: argument {i} has dtype {} and shape {:?}, but the graph was traced for dtype {dt} and shape [{}] (a None dimension takes one size in all arguments at that position)",
                     a.dtype(),
                     a.shape(),
-                    want.join(", ")
+                    self.dims_text(shape)
                 );
             }
         }
@@ -397,14 +390,7 @@ impl Graph {
                 vals[s] = Some(t);
             }
         }
-        self.outputs
-            .iter()
-            .map(|&s| {
-                vals[s].clone().ok_or_else(|| {
-                    crate::Error::Internal(format!("graph: output %{s} was not computed"))
-                })
-            })
-            .collect()
+        self.results(&vals)
     }
 }
 
