@@ -2,6 +2,7 @@
 
     python benches/gpu.py                 # the sizes (a real GPU)
     python benches/gpu.py --small         # small sizes (a software device such as lavapipe)
+    python benches/gpu.py matmul          # only the cases whose name holds a given word
 
 Cases: float32 matmul n x n (PyTorch with TF32 off), elementwise add of n float32 values
 (reported as bandwidth, three 4-byte accesses per element), and the seed guide's training loop
@@ -151,15 +152,29 @@ def main():
     if CUDA:
         print("torch GPU:", torch.cuda.get_device_name(0))
     cases = (
-        [bench_matmul(256, 4), bench_add(1 << 20, 4), bench_seed_loop(1000, 5)]
+        [(bench_matmul, (256, 4)), (bench_add, (1 << 20, 4)), (bench_seed_loop, (1000, 5))]
         if SMALL
-        else [bench_matmul(4096, 10), bench_add(256 << 20, 10), bench_seed_loop(1000, 50)]
+        else [
+            (bench_matmul, (1024, 20)),
+            (bench_matmul, (4096, 10)),
+            (bench_add, (1 << 20, 50)),
+            (bench_add, (256 << 20, 10)),
+            (bench_seed_loop, (1000, 50)),
+        ]
     )
-    for name, out in cases:
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    for case, args in cases:
+        if words and not any(w in case.__name__ for w in words):
+            continue
+        try:
+            name, out = case(*args)
+        except Exception as e:  # one failing case must not hide the others
+            print(f"{case.__name__}{args}: {type(e).__name__}: {e}")
+            continue
         line = f"{name:48s} rstf {out['rstf']:10.2f}"
         if "torch" in out:
             line += f"   torch {out['torch']:10.2f}   ratio {out['rstf'] / out['torch']:.2f}x"
-        print(line)
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-//! GPU matrix product (`matmul.wgsl`): float32, batched with broadcast batch dims, operands
-//! read through their strides (transposes are free).
+//! GPU matrix product: float32, batched with broadcast batch dims, operands read through their
+//! strides (transposes are free). `matmul.wgsl` computes 64x64 tiles (4x4 per thread) for small
+//! products; `matmul_big.wgsl` 128x128 tiles (8x8 per thread, the next k slice loaded while the
+//! current one is used) once both sides of the result reach [`BIG`].
 
 use super::{buffer_of, context, gpu_tensor, GpuBuffer};
 use crate::dtype::DType;
@@ -8,6 +10,11 @@ use crate::tensor::Tensor;
 use crate::{Error, Result};
 
 const SHADER: &str = include_str!("matmul.wgsl");
+const SHADER_BIG: &str = include_str!("matmul_big.wgsl");
+/// Rows and columns of the result from which the 128x128 tiles are used.
+const BIG: usize = 256;
+/// Workgroup memory of `matmul_big.wgsl` in bytes.
+const BIG_SHARED: u32 = (528 + 512) * 16;
 
 /// Row stride, column stride and per-batch offsets of one operand.
 fn operand(t: &Tensor, transpose: bool, batch: &[usize]) -> (i32, i32, Vec<usize>) {
@@ -35,8 +42,11 @@ pub(crate) fn matmul(
     let mut shape = batch.to_vec();
     shape.extend([m, n]);
     let nb: usize = batch.iter().product();
-    let tiles_n = n.div_ceil(64);
-    let tiles = m.div_ceil(64) * tiles_n;
+    let big =
+        m >= BIG && n >= BIG && c.device.limits().max_compute_workgroup_storage_size >= BIG_SHARED;
+    let tile = if big { 128 } else { 64 };
+    let tiles_n = n.div_ceil(tile);
+    let tiles = m.div_ceil(tile) * tiles_n;
     if tiles > 65535 || nb > 65535 {
         return Err(Error::ResourceExhausted(format!(
             "MatMul: shapes {:?} and {:?} need more GPU workgroups than one dispatch allows",
@@ -61,7 +71,11 @@ pub(crate) fn matmul(
         ];
         info.extend(a_off.iter().map(|&o| o as i32));
         info.extend(b_off.iter().map(|&o| o as i32));
-        let pipeline = c.pipeline("matmul", || SHADER.to_string())?;
+        let pipeline = if big {
+            c.pipeline("matmul_big", || SHADER_BIG.to_string())?
+        } else {
+            c.pipeline("matmul", || SHADER.to_string())?
+        };
         let (ba, bb) = (buffer_of(a), buffer_of(b));
         let (ba, bb) = ba
             .zip(bb)
