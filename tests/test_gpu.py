@@ -39,8 +39,10 @@ def test_software_adapter_is_hidden_without_the_variable():
         assert out.stdout.strip() == "[]"
 
 
-def test_software_gpu_is_not_the_default_device():
-    assert tf.constant([1.0]).device == CPU
+def test_only_a_hardware_gpu_is_the_default_device():
+    name = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])["device_name"]
+    software = any(w in name.lower() for w in ("llvmpipe", "lavapipe", "swiftshader", "warp"))
+    assert tf.constant([1.0]).device == (CPU if software else GPU)
 
 
 def test_placement_follows_the_scope_and_the_inputs():
@@ -93,6 +95,11 @@ def test_printing_and_python_values_read_back():
     ((3, 33, 17), (17, 65), False, False),
     ((2, 1, 9, 8), (3, 10, 8), False, True),
     ((0, 4), (4, 5), False, False),
+    # From 256 rows and columns on, the 128x128-tile kernel (partial tiles, k not a multiple of 16).
+    ((300, 200), (200, 260), False, False),
+    ((37, 300), (260, 37), True, True),
+    ((2, 257, 33), (33, 384), False, False),
+    ((256, 1), (300, 1), False, True),
 ])
 def test_matmul_matches_numpy(shape_a, shape_b, ta, tb):
     rng = np.random.default_rng(0)
@@ -227,3 +234,63 @@ def test_the_gpu_can_be_turned_off():
             "try:\n    import rstf\nexcept RuntimeWarning as w:\n    print('warned', 'TensorFlow' in str(w))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "warned True", out.stderr
+
+
+def _ulps(got, want):
+    want32 = want.astype(np.float32)
+    return np.max(np.abs(got.astype(np.float64) - want) / np.spacing(np.abs(want32)).astype(np.float64))
+
+
+def test_exp_log_and_pow_are_accurate_to_a_few_ulps():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-80, 80, 5000), rng.uniform(-1, 1, 5000)]).astype(np.float32)
+    p = np.concatenate([np.abs(x) + 1e-3, [0.999, 1.001, 1.0, 3e38, 1e-30]]).astype(np.float32)
+    with tf.device("/GPU:0"):
+        assert _ulps(tf.exp(x).numpy(), np.exp(x.astype(np.float64))) <= 2
+        assert _ulps(tf.math.log(p).numpy(), np.log(p.astype(np.float64))) <= 3
+        # Adam's bias correction: 1 - 0.999^t, where an approximate log near 1 loses digits.
+        t = np.arange(1, 20, dtype=np.float32)
+        got = (1.0 - tf.pow(tf.constant(np.float32(0.999)), t)).numpy()
+        want = 1.0 - np.float64(np.float32(0.999)) ** t
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+        special = tf.exp(tf.constant([np.inf, -np.inf, np.nan, 100.0, -200.0])).numpy()
+        np.testing.assert_array_equal(special, [np.inf, 0.0, np.nan, np.inf, 0.0])
+        logs = tf.math.log(tf.constant([0.0, -1.0, np.inf, np.nan])).numpy()
+        np.testing.assert_array_equal(logs, [-np.inf, np.nan, np.inf, np.nan])
+
+
+def test_nan_survives_relu_and_differs_from_itself():
+    with tf.device("/GPU:0"):
+        x = tf.constant([np.nan, -1.0, 2.0])
+        np.testing.assert_array_equal(tf.nn.relu(x).numpy(), [np.nan, 0.0, 2.0])
+        assert (x != x).numpy().tolist() == [True, False, False]
+
+
+def test_short_sums_add_in_order_and_print_as_the_guide():
+    with tf.device("/GPU:0"):
+        r = tf.reduce_sum(tf.constant([10.0, 9.1, 8.2]))
+    assert repr(r) == "<rstf.Tensor: shape=(), dtype=float32, numpy=27.3>"
+
+
+def test_traced_random_ops_draw_on_the_gpu_each_call():
+    with tf.device("/GPU:0"):
+        f = tf.function(lambda x: x + tf.random.uniform([64]))
+        a, b = f(tf.zeros([64])), f(tf.zeros([64]))
+        g = tf.function(lambda x: x + tf.random.uniform(x.shape), input_signature=[tf.TensorSpec([None])])
+        shapes = [g(tf.zeros([n])).shape for n in (3, 5)]
+    assert a.device == GPU and not np.array_equal(a.numpy(), b.numpy())
+    assert f.experimental_get_tracing_count() == 1
+    assert shapes == [(3,), (5,)] and g.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("make,name", [
+    (lambda: tf.zeros([2**40, 2**40]), "Fill"),
+    (lambda: tf.ones([2**62]), "Fill"),
+    (lambda: tf.pad(tf.ones([2]), [[2**62, 2**62]]), "Pad"),
+    (lambda: tf.pad(tf.ones([2]), [[2**63 - 1, 2**63 - 1]]), "Pad"),
+    (lambda: tf.concat([tf.broadcast_to(1.0, [2**46]), tf.ones([1])], 0), "ConcatV2"),
+])
+def test_huge_gpu_results_raise_naming_the_op(make, name):
+    errors = (tf.errors.ResourceExhaustedError, tf.errors.InvalidArgumentError)
+    with tf.device("/GPU:0"), pytest.raises(errors, match=name):
+        make()

@@ -3,6 +3,7 @@ checkpoints, Keras saving, and corrupted files."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zlib
@@ -429,6 +430,7 @@ def test_fused_chain_keeps_the_broadcast_shape():
     assert out.shape == (2, 2)
 
 
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="building the Rust example needs cargo")
 def test_rust_example_serves_a_model_saved_by_python(tmp_path):
     """`cargo run --example run_saved_model` (built by `cargo test` in `make test`)."""
     root = os.path.dirname(HERE)

@@ -116,6 +116,8 @@ impl Tensor {
     ) -> Result<Tensor> {
         let mut out = Tensor::random_uniform_raw(shape, low, high, dtype, seed)?;
         if crate::graph::trace::active() {
+            // On the device where the graph will draw it, so that no copy hides the node.
+            out = out.placed()?;
             let op = crate::graph::Op::Random {
                 normal: false,
                 shape: shape.to_vec(),
@@ -165,6 +167,8 @@ impl Tensor {
     ) -> Result<Tensor> {
         let mut out = Tensor::random_normal_raw(shape, mean, stddev, dtype, seed)?;
         if crate::graph::trace::active() {
+            // On the device where the graph will draw it, so that no copy hides the node.
+            out = out.placed()?;
             let op = crate::graph::Op::Random {
                 normal: true,
                 shape: shape.to_vec(),

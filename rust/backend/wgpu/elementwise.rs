@@ -41,7 +41,7 @@ pub(crate) fn map_body(
     body: &str,
     expr: &str,
 ) -> Result<Tensor> {
-    let n: usize = shape.iter().product();
+    let n = elements(shape)?;
     let dst = GpuBuffer::new(out, n, "elementwise")?;
     launch(inputs, shape, out, body, expr, &dst, None)?;
     Ok(gpu_tensor(dst, shape))
@@ -60,6 +60,16 @@ pub(crate) fn copy_into(dst: &GpuBuffer, region: &Layout, src: &Tensor) -> Resul
     )
 }
 
+/// The number of elements of `shape`, which GPU kernels address with 32-bit integers.
+fn elements(shape: &[usize]) -> Result<usize> {
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(n) if n <= i32::MAX as usize => Ok(n),
+        _ => Err(Error::ResourceExhausted(format!(
+            "GPU kernels address at most 2^31 elements; shape {shape:?} has more"
+        ))),
+    }
+}
+
 fn launch(
     inputs: &[&Tensor],
     shape: &[usize],
@@ -70,12 +80,7 @@ fn launch(
     region: Option<&Layout>,
 ) -> Result<()> {
     let c = context()?;
-    let n: usize = shape.iter().product();
-    if n > i32::MAX as usize {
-        return Err(Error::ResourceExhausted(format!(
-            "GPU kernels address at most 2^31 elements; shape {shape:?} has {n}"
-        )));
-    }
+    let n = elements(shape)?;
     let rank = shape.len();
     let mut info: Vec<i32> = vec![n as i32, rank as i32];
     info.extend(shape.iter().map(|&d| d as i32));

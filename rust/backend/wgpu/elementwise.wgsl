@@ -11,43 +11,77 @@ fn rstf_isnan(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
 
+// exp and log to about one unit in the last place (drivers' own may be approximations with
+// absolute errors near 2^-22, which a log near 1 or a power such as 0.999^t magnifies).
+fn rstf_exp(x: f32) -> f32 {
+    if (rstf_isnan(x)) { return x; }
+    let y = clamp(x, -104.0, 89.0);
+    let n = round(y * 1.4426950408889634);
+    var r = fma(-n, 0.693145751953125, y);
+    r = fma(-n, 1.428606765330187e-06, r);
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.16666667 + r * (0.041666668 + r * (0.008333334
+        + r * (0.0013888889 + r * 0.0001984127))))));
+    // Two steps, so that neither factor leaves the float range before the product does.
+    let h = i32(n) / 2;
+    return ldexp(ldexp(p, h), i32(n) - h);
+}
+
+fn rstf_log(x: f32) -> f32 {
+    if (rstf_isnan(x) || x < 0.0) { return bitcast<f32>(0x7fc00000u); }
+    if (x == 0.0) { return bitcast<f32>(0xff800000u); }
+    if (x == bitcast<f32>(0x7f800000u)) { return x; }
+    // x = m * 2^e with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s), s = (m - 1) / (m + 1).
+    let fe = frexp(x);
+    var m = fe.fract * 2.0;
+    var e = f32(fe.exp - 1);
+    if (m > 1.4142135) {
+        m = m * 0.5;
+        e = e + 1.0;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let t = z * (0.6666667 + z * (0.4 + z * (0.2857143 + z * (0.22222222 + z * 0.18181819))));
+    let lm = 2.0 * s + s * t;
+    return fma(e, 0.693145751953125, fma(e, 1.428606765330187e-06, lm));
+}
+
 fn rstf_erf(x: f32) -> f32 {
     // Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).
     let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * rstf_exp(-x * x);
     return select(-y, y, x >= 0.0);
 }
 
 fn rstf_expm1(x: f32) -> f32 {
-    let u = exp(x);
+    let u = rstf_exp(x);
     if (u == 1.0) { return x; }
     let um = u - 1.0;
     if (um == -1.0) { return -1.0; }
     if (abs(x) > 0.5) { return um; }
-    return um * x / log(u);
+    return um * x / rstf_log(u);
 }
 
 fn rstf_log1p(x: f32) -> f32 {
     let u = 1.0 + x;
     if (u == 1.0) { return x; }
-    return log(u) * x / (u - 1.0);
+    return rstf_log(u) * x / (u - 1.0);
 }
 
 fn rstf_tanh(x: f32) -> f32 {
-    let t = exp(-2.0 * abs(x));
+    let t = rstf_exp(-2.0 * abs(x));
     return sign(x) * (1.0 - t) / (1.0 + t);
 }
 
 fn rstf_sigmoid(x: f32) -> f32 {
-    return 1.0 / (1.0 + exp(-x));
+    return 1.0 / (1.0 + rstf_exp(-x));
 }
 
 fn rstf_pow(a: f32, b: f32) -> f32 {
     if (b == 0.0) { return 1.0; }
     if (a == 0.0) { return select(bitcast<f32>(0x7f800000u), 0.0, b > 0.0); }
-    if (a > 0.0) { return exp2(b * log2(a)); }
+    if (a > 0.0) { return rstf_exp(b * rstf_log(a)); }
     if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }
-    let r = exp2(b * log2(-a));
+    let r = rstf_exp(b * rstf_log(-a));
     return select(r, -r, b - 2.0 * floor(b / 2.0) == 1.0);
 }
 

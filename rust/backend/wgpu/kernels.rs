@@ -17,7 +17,7 @@ use crate::layout::{broadcast_shapes, contiguous_strides, Layout};
 use crate::ops::reduce::norm_axes;
 use crate::ops::{BinaryOp, UnaryOp};
 use crate::tensor::Tensor;
-use crate::Result;
+use crate::{Error, Result};
 
 /// The WGSL expression of a unary op on `dtype` over `x0`.
 fn unary_expr(op: UnaryOp, dtype: DType) -> Option<&'static str> {
@@ -28,9 +28,9 @@ fn unary_expr(op: UnaryOp, dtype: DType) -> Option<&'static str> {
             Abs => "abs(x0)",
             Sign => "sign(x0)",
             Square => "x0 * x0",
-            Exp => "exp(x0)",
+            Exp => "rstf_exp(x0)",
             Expm1 => "rstf_expm1(x0)",
-            Log => "log(x0)",
+            Log => "rstf_log(x0)",
             Log1p => "rstf_log1p(x0)",
             Sqrt => "sqrt(x0)",
             Rsqrt => "1.0 / sqrt(x0)",
@@ -44,7 +44,8 @@ fn unary_expr(op: UnaryOp, dtype: DType) -> Option<&'static str> {
             Round => "rstf_round(x0)",
             Floor => "floor(x0)",
             Ceil => "ceil(x0)",
-            Relu => "select(x0, 0.0, x0 < 0.0)",
+            // NaN tested on the bits: drivers may turn the select into a max that drops NaN.
+            Relu => "select(select(x0, 0.0, x0 < 0.0), x0, rstf_isnan(x0))",
             LogicalNot => return None,
         },
         DType::I32 => match op {
@@ -66,6 +67,8 @@ fn binary_expr(op: BinaryOp, dtype: DType) -> Option<&'static str> {
     use BinaryOp::*;
     let cmp = match op {
         Equal => Some("x0 == x1"),
+        // NaN differs from everything; drivers may compile `!=` as an ordered comparison.
+        NotEqual if dtype == DType::F32 => Some("x0 != x1 || rstf_isnan(x0) || rstf_isnan(x1)"),
         NotEqual => Some("x0 != x1"),
         Less => Some("x0 < x1"),
         LessEqual => Some("x0 <= x1"),
@@ -147,10 +150,11 @@ pub(crate) fn run_op(
         let on: Vec<Tensor> = inputs
             .iter()
             .map(|t| t.to_device(Device::Gpu))
-            .collect::<Result<_>>()?;
+            .collect::<Result<_>>()
+            .map_err(|e| named(e, op.name()))?;
         let on: Vec<&Tensor> = on.iter().collect();
         if let Some(r) = gpu(op, &on) {
-            return r.map(|t| vec![t]);
+            return r.map(|t| vec![t]).map_err(|e| named(e, op.name()));
         }
         // Sequences of ops (and views plus copies) that run on the GPU as they are.
         if matches!(op, Op::Softplus) && inputs[0].dtype() == DType::F32
@@ -159,12 +163,33 @@ pub(crate) fn run_op(
             return forward();
         }
     }
-    let host: Vec<Tensor> = inputs.iter().map(|t| t.to_host()).collect::<Result<_>>()?;
+    let host: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| t.to_host())
+        .collect::<Result<_>>()
+        .map_err(|e| named(e, op.name()))?;
     let outs = with_device(Some(Device::Cpu), || op.eval(&host))?;
     if dev == Device::Gpu {
         outs.iter().map(|t| t.to_device(Device::Gpu)).collect()
     } else {
         Ok(outs)
+    }
+}
+
+/// A GPU kernel's error with the op's name in front, as the host kernels give it.
+fn named(e: Error, name: &str) -> Error {
+    let tag = |m: String| {
+        if m.starts_with(name) {
+            m
+        } else {
+            format!("{name}: {m}")
+        }
+    };
+    match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(tag(m)),
+        Error::ResourceExhausted(m) => Error::ResourceExhausted(tag(m)),
+        Error::Internal(m) => Error::Internal(tag(m)),
+        e => e,
     }
 }
 
@@ -311,7 +336,9 @@ pub(crate) fn fused(code: &[(Op, Vec<Arg>)], inputs: &[&Tensor]) -> Option<Resul
             Some(b) => e.replace("@B", &name(b)),
             None => e,
         };
-        body.push_str(&format!("    let t{k} = {e};\n"));
+        // Each value is rounded as the separate kernel rounds it: the select on a run-time
+        // condition keeps the driver from contracting a product and a sum into one fma.
+        body.push_str(&format!("    let t{k} = select({e}, 0.0, info[0] < 0);\n"));
     }
     let on: Result<Vec<Tensor>> = inputs.iter().map(|t| t.to_device(Device::Gpu)).collect();
     let on = match on {
@@ -391,12 +418,13 @@ fn pad(x: &Tensor, value: &Tensor, paddings: &[(i64, i64)]) -> Option<Result<Ten
     if !ok {
         return None;
     }
+    // Sizes that overflow are left to the host kernel, which reports them.
     let shape: Vec<usize> = x
         .shape()
         .iter()
         .zip(paddings)
-        .map(|(&d, p)| d + p.0 as usize + p.1 as usize)
-        .collect();
+        .map(|(&d, p)| d.checked_add(p.0 as usize)?.checked_add(p.1 as usize))
+        .collect::<Option<_>>()?;
     let at: Vec<usize> = paddings.iter().map(|p| p.0 as usize).collect();
     let scalar = value.reshape_to(&[]).ok()?;
     let run = || {

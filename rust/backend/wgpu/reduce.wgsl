@@ -1,5 +1,5 @@
 // Row reduction (filled in by reduce.rs): rows of length k, each cut into chunks of
-// chunk_len; one workgroup per (row, chunk) sums its part with a tree in workgroup memory.
+// chunk_len; one workgroup per (row, chunk) sums its part with a pairwise tree in workgroup memory.
 // info: [rows, k, chunks, chunk_len, offset]
 @group(0) @binding(0) var<storage, read> info: array<i32>;
 @group(0) @binding(1) var<storage, read_write> out: array<$T>;
@@ -33,8 +33,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
     part[lid.x] = acc;
     workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if (lid.x < s) {
+    // Neighbours first ((0 + 1) + (2 + 3)) ...: a short row is summed in its own order.
+    for (var s = 1u; s < 256u; s = s << 1u) {
+        if ((lid.x & (2u * s - 1u)) == 0u) {
             part[lid.x] = combine(part[lid.x], part[lid.x + s]);
         }
         workgroupBarrier();
