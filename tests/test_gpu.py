@@ -294,3 +294,57 @@ def test_huge_gpu_results_raise_naming_the_op(make, name):
     errors = (tf.errors.ResourceExhaustedError, tf.errors.InvalidArgumentError)
     with tf.device("/GPU:0"), pytest.raises(errors, match=name):
         make()
+
+
+@pytest.mark.parametrize("shape,indices,axis", [
+    ((5, 3), [4, 0, 0, 2], 0),
+    ((2, 6, 3), [[5, 1], [0, 0]], 1),
+    ((4, 7), [6, 3], -1),
+    ((3, 4), np.zeros((0,), np.int32), 0),
+])
+def test_gather_runs_on_the_gpu_and_matches_numpy(shape, indices, axis):
+    p = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    i = np.asarray(indices, np.int32)
+    with tf.device("/GPU:0"):
+        got = tf.gather(tf.constant(p), tf.constant(i), axis=axis)
+        # Transposed (strided) params and int32 params go through the same kernel.
+        got_t = tf.gather(tf.transpose(tf.constant(p.T)), tf.constant(i), axis=axis)
+        got_i = tf.gather(tf.constant(p.astype(np.int32)), tf.constant(i), axis=axis)
+    assert got.device == GPU
+    want = np.take(p, i, axis=axis)
+    np.testing.assert_array_equal(got.numpy(), want)
+    np.testing.assert_array_equal(got_t.numpy(), want)
+    np.testing.assert_array_equal(got_i.numpy(), want.astype(np.int32))
+
+
+def test_gather_out_of_range_gives_zeros_on_the_gpu_and_raises_for_host_indices():
+    with tf.device("/GPU:0"):
+        p = tf.constant([1.0, 2.0, 3.0])
+        # Indices already on the GPU: zeros, as TensorFlow's GPU kernel (no read-back).
+        assert tf.gather(p, tf.constant([2, 3, -1])).numpy().tolist() == [3.0, 0.0, 0.0]
+    message = r"GatherV2: indices\[1\] = 3 is not in \[0, 3\)"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        with tf.device("/CPU:0"):
+            i = tf.constant([0, 3])
+        with tf.device("/GPU:0"):
+            tf.gather(p, i)
+
+
+def test_gather_gradient_with_gpu_indices():
+    with tf.device("/GPU:0"):
+        p = tf.Variable([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.gather(p, tf.constant([2, 0, 2])) * 2.0)
+        g = tape.gradient(y, p)
+    np.testing.assert_array_equal(tf.convert_to_tensor(g).numpy(), [[2.0, 2.0], [0.0, 0.0], [4.0, 4.0]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_one_hot_runs_on_the_gpu(dtype):
+    idx = np.array([[0, 3], [2, -1]], np.int32)
+    on, off = {"float32": (5.0, -1.0), "int32": (7, 1), "bool": (True, False)}[dtype]
+    with tf.device("/GPU:0"):
+        got = tf.one_hot(tf.constant(idx), 3, on_value=on, off_value=off, dtype=getattr(tf, dtype))
+    assert got.device == GPU and got.dtype == getattr(tf, dtype)
+    want = np.where(np.arange(3) == idx[..., None], on, off).astype(got.dtype.as_numpy_dtype)
+    np.testing.assert_array_equal(got.numpy(), want)

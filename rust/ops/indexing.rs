@@ -227,14 +227,9 @@ impl Tensor {
         })
     }
 
-    /// Gathers slices of `self` along `axis` at `indices` (int32 or int64).
-    ///
-    /// ```
-    /// let x = rstf::Tensor::from_vec(vec![10i32, 20, 30], &[3]).unwrap();
-    /// let i = rstf::Tensor::from_vec(vec![2i64, 0], &[2]).unwrap();
-    /// assert_eq!(x.gather(&i, 0).unwrap().to_vec::<i32>().unwrap(), vec![30, 10]);
-    /// ```
-    fn gather_raw(&self, indices: &Tensor, axis: i64) -> Result<Tensor> {
+    /// The indices of a gather from `self` (host values) and the axis, after checking that
+    /// each index is within the axis, as the host kernel and TensorFlow's CPU kernel do.
+    pub(crate) fn gather_check(&self, indices: &Tensor, axis: i64) -> Result<(Vec<i64>, usize)> {
         let idx = indices_i64(indices, "GatherV2")?;
         let ax = Layout::norm_axis(axis, self.rank().max(1), "GatherV2")?;
         if self.rank() == 0 {
@@ -248,6 +243,19 @@ impl Tensor {
         {
             bail!("GatherV2: indices[{i}] = {v} is not in [0, {n})");
         }
+        Ok((idx, ax))
+    }
+
+    /// Gathers slices of `self` along `axis` at `indices` (int32 or int64).
+    ///
+    /// ```
+    /// let x = rstf::Tensor::from_vec(vec![10i32, 20, 30], &[3]).unwrap();
+    /// let i = rstf::Tensor::from_vec(vec![2i64, 0], &[2]).unwrap();
+    /// assert_eq!(x.gather(&i, 0).unwrap().to_vec::<i32>().unwrap(), vec![30, 10]);
+    /// ```
+    fn gather_raw(&self, indices: &Tensor, axis: i64) -> Result<Tensor> {
+        let (idx, ax) = self.gather_check(indices, axis)?;
+        let n = self.shape()[ax];
         let mut shape = self.shape()[..ax].to_vec();
         shape.extend_from_slice(indices.shape());
         shape.extend_from_slice(&self.shape()[ax + 1..]);

@@ -4,11 +4,11 @@
 //!
 //! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
 //! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
-//! as copies into regions of the output, softmax, softplus and tile as sequences of those.
-//! Everything else (gather and its gradient, one-hot, convolution patches, arg-max, random
-//! numbers) runs on the host.
+//! as copies into regions of the output, softmax, softplus and tile as sequences of those,
+//! gather and one-hot with int32 indices (`gather.rs`). Everything else (the gather's
+//! gradient, convolution patches, arg-max, random numbers) runs on the host.
 
-use super::{buffer_of, elementwise, gpu_tensor, matmul, reduce, GpuBuffer};
+use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};
 use crate::dtype::DType;
 use crate::graph::fuse::Arg;
@@ -147,6 +147,13 @@ pub(crate) fn run_op(
     }
     let dev = op_device(inputs);
     if dev == Device::Gpu && inputs.iter().all(|t| gpu_dtype(t.dtype())) {
+        // Indices still in host memory are checked as the host kernel checks them; the GPU
+        // kernel gives zeros for those out of range (TensorFlow's GPU behaviour).
+        if let (Op::Gather(axis), Some(idx)) = (op, inputs.get(1)) {
+            if idx.device() == Device::Cpu {
+                inputs[0].gather_check(idx, *axis)?;
+            }
+        }
         let on: Vec<Tensor> = inputs
             .iter()
             .map(|t| t.to_device(Device::Gpu))
@@ -285,6 +292,8 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
             ))
         }
         Op::Concat(axis) => concat(x, *axis),
+        Op::Gather(axis) => gather::gather(x[0], x[1], *axis),
+        Op::OneHot(depth) => gather::one_hot(x[0], *depth, x[1], x[2]),
         Op::Pad(p) => pad(x[0], x[1], p),
         Op::SliceGrad { shape, items } => {
             let z = elementwise::map(&[&zero(dt?)?], shape, dt?, "x0");

@@ -14,6 +14,7 @@
 //! [`Error::Internal`] / [`Error::ResourceExhausted`]; nothing aborts.
 
 pub(crate) mod elementwise;
+pub(crate) mod gather;
 pub(crate) mod kernels;
 pub(crate) mod matmul;
 pub(crate) mod reduce;
