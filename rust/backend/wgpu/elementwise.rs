@@ -61,7 +61,7 @@ pub(crate) fn copy_into(dst: &GpuBuffer, region: &Layout, src: &Tensor) -> Resul
 }
 
 /// The number of elements of `shape`, which GPU kernels address with 32-bit integers.
-fn elements(shape: &[usize]) -> Result<usize> {
+pub(crate) fn elements(shape: &[usize]) -> Result<usize> {
     match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
         Some(n) if n <= i32::MAX as usize => Ok(n),
         _ => Err(Error::ResourceExhausted(format!(

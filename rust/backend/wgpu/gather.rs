@@ -12,7 +12,7 @@ use crate::Result;
 
 const SHADER: &str = include_str!("gather.wgsl");
 
-/// A dense version of GPU tensor `t` (itself when already dense from offset 0 or later).
+/// GPU tensor `t` with a contiguous layout (itself when it has one; its offset is kept).
 fn dense(t: &Tensor) -> Result<Tensor> {
     if t.layout().is_contiguous() {
         Ok(t.clone())
@@ -31,10 +31,7 @@ pub(crate) fn gather(params: &Tensor, indices: &Tensor, axis: i64) -> Option<Res
     let mut shape = params.shape()[..ax].to_vec();
     shape.extend_from_slice(indices.shape());
     shape.extend_from_slice(&params.shape()[ax + 1..]);
-    let n = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= i32::MAX as usize)?;
+    let n = elementwise::elements(&shape).ok()?;
     let run = || {
         let dst = GpuBuffer::new(params.dtype(), n, "GatherV2")?;
         if n > 0 {
