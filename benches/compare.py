@@ -1,5 +1,6 @@
 """Times rstf beside numpy, and PyTorch / TensorFlow / JAX when installed, in one run, and
-prints medians and ratios (rstf time / peer time; below 1 means rstf is faster).
+prints medians and ratios (rstf time / peer time, median over interleaved rounds; below 1 means
+rstf is faster).
 
     python benches/compare.py            # every case
     python benches/compare.py add_tiny   # some cases
@@ -44,65 +45,76 @@ except ImportError:
     pass
 
 
-def timeit(fn, min_time=0.3, repeats=7) -> float:
-    """Median seconds per call over `repeats` batches that each last about `min_time / repeats`."""
+def _calibrate(fn, min_time, repeats) -> int:
+    """Calls per batch so that a batch lasts about `min_time / repeats`."""
     fn()
     n = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
-        if dt > min_time / repeats or n > 1 << 22:
-            break
+        if time.perf_counter() - t0 > min_time / repeats or n > 1 << 22:
+            return n
         n *= 4
-    samples = []
+
+
+def measure(fns: dict, min_time=0.3, repeats=9):
+    """Times every library's function in interleaved rounds (one batch of each per round), so
+    that the machine's drift hits all of them alike. Returns the median seconds per call of
+    each, and the median over rounds of rstf's time / each peer's time."""
+    counts = {lib: _calibrate(fn, min_time, repeats) for lib, fn in fns.items()}
+    samples: dict = {lib: [] for lib in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return statistics.median(samples)
+        for lib, fn in fns.items():
+            n = counts[lib]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[lib].append((time.perf_counter() - t0) / n)
+    times = {lib: statistics.median(s) for lib, s in samples.items()}
+    ratios = {lib: statistics.median(a / b for a, b in zip(samples["rstf"], s))
+              for lib, s in samples.items() if lib != "rstf"}
+    return times, ratios
 
 
 def case_add_tiny():
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
     x = rstf.constant(a)
-    out = {"rstf": timeit(lambda: x + x), "numpy": timeit(lambda: a + a)}
+    fns = {"rstf": lambda: x + x, "numpy": lambda: a + a}
     if "torch" in PEERS:
         t = torch.from_numpy(a)
-        out["torch"] = timeit(lambda: t + t)
+        fns["torch"] = lambda: t + t
     if "tensorflow" in PEERS:
         tt = tensorflow_.constant(a)
-        out["tensorflow"] = timeit(lambda: tt + tt)
+        fns["tensorflow"] = lambda: tt + tt
     if "jax" in PEERS:
         j = jnp.asarray(a)
-        out["jax"] = timeit(lambda: (j + j).block_until_ready())
-    return "x + x, 2x3 float32", out, "s"
+        fns["jax"] = lambda: (j + j).block_until_ready()
+    return "x + x, 2x3 float32", measure(fns)
 
 
 def case_add_4m():
     a = np.random.rand(4 << 20).astype(np.float32)
     b = np.random.rand(4 << 20).astype(np.float32)
     x, y = rstf.constant(a), rstf.constant(b)
-    out = {"rstf": timeit(lambda: x + y), "numpy": timeit(lambda: a + b)}
+    fns = {"rstf": lambda: x + y, "numpy": lambda: a + b}
     if "torch" in PEERS:
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        out["torch"] = timeit(lambda: ta + tb)
-    return "add of two 4M float32", out, "s"
+        fns["torch"] = lambda: ta + tb
+    return "add of two 4M float32", measure(fns)
 
 
 def _matmul(n):
     a = np.random.rand(n, n).astype(np.float32)
     b = np.random.rand(n, n).astype(np.float32)
     x, y = rstf.constant(a), rstf.constant(b)
-    out = {"rstf": timeit(lambda: x @ y, min_time=1.0, repeats=5),
-           "numpy": timeit(lambda: a @ b, min_time=1.0, repeats=5)}
+    fns = {"rstf": lambda: x @ y, "numpy": lambda: a @ b}
     if "torch" in PEERS:
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        out["torch"] = timeit(lambda: ta @ tb, min_time=1.0, repeats=5)
+        fns["torch"] = lambda: ta @ tb
     flops = 2.0 * n ** 3
-    return f"matmul {n}x{n} float32 (GFLOP/s = {flops / 1e9:.2f} / time)", out, "s"
+    return (f"matmul {n}x{n} float32 (GFLOP/s = {flops / 1e9:.2f} / time)",
+            measure(fns, min_time=2.0, repeats=7))
 
 
 def case_matmul_1024():
@@ -116,29 +128,28 @@ def case_matmul_2048():
 def case_softmax():
     a = np.random.randn(2048, 2048).astype(np.float32)
     x = rstf.constant(a)
-    out = {"rstf": timeit(lambda: rstf.nn.softmax(x, axis=-1))}
-    out["numpy"] = timeit(lambda: (lambda z: z / z.sum(-1, keepdims=True))(
-        np.exp(a - a.max(-1, keepdims=True))))
+    fns = {"rstf": lambda: rstf.nn.softmax(x, axis=-1),
+           "numpy": lambda: (lambda z: z / z.sum(-1, keepdims=True))(np.exp(a - a.max(-1, keepdims=True)))}
     if "torch" in PEERS:
         t = torch.from_numpy(a)
-        out["torch"] = timeit(lambda: torch.softmax(t, -1))
+        fns["torch"] = lambda: torch.softmax(t, -1)
     if "tensorflow" in PEERS:
         tt = tensorflow_.constant(a)
-        out["tensorflow"] = timeit(lambda: tensorflow_.nn.softmax(tt, axis=-1))
-    return "softmax, last axis of 2048x2048 float32", out, "s"
+        fns["tensorflow"] = lambda: tensorflow_.nn.softmax(tt, axis=-1)
+    return "softmax, last axis of 2048x2048 float32", measure(fns)
 
 
 def case_reduce_sum():
     a = np.random.rand(4 << 20).astype(np.float32)
     x = rstf.constant(a)
-    out = {"rstf": timeit(lambda: rstf.reduce_sum(x)), "numpy": timeit(lambda: a.sum())}
+    fns = {"rstf": lambda: rstf.reduce_sum(x), "numpy": lambda: a.sum()}
     if "torch" in PEERS:
         t = torch.from_numpy(a)
-        out["torch"] = timeit(lambda: t.sum())
+        fns["torch"] = lambda: t.sum()
     if "tensorflow" in PEERS:
         tt = tensorflow_.constant(a)
-        out["tensorflow"] = timeit(lambda: tensorflow_.reduce_sum(tt))
-    return "reduce_sum of 4M float32", out, "s"
+        fns["tensorflow"] = lambda: tensorflow_.reduce_sum(tt)
+    return "reduce_sum of 4M float32", measure(fns)
 
 
 def case_import():
@@ -148,7 +159,7 @@ def case_import():
         runs = [float(subprocess.run([sys.executable, "-c", code.format(m=mod)], capture_output=True,
                                      text=True, check=True).stdout) for _ in range(5)]
         out[mod] = statistics.median(runs)
-    return "import time (fresh process)", out, "s"
+    return "import time (fresh process)", (out, {k: out["rstf"] / v for k, v in out.items() if k != "rstf"})
 
 
 def installed_size_mb() -> float:
@@ -165,11 +176,10 @@ def main(argv):
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     print("peers: " + ", ".join(f"{k} {getattr(v, '__version__', '')}" for k, v in PEERS.items()))
     for name in names:
-        title, times, _ = CASES[name]()
-        base = times["rstf"]
+        title, (times, ratios) = CASES[name]()
         print(f"\n{name}: {title}")
         for lib, t in times.items():
-            ratio = "" if lib == "rstf" else f"  rstf/{lib} = {base / t:.2f}"
+            ratio = "" if lib == "rstf" else f"  rstf/{lib} = {ratios[lib]:.2f}"
             print(f"  {lib:<11} {t * 1e6:12.2f} us{ratio}")
     print(f"\ninstalled rstf package: {installed_size_mb():.1f} MB")
 

@@ -36,29 +36,11 @@ from .dtypes import (
 _rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
 
 
-def _probe_gpu():
-    """Finds the GPU now, at import. Mesa's Vulkan drivers load their own LLVM, which cannot
-    share a process with the LLVM that TensorFlow bundles once TensorFlow is loaded: with
-    TensorFlow imported first, the GPU stays off (import rstf first to use both)."""
-    import sys
-    import warnings
-
-    if "tensorflow" in sys.modules:
-        _rstf.disable_gpu()
-        warnings.warn("rstf: the GPU backend is off in this process because TensorFlow was imported "
-                      "first (its LLVM conflicts with the Vulkan drivers'); import rstf first to use both",
-                      RuntimeWarning, stacklevel=3)
-    else:
-        _rstf.gpu_name()
-
-
-_probe_gpu()
-
 from . import (  # noqa: E402
     config,
     data,
     errors,
-    keras,  # noqa: E402
+    keras,
     math,
     nest,
     nn,
@@ -76,3 +58,49 @@ from .keras import optimizers  # noqa: E402
 from .module import Module  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def _probe_gpu():
+    """Starts looking for a GPU at the end of the import, in a background thread, so that loading
+    the Vulkan drivers (a tenth of a second or more) overlaps the rest of the program; the first
+    op or device query waits for it. Mesa's Vulkan drivers load their own LLVM, which cannot share a
+    process with the LLVM that TensorFlow bundles once TensorFlow is loaded: with TensorFlow
+    imported first, the GPU stays off (import rstf first to use both), and an import of
+    TensorFlow after rstf's waits until the drivers are loaded."""
+    import atexit
+    import os
+    import sys
+    import threading
+    import warnings
+
+    if "tensorflow" in sys.modules:
+        _rstf.disable_gpu()
+        warnings.warn("rstf: the GPU backend is off in this process because TensorFlow was imported "
+                      "first (its LLVM conflicts with the Vulkan drivers'); import rstf first to use both",
+                      RuntimeWarning, stacklevel=3)
+        return
+    probe = threading.Thread(target=_rstf.gpu_name, name="rstf-gpu-probe", daemon=True)
+
+    class _WaitForProbe:
+        """Import hook: holds back an import of TensorFlow until the probe is done."""
+
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name.partition(".")[0] == "tensorflow":
+                probe.join()
+            if not probe.is_alive():
+                try:
+                    sys.meta_path.remove(_WaitForProbe)
+                except ValueError:
+                    pass
+            return None
+
+    sys.meta_path.insert(0, _WaitForProbe)
+    # The drivers must not be half-loaded when the interpreter exits or the process forks.
+    atexit.register(probe.join)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=lambda: probe.join() if probe.ident is not None else None)
+    probe.start()
+
+
+_probe_gpu()

@@ -140,13 +140,15 @@ fn set_device(device: Option<&str>) -> PyResult<Option<&'static str>> {
 
 /// The name of the GPU in use, or None when there is none.
 #[pyfunction]
-fn gpu_name() -> Option<String> {
+fn gpu_name(py: Python<'_>) -> Option<String> {
     #[cfg(feature = "gpu")]
     {
-        crate::backend::wgpu::device_name()
+        // The first call loads the Vulkan drivers: let other Python threads run meanwhile.
+        py.detach(crate::backend::wgpu::device_name)
     }
     #[cfg(not(feature = "gpu"))]
     {
+        let _ = py;
         None
     }
 }
