@@ -5,7 +5,9 @@
 //! is there; otherwise on the default device, which is the GPU only when a hardware adapter
 //! exists (software adapters are never the default, see [`crate::backend::wgpu`]). Inputs on
 //! another device are copied to the op's device, as TensorFlow does. Only float32, int32 and
-//! bool tensors live on the GPU; tensors of other dtypes stay in host memory.
+//! bool tensors live on the GPU; tensors of other dtypes stay in host memory, and so do
+//! tensors larger than one GPU storage binding (the ops that read or make them run on the CPU,
+//! as soft placement does for ops without a GPU kernel).
 //!
 //! ```
 //! use rstf::{device::Device, Tensor};
@@ -131,7 +133,8 @@ impl Tensor {
     }
 
     /// This tensor on `device`: itself when already there, else a dense copy. A dtype that
-    /// cannot live on the GPU stays in host memory.
+    /// cannot live on the GPU, or a tensor larger than one GPU storage binding, stays in host
+    /// memory.
     pub fn to_device(&self, device: Device) -> Result<Tensor> {
         if self.device() == device {
             return Ok(self.clone());
@@ -141,7 +144,11 @@ impl Tensor {
             Device::Gpu => {
                 #[cfg(feature = "gpu")]
                 {
-                    if gpu_dtype(self.dtype()) && gpu_available() {
+                    let bytes = self.numel() as u64 * 4;
+                    if gpu_dtype(self.dtype())
+                        && gpu_available()
+                        && crate::backend::wgpu::fits(bytes)
+                    {
                         return crate::backend::wgpu::upload(self);
                     }
                 }

@@ -311,6 +311,34 @@ def test_huge_gpu_results_raise_naming_the_op(make, name):
         make()
 
 
+def test_tensors_larger_than_a_storage_binding_stay_in_host_memory_and_work():
+    name = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])["device_name"]
+    if "llvmpipe" not in name.lower() and "lavapipe" not in name.lower():
+        pytest.skip("the size below is over lavapipe's 128 MiB storage binding, not this adapter's")
+    rows = (128 << 20) // (4 * 1024) + 8  # rows of 1024 float32: just over 128 MiB
+    with tf.device("/GPU:0"):
+        big = tf.ones([rows, 1024])
+        assert big.device == CPU
+        two = tf.constant([2.0])
+        assert two.device == GPU
+        y = big * two
+        assert y.device == CPU and float(tf.reduce_max(tf.abs(y - 2.0))) == 0.0
+        total = tf.reduce_sum(y, axis=1)  # small enough for the GPU again
+        assert total.device == GPU
+        np.testing.assert_array_equal(total.numpy(), np.full(rows, 2048.0, np.float32))
+        # Small GPU inputs whose broadcast result is too large, eagerly and in a fused chain.
+        col = tf.reshape(tf.range(rows, dtype=tf.float32), [rows, 1])
+        row = tf.ones([1, 1024]) * 0.5
+        assert col.device == GPU and row.device == GPU
+        z = col + row
+        assert z.device == CPU
+        np.testing.assert_array_equal(z[-1].numpy(), np.full(1024, rows - 0.5, np.float32))
+        f = tf.function(lambda a, b: (a * b + 1.0) * 2.0)
+        w = f(col, row)
+        assert w.device == CPU
+        np.testing.assert_array_equal(w[3].numpy(), np.full(1024, 5.0, np.float32))
+
+
 @pytest.mark.parametrize("shape,indices,axis", [
     ((5, 3), [4, 0, 0, 2], 0),
     ((2, 6, 3), [[5, 1], [0, 0]], 1),

@@ -187,6 +187,13 @@ impl Fused {
                 if let Some(r) = crate::backend::wgpu::kernels::fused(&self.code, &refs) {
                     return r;
                 }
+                // No GPU kernel for the chain (or it is too large for the GPU): it runs on
+                // the CPU and its result goes where the op's device says.
+                let host: Vec<Tensor> =
+                    inputs.iter().map(|t| t.to_host()).collect::<Result<_>>()?;
+                let cpu =
+                    crate::device::with_device(Some(crate::Device::Cpu), || self.eval(&host))?;
+                return cpu.to_device(crate::Device::Gpu);
             }
         }
         if fast {

@@ -65,7 +65,8 @@ pub(crate) fn elements(shape: &[usize]) -> Result<usize> {
     match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
         Some(n) if n <= i32::MAX as usize => Ok(n),
         _ => Err(Error::ResourceExhausted(format!(
-            "GPU kernels address at most 2^31 elements; shape {shape:?} has more"
+            "shape {shape:?} has more than 2^31 elements, {}",
+            super::TOO_LARGE
         ))),
     }
 }

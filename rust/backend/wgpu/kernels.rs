@@ -160,14 +160,20 @@ pub(crate) fn run_op(
             .collect::<Result<_>>()
             .map_err(|e| named(e, op.name()))?;
         let on: Vec<&Tensor> = on.iter().collect();
-        if let Some(r) = gpu(op, &on) {
-            return r.map(|t| vec![t]).map_err(|e| named(e, op.name()));
-        }
-        // Sequences of ops (and views plus copies) that run on the GPU as they are.
-        if matches!(op, Op::Softplus) && inputs[0].dtype() == DType::F32
-            || matches!(op, Op::Tile(_))
-        {
-            return forward();
+        // An input too large for the GPU stayed in host memory: the op runs on the CPU, as
+        // does one whose result or kernel would be too large.
+        if on.iter().all(|t| t.device() == Device::Gpu) {
+            match gpu(op, &on) {
+                Some(Err(e)) if super::too_large(&e) => {}
+                Some(r) => return r.map(|t| vec![t]).map_err(|e| named(e, op.name())),
+                // Sequences of ops (and views plus copies) that run on the GPU as they are.
+                None if matches!(op, Op::Softplus) && inputs[0].dtype() == DType::F32
+                    || matches!(op, Op::Tile(_)) =>
+                {
+                    return forward();
+                }
+                None => {}
+            }
         }
     }
     let host: Vec<Tensor> = inputs
@@ -354,15 +360,16 @@ pub(crate) fn fused(code: &[(Op, Vec<Arg>)], inputs: &[&Tensor]) -> Option<Resul
         Ok(v) => v,
         Err(e) => return Some(Err(e)),
     };
+    // Inputs or a result too large for the GPU: the chain runs on the CPU (`None`).
+    if on.iter().any(|t| t.device() != Device::Gpu) {
+        return None;
+    }
     let refs: Vec<&Tensor> = on.iter().collect();
     let last = format!("t{}", code.len().checked_sub(1)?);
-    Some(elementwise::map_body(
-        &refs,
-        &shape,
-        DType::F32,
-        &body,
-        &last,
-    ))
+    match elementwise::map_body(&refs, &shape, DType::F32, &body, &last) {
+        Err(e) if super::too_large(&e) => None,
+        r => Some(r),
+    }
 }
 
 /// A GPU scalar zero of `dtype`.

@@ -172,6 +172,21 @@ pub fn hardware_available() -> bool {
     ctx().is_some_and(|c| !c.software)
 }
 
+/// The words of the error of a GPU buffer (or kernel) too large for one storage binding.
+pub(crate) const TOO_LARGE: &str = "larger than the adapter's largest storage binding";
+
+/// True when `e` says a GPU buffer or kernel would be too large for one storage binding: the
+/// op then runs on the CPU (see `kernels::run_op`).
+pub(crate) fn too_large(e: &Error) -> bool {
+    matches!(e, Error::ResourceExhausted(m) if m.contains(TOO_LARGE))
+}
+
+/// True when a tensor of `bytes` bytes fits one GPU storage binding. Larger tensors stay in
+/// host memory, and the ops that read or make them run on the CPU.
+pub fn fits(bytes: u64) -> bool {
+    ctx().is_some_and(|c| bytes.max(4).div_ceil(256) * 256 <= c.max_binding)
+}
+
 /// The adapter's name, when a GPU is available.
 pub fn device_name() -> Option<String> {
     ctx().map(|c| c.name.clone())
@@ -207,8 +222,7 @@ impl Context {
         let size = bytes.max(4).div_ceil(256) * 256;
         if size > self.max_binding {
             return Err(Error::ResourceExhausted(format!(
-                "{op}: a GPU tensor of {bytes} bytes is larger than the adapter's largest \
-                 storage binding ({} bytes)",
+                "{op}: a GPU tensor of {bytes} bytes is {TOO_LARGE} ({} bytes)",
                 self.max_binding
             )));
         }
