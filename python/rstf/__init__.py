@@ -61,16 +61,12 @@ __version__ = "0.1.0"
 
 
 def _probe_gpu():
-    """Starts looking for a GPU at the end of the import, in a background thread, so that loading
-    the Vulkan drivers (a tenth of a second or more) overlaps the rest of the program; the first
-    op or device query waits for it. Mesa's Vulkan drivers load their own LLVM, which cannot share a
-    process with the LLVM that TensorFlow bundles once TensorFlow is loaded: with TensorFlow
-    imported first, the GPU stays off (import rstf first to use both), and an import of
-    TensorFlow after rstf's waits until the drivers are loaded."""
-    import atexit
-    import os
+    """The GPU is looked for on first use (the first op or device query), as TensorFlow does,
+    so that the import does not pay for loading the Vulkan drivers. Mesa's Vulkan drivers load
+    their own LLVM, which cannot share a process with the LLVM that TensorFlow bundles once
+    TensorFlow is loaded: with TensorFlow imported first, the GPU stays off (import rstf first
+    to use both), and an import of TensorFlow after rstf's looks for the GPU first."""
     import sys
-    import threading
     import warnings
 
     if "tensorflow" in sys.modules:
@@ -79,28 +75,22 @@ def _probe_gpu():
                       "first (its LLVM conflicts with the Vulkan drivers'); import rstf first to use both",
                       RuntimeWarning, stacklevel=3)
         return
-    probe = threading.Thread(target=_rstf.gpu_name, name="rstf-gpu-probe", daemon=True)
 
-    class _WaitForProbe:
-        """Import hook: holds back an import of TensorFlow until the probe is done."""
+    class _ProbeBeforeTensorFlow:
+        """Import hook: loads the GPU drivers before TensorFlow is imported."""
 
         @staticmethod
         def find_spec(name, path=None, target=None):
             if name.partition(".")[0] == "tensorflow":
-                probe.join()
-            if not probe.is_alive():
+                _rstf.gpu_name()
+            if _rstf.gpu_probed():
                 try:
-                    sys.meta_path.remove(_WaitForProbe)
+                    sys.meta_path.remove(_ProbeBeforeTensorFlow)
                 except ValueError:
                     pass
             return None
 
-    sys.meta_path.insert(0, _WaitForProbe)
-    # The drivers must not be half-loaded when the interpreter exits or the process forks.
-    atexit.register(probe.join)
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=lambda: probe.join() if probe.ident is not None else None)
-    probe.start()
+    sys.meta_path.insert(0, _ProbeBeforeTensorFlow)
 
 
 _probe_gpu()

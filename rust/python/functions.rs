@@ -153,6 +153,19 @@ fn gpu_name(py: Python<'_>) -> Option<String> {
     }
 }
 
+/// True once the GPU has been looked for (its drivers are loaded then, if any).
+#[pyfunction]
+fn gpu_probed() -> bool {
+    #[cfg(feature = "gpu")]
+    {
+        crate::backend::wgpu::probed()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        true
+    }
+}
+
 /// Keeps the GPU off for this process (before its first use).
 #[pyfunction]
 fn disable_gpu() {
@@ -577,6 +590,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(constant, m)?)?;
     m.add_function(wrap_pyfunction!(set_device, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_name, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_probed, m)?)?;
     m.add_function(wrap_pyfunction!(disable_gpu, m)?)?;
     m.add_function(wrap_pyfunction!(to_device, m)?)?;
     m.add_function(wrap_pyfunction!(im2col, m)?)?;

@@ -187,6 +187,11 @@ pub fn fits(bytes: u64) -> bool {
     ctx().is_some_and(|c| bytes.max(4).div_ceil(256) * 256 <= c.max_binding)
 }
 
+/// True once the GPU has been looked for (the drivers are loaded then, if any).
+pub fn probed() -> bool {
+    CONTEXT.get().is_some()
+}
+
 /// The adapter's name, when a GPU is available.
 pub fn device_name() -> Option<String> {
     ctx().map(|c| c.name.clone())
