@@ -40,7 +40,6 @@ from . import (  # noqa: E402
     config,
     data,
     errors,
-    keras,
     math,
     nest,
     nn,
@@ -54,10 +53,26 @@ from ._ops import *  # noqa: E402,F403
 from ._ops import newaxis  # noqa: E402,F401
 from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gradient  # noqa: E402
 from ._variable import Variable  # noqa: E402
-from .keras import optimizers  # noqa: E402
 from .module import Module  # noqa: E402
 
 __version__ = "0.1.0"
+
+# Keras loads on first use (as in TensorFlow), which keeps `import rstf` quick.
+_LAZY = {"keras": ".keras", "optimizers": ".keras.optimizers"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name], __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'rstf' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def _probe_gpu():
