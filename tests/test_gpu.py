@@ -343,6 +343,33 @@ def test_tensors_larger_than_a_storage_binding_stay_in_host_memory_and_work():
         np.testing.assert_array_equal(w[3].numpy(), np.full(1024, 5.0, np.float32))
 
 
+@pytest.mark.parametrize("stride,padding,dilation", [
+    (1, "VALID", 1), (2, "SAME", 1), (1, "SAME", 2), ([2, 1], "VALID", 1), (3, "SAME", 1),
+])
+def test_convolution_and_pooling_on_the_gpu_equal_the_cpu(stride, padding, dilation):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 9, 8, 3)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+
+    def run():
+        xt, ft = tf.constant(x), tf.constant(f)
+        with tf.GradientTape() as tape:
+            tape.watch([xt, ft])
+            y = tf.nn.conv2d(xt, ft, stride, padding, dilations=dilation)
+            m = tf.nn.max_pool2d(y, 2, 2, "SAME")
+            a = tf.nn.avg_pool2d(y, 3, 1, padding)
+            loss = tf.reduce_sum(m * m) + tf.reduce_sum(a * y[:, :a.shape[1], :a.shape[2]])
+        return [y, m, a, *tape.gradient(loss, [xt, ft])]
+
+    with tf.device("/GPU:0"):
+        gpu = run()
+    with tf.device("/CPU:0"):
+        cpu = run()
+    for g, c in zip(gpu, cpu):
+        assert g.device == GPU and c.device == CPU
+        np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("shape,indices,axis", [
     ((5, 3), [4, 0, 0, 2], 0),
     ((2, 6, 3), [[5, 1], [0, 0]], 1),

@@ -90,7 +90,7 @@ impl Window {
         (oh, ow, pt, pl)
     }
 
-    fn check(&self, op: &str, shape: &[usize]) -> Result<[usize; 4]> {
+    pub(crate) fn check(&self, op: &str, shape: &[usize]) -> Result<[usize; 4]> {
         if shape.len() != 4 {
             bail!("{op}: expected an image batch of rank 4 (NHWC), got shape {shape:?}");
         }

@@ -8,7 +8,7 @@
 //! gather and one-hot with int32 indices (`gather.rs`). Everything else (the gather's
 //! gradient, convolution patches, arg-max, random numbers) runs on the host.
 
-use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, GpuBuffer};
+use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, window, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};
 use crate::dtype::DType;
 use crate::graph::fuse::Arg;
@@ -300,6 +300,8 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
         Op::Concat(axis) => concat(x, *axis),
         Op::Gather(axis) => gather::gather(x[0], x[1], *axis),
         Op::OneHot(depth) => gather::one_hot(x[0], *depth, x[1], x[2]),
+        Op::Im2Col { window, pad_value } => window::im2col(x[0], window, *pad_value),
+        Op::Col2Im { window, shape } => window::col2im(x[0], shape, window),
         Op::Pad(p) => pad(x[0], x[1], p),
         Op::SliceGrad { shape, items } => {
             let z = elementwise::map(&[&zero(dt?)?], shape, dt?, "x0");

@@ -18,6 +18,7 @@ pub(crate) mod gather;
 pub(crate) mod kernels;
 pub(crate) mod matmul;
 pub(crate) mod reduce;
+pub(crate) mod window;
 
 use crate::dtype::DType;
 use crate::layout::Layout;
