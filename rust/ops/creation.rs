@@ -145,14 +145,18 @@ impl Tensor {
         if dtype == DType::Bool {
             bail!("RandomUniform: dtype bool is not supported");
         }
-        let mut v = try_alloc::<f64>(n, "RandomUniform")?;
-        v.extend((0..n).map(|i| uniform01(seed, i as u64)));
+        let float = dtype.is_float();
         crate::with_dtype!(dtype, T => {
-            let out: Vec<T> = if dtype.is_float() {
-                v.iter().map(|&u| T::of_f64(low + (high - low) * u)).collect()
-            } else {
-                v.iter().map(|&u| T::of_f64((low + ((high - low) * u).floor()).min(high - 1.0))).collect()
-            };
+            let out: Vec<T> = draw(n, "RandomUniform", |start, dst: &mut [T]| {
+                for (i, d) in (start..).zip(dst.iter_mut()) {
+                    let u = uniform01(seed, i as u64);
+                    *d = T::of_f64(if float {
+                        low + (high - low) * u
+                    } else {
+                        (low + ((high - low) * u).floor()).min(high - 1.0)
+                    });
+                }
+            })?;
             Tensor::from_vec(out, shape)
         })
     }
@@ -193,26 +197,42 @@ impl Tensor {
             bail!("RandomStandardNormal: dtype must be a float type, got {dtype}");
         }
         let n = checked_numel(shape, "RandomStandardNormal")?;
-        let mut v = try_alloc::<f64>(n, "RandomStandardNormal")?;
-        // Box-Muller on pairs of counter-based uniforms.
-        v.extend((0..n).map(|i| {
-            let pair = (i / 2) as u64;
-            let u1 = 1.0 - uniform01(seed, 2 * pair);
-            let u2 = uniform01(seed, 2 * pair + 1);
-            let r = (-2.0 * u1.ln()).sqrt();
-            let th = 2.0 * std::f64::consts::PI * u2;
-            mean + stddev
-                * if i % 2 == 0 {
-                    r * th.cos()
-                } else {
-                    r * th.sin()
-                }
-        }));
         crate::with_dtype!(dtype, T => {
-            let out: Vec<T> = v.iter().map(|&x| T::of_f64(x)).collect();
+            // Box-Muller on pairs of counter-based uniforms: elements 2p and 2p + 1 are the
+            // cosine and sine values of pair p (chunks start at even indices).
+            let out: Vec<T> = draw(n, "RandomStandardNormal", |start, dst: &mut [T]| {
+                for (k, d) in dst.chunks_mut(2).enumerate() {
+                    let pair = (start / 2 + k) as u64;
+                    let u1 = 1.0 - uniform01(seed, 2 * pair);
+                    let u2 = uniform01(seed, 2 * pair + 1);
+                    let r = (-2.0 * u1.ln()).sqrt();
+                    let (sin, cos) = (2.0 * std::f64::consts::PI * u2).sin_cos();
+                    d[0] = T::of_f64(mean + stddev * (r * cos));
+                    if let Some(x) = d.get_mut(1) {
+                        *x = T::of_f64(mean + stddev * (r * sin));
+                    }
+                }
+            })?;
             Tensor::from_vec(out, shape)
         })
     }
+}
+
+/// `n` values made by `fill(start, chunk)`, which writes the values of indices `start..` into
+/// `chunk` (`start` is even). Large tensors are drawn on all threads: each value depends only
+/// on its index, so the result does not depend on the split.
+fn draw<T: Element>(n: usize, op: &str, fill: impl Fn(usize, &mut [T]) + Sync) -> Result<Vec<T>> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 14;
+    let mut out = try_alloc::<T>(n, op)?;
+    out.resize(n, T::zero());
+    let fill = |(c, dst): (usize, &mut [T])| fill(c * CHUNK, dst);
+    if n >= 2 * CHUNK {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(fill);
+    } else {
+        out.chunks_mut(CHUNK).enumerate().for_each(fill);
+    }
+    Ok(out)
 }
 
 /// SplitMix64 finaliser: a strong 64-bit mix of the seed and the counter.
