@@ -107,3 +107,26 @@ fn gradients_of_gpu_tensors_equal_the_cpu() {
     assert_eq!(g.device(), Device::Gpu);
     close(&g, &c, 1e-5);
 }
+
+#[test]
+fn image_windows_and_their_gradient_match_the_cpu() {
+    use rstf::ops::conv::Window;
+    if !gpu() {
+        return;
+    }
+    let x = data(2 * 7 * 6 * 3, &[2, 7, 6, 3]);
+    for w in [
+        Window::new([3, 3], [1, 1], [1, 1], false).unwrap(),
+        Window::new([3, 2], [2, 1], [1, 1], true).unwrap(),
+        Window::new([2, 2], [1, 1], [2, 2], true).unwrap(),
+    ] {
+        let cpu = with_device(Some(Device::Cpu), || x.im2col(&w, -1.5)).unwrap();
+        let gpu = with_device(Some(Device::Gpu), || x.im2col(&w, -1.5)).unwrap();
+        assert_eq!(gpu.device(), Device::Gpu);
+        close(&gpu.to_host().unwrap(), &cpu, 0.0);
+        let back = |d| with_device(Some(d), || Tensor::col2im(&cpu, x.shape(), &w)).unwrap();
+        let (bc, bg) = (back(Device::Cpu), back(Device::Gpu));
+        assert_eq!(bg.device(), Device::Gpu);
+        close(&bg.to_host().unwrap(), &bc, 1e-6);
+    }
+}
