@@ -1,6 +1,6 @@
-//! GPU kernels for sliding windows over NHWC float32 images: `im2col.wgsl` gathers every
-//! window into a row of patches (convolution is that and one matmul, pooling a reduction over
-//! the patches) and `col2im.wgsl` adds patches back into an image, im2col's gradient. One
+//! GPU kernels for sliding windows over NHWC float32 images (`window.wgsl`): im2col gathers
+//! every window into a row of patches (convolution is that and one matmul, pooling a reduction
+//! over the patches) and col2im adds patches back into an image, im2col's gradient. One
 //! thread per output element; col2im reads the windows covering its pixel, so no two threads
 //! write one element.
 
@@ -10,8 +10,7 @@ use crate::ops::conv::Window;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
-const IM2COL: &str = include_str!("im2col.wgsl");
-const COL2IM: &str = include_str!("col2im.wgsl");
+const SHADER: &str = include_str!("window.wgsl");
 
 /// The kernels' shared info: sizes and the window's geometry for an `[n, h, w, c]` image.
 fn geometry(w: &Window, [_, h, wd, c]: [usize; 4], total: usize) -> Option<Vec<i32>> {
@@ -46,10 +45,10 @@ fn dense(t: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// Runs kernel `key` ("im2col" or "col2im") of `window.wgsl` on `x` into a new tensor.
 fn run(
     op: &str,
     key: &str,
-    src: &str,
     x: &Tensor,
     mut info: Vec<i32>,
     shape: &[usize],
@@ -64,7 +63,7 @@ fn run(
             info.push(p.to_bits() as i32);
         }
         let c = context()?;
-        let pipeline = c.pipeline(key, || src.to_string())?;
+        let pipeline = c.pipeline(key, || SHADER.replace(&format!("fn {key}("), "fn main("))?;
         let bx = buffer_of(&x)
             .ok_or_else(|| Error::Internal(format!("{op}: GPU kernel given a host tensor")))?;
         c.dispatch(
@@ -92,7 +91,6 @@ pub(crate) fn im2col(x: &Tensor, w: &Window, pad_value: f64) -> Option<Result<Te
     Some(run(
         "Im2Col",
         "im2col",
-        IM2COL,
         x,
         info,
         &shape,
@@ -114,5 +112,5 @@ pub(crate) fn col2im(p: &Tensor, shape: &[usize], w: &Window) -> Option<Result<T
     elementwise::elements(p.shape()).ok()?;
     let total = elementwise::elements(shape).ok()?;
     let info = geometry(w, dims, total)?;
-    Some(run("Col2Im", "col2im", COL2IM, p, info, shape, None))
+    Some(run("Col2Im", "col2im", p, info, shape, None))
 }
