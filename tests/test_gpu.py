@@ -255,6 +255,30 @@ def test_the_gpu_is_looked_for_on_first_use_or_before_tensorflow_is_imported(tmp
     assert out.stdout.split() == ["True", "1", "False"], out.stdout
 
 
+def test_llvm_loaded_after_the_gpu_does_not_capture_the_software_driver(tmp_path):
+    # TensorFlow puts its own LLVM in the global symbol scope; lavapipe's LLVM calls must stay
+    # bound to Mesa's LLVM. A stand-in library exports an LLVM function that aborts.
+    name = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])["device_name"]
+    if "llvmpipe" not in name.lower() and "lavapipe" not in name.lower():
+        pytest.skip("only Mesa's LLVM-based software driver binds LLVM")
+    src = tmp_path / "fake_llvm.c"
+    src.write_text("#include <stdlib.h>\nvoid *LLVMModuleCreateWithNameInContext(void) { abort(); }\n")
+    lib = tmp_path / "libfake_llvm.so"
+    try:
+        subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"no C compiler to build the stand-in library: {e}")
+    code = ("import ctypes, rstf\n"
+            "rstf.config.list_physical_devices('GPU')\n"
+            f"ctypes.CDLL({str(lib)!r}, mode=ctypes.RTLD_GLOBAL)\n"
+            "with rstf.device('/GPU:0'):\n"
+            "    y = rstf.nn.softplus(rstf.constant([1.0, 2.0]) * 3.5)\n"
+            "print([round(float(v), 3) for v in y.numpy()])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[3.53, 7.001]"
+
+
 def _ulps(got, want):
     want32 = want.astype(np.float32)
     return np.max(np.abs(got.astype(np.float64) - want) / np.spacing(np.abs(want32)).astype(np.float64))

@@ -13,6 +13,7 @@
 //! device request, means CPU only. Validation errors, out-of-memory and a lost device become
 //! [`Error::Internal`] / [`Error::ResourceExhausted`]; nothing aborts.
 
+mod drivers;
 pub(crate) mod elementwise;
 pub(crate) mod gather;
 pub(crate) mod kernels;
@@ -91,6 +92,9 @@ fn init() -> Option<Context> {
     if DISABLED.load(Ordering::Relaxed) || std::env::var("RSTF_DISABLE_GPU").is_ok_and(|v| v == "1")
     {
         return None;
+    }
+    if software_allowed() {
+        drivers::bind_software_drivers_now();
     }
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
