@@ -92,9 +92,15 @@ pub fn default_device() -> Device {
     Device::Cpu
 }
 
-/// True when tensors of `dtype` can live on the GPU.
+/// True when tensors of `dtype` can live on the GPU: float32, int32 and bool, and float16
+/// where the adapter has 16-bit floats in shaders.
 pub fn gpu_dtype(dtype: DType) -> bool {
-    matches!(dtype, DType::F32 | DType::I32 | DType::Bool)
+    match dtype {
+        DType::F32 | DType::I32 | DType::Bool => true,
+        #[cfg(feature = "gpu")]
+        DType::F16 => crate::backend::wgpu::has_f16(),
+        _ => false,
+    }
 }
 
 /// The device an op on `inputs` runs on (see the module text). A GPU that does not exist
@@ -144,7 +150,8 @@ impl Tensor {
             Device::Gpu => {
                 #[cfg(feature = "gpu")]
                 {
-                    let bytes = self.numel() as u64 * 4;
+                    let bytes =
+                        self.numel() as u64 * crate::backend::wgpu::elem_bytes(self.dtype());
                     if gpu_dtype(self.dtype())
                         && gpu_available()
                         && crate::backend::wgpu::fits(bytes)

@@ -130,3 +130,43 @@ fn image_windows_and_their_gradient_match_the_cpu() {
         close(&bg.to_host().unwrap(), &bc, 1e-6);
     }
 }
+
+#[test]
+fn float16_lives_on_a_gpu_with_16_bit_floats() {
+    if !gpu() {
+        return;
+    }
+    let a = data(5 * 9, &[5, 9]).cast(DType::F16).unwrap();
+    let ga = a.to_device(Device::Gpu).unwrap();
+    if !rstf::device::gpu_dtype(DType::F16) {
+        assert_eq!(ga.device(), Device::Cpu);
+        eprintln!("the adapter has no 16-bit floats: float16 stays in host memory");
+        return;
+    }
+    assert_eq!(ga.device(), Device::Gpu);
+    let f = |t: &Tensor| {
+        let s = t.mul(t).unwrap().unary(UnaryOp::Sigmoid).unwrap();
+        s.matmul(&t.transpose(&[1, 0]).unwrap(), false, false)
+            .unwrap()
+    };
+    let (g, c) = (f(&ga), f(&a));
+    assert_eq!((g.device(), g.dtype()), (Device::Gpu, DType::F16));
+    close(
+        &g.cast(DType::F32).unwrap(),
+        &c.cast(DType::F32).unwrap(),
+        2e-3,
+    );
+    // A view starting inside a 32-bit word reads back whole.
+    let items = [
+        rstf::ops::movement::SliceItem::Index(1),
+        rstf::ops::movement::SliceItem::Range {
+            start: Some(1),
+            stop: Some(4),
+            step: 1,
+        },
+    ];
+    assert_eq!(
+        ga.slice(&items).unwrap().to_vec::<half::f16>().unwrap(),
+        a.slice(&items).unwrap().to_vec::<half::f16>().unwrap()
+    );
+}

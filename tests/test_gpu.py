@@ -72,6 +72,8 @@ def test_unsupported_dtypes_stay_in_host_memory():
         assert y.numpy().tolist() == [3, 6]
         i = tf.constant([1, 2], dtype=tf.int32)
         assert i.device == GPU
+        h = tf.constant([1.0, 2.0], dtype=tf.bfloat16) * 2.0
+        assert h.device == CPU and h.numpy().tolist() == [2.0, 4.0]
 
 
 def test_soft_placement_of_missing_gpus():
@@ -446,3 +448,64 @@ def test_one_hot_runs_on_the_gpu(dtype):
     assert got.device == GPU and got.dtype == getattr(tf, dtype)
     want = np.where(np.arange(3) == idx[..., None], on, off).astype(got.dtype.as_numpy_dtype)
     np.testing.assert_array_equal(got.numpy(), want)
+
+
+def _gpu_f16():
+    """float16 lives on the GPU where the adapter has 16-bit floats (lavapipe has them)."""
+    with tf.device("/GPU:0"):
+        on_gpu = tf.constant([1.0], dtype=tf.float16).device == GPU
+    name = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+    if "llvmpipe" in name["device_name"].lower():
+        assert on_gpu
+    if not on_gpu:
+        pytest.skip("the GPU adapter has no 16-bit floats in shaders")
+
+
+def test_float16_ops_on_the_gpu_equal_the_cpu():
+    _gpu_f16()
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((6, 5)).astype(np.float16)
+    b = rng.standard_normal((5, 3)).astype(np.float16)
+
+    def run():
+        x, y = tf.constant(a), tf.constant(b)
+        with tf.GradientTape() as tape:
+            tape.watch([x, y])
+            h = tf.nn.relu(x * 3.0 - 0.5) + tf.exp(x) / 4.0
+            p = tf.nn.softmax(h @ y)
+            loss = tf.reduce_sum(p * tf.range(3.0, dtype=tf.float16)) + tf.reduce_max(h)
+        grads = tape.gradient(loss, [x, y])
+        s = tf.concat([x[:, 1:], tf.gather(x, [4, 0], axis=1)], axis=1)
+        return [h, p, loss, *grads, s, tf.cast(x, tf.int32), x > 0.25, tf.reduce_mean(x, axis=0)]
+
+    with tf.device("/GPU:0"):
+        gpu = run()
+    with tf.device("/CPU:0"):
+        cpu = run()
+    for g, c in zip(gpu, cpu):
+        assert g.device == GPU and c.device == CPU and g.dtype == c.dtype
+        if g.dtype == tf.float16:
+            np.testing.assert_allclose(g.numpy().astype(np.float32), c.numpy().astype(np.float32),
+                                       rtol=2e-3, atol=2e-3)
+        else:
+            np.testing.assert_array_equal(g.numpy(), c.numpy())
+    # Each product and sum is rounded once from float32, as numpy's float16: equal bits.
+    with tf.device("/GPU:0"):
+        exact = (tf.constant(a) * tf.constant(a) + 1.0).numpy()
+    assert exact.tobytes() == (a * a + np.float16(1.0)).tobytes()
+
+
+def test_float16_on_the_gpu_keeps_ieee_values_and_reads_back_any_view():
+    _gpu_f16()
+    vals = np.array([1.5, -2.25, 65504.0, np.nan, np.inf, 6e-8, -0.0], np.float16)
+    with tf.device("/GPU:0"):
+        x = tf.constant(vals)
+        big = x * 2.0
+        views = [x[1:], x[3:4], x[1::2], x[::-1], tf.reshape(x[1:], [2, 3])]
+    assert x.device == GPU and big.device == GPU
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(big.numpy(), vals * np.float16(2))
+    assert np.isinf(big.numpy()[2])
+    for v, want in zip(views, [vals[1:], vals[3:4], vals[1::2], vals[::-1], vals[1:].reshape(2, 3)]):
+        assert v.numpy().tobytes() == want.tobytes()
+    assert str(x[:2]) == "rstf.Tensor([ 1.5  -2.25], shape=(2,), dtype=float16)"

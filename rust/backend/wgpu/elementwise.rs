@@ -1,6 +1,7 @@
 //! Elementwise GPU kernels: one WGSL template (`elementwise.wgsl`) specialised per
 //! expression, dtypes and input access (dense, broadcast scalar or strided), compiled once per
-//! specialisation. Unary, binary, select, cast, copies and fused chains all use it.
+//! specialisation. Unary, binary, select, cast, copies and fused chains all use it. float16
+//! values are computed in float32 (read widened, the result rounded once), as on the host.
 
 use super::{buffer_of, context, gpu_tensor, GpuBuffer};
 use crate::dtype::DType;
@@ -14,6 +15,7 @@ const TEMPLATE: &str = include_str!("elementwise.wgsl");
 pub(crate) fn wgsl_type(d: DType) -> &'static str {
     match d {
         DType::F32 => "f32",
+        DType::F16 => "f16",
         DType::I32 => "i32",
         _ => "u32",
     }
@@ -26,9 +28,9 @@ enum Access {
     Strided,
 }
 
-/// Runs `expr` (over `x0`, `x1`, ...; bool inputs are WGSL `bool`s) on GPU `inputs`, each
-/// broadcast to `shape`, into a new dense tensor of `out` dtype (a bool result is an
-/// expression of type `bool`).
+/// Runs `expr` (over `x0`, `x1`, ...; bool inputs are WGSL `bool`s, float16 ones `f32`s) on
+/// GPU `inputs`, each broadcast to `shape`, into a new dense tensor of `out` dtype (a bool
+/// result is an expression of type `bool`, a float16 one of type `f32`).
 pub(crate) fn map(inputs: &[&Tensor], shape: &[usize], out: DType, expr: &str) -> Result<Tensor> {
     map_body(inputs, shape, out, "", expr)
 }
@@ -115,6 +117,8 @@ fn launch(
         };
         if t.dtype() == DType::Bool {
             loads.push_str(&format!("    let x{k} = in{k}[{idx}] != 0u;\n"));
+        } else if t.dtype() == DType::F16 {
+            loads.push_str(&format!("    let x{k} = f32(in{k}[{idx}]);\n"));
         } else {
             loads.push_str(&format!("    let x{k} = in{k}[{idx}];\n"));
         }
@@ -135,6 +139,8 @@ fn launch(
     };
     let store = if out == DType::Bool {
         format!("select(0u, 1u, {expr})")
+    } else if out == DType::F16 {
+        format!("f16({expr})")
     } else {
         expr.to_string()
     };

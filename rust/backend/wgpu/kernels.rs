@@ -5,8 +5,11 @@
 //! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
 //! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
 //! as copies into regions of the output, softmax, softplus and tile as sequences of those,
-//! gather and one-hot with int32 indices (`gather.rs`). Everything else (the gather's
-//! gradient, convolution patches, arg-max, random numbers) runs on the host.
+//! gather and one-hot with int32 indices (`gather.rs`), convolution patches and their
+//! gradient (`window.rs`). float16 tensors (where the GPU has them) go through the elementwise
+//! kernels and copies as they are; the other kernels run in float32 between casts, as the host
+//! kernels do. Everything else (the gather's gradient, arg-max, random numbers) runs on the
+//! host.
 
 use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, window, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};
@@ -206,20 +209,74 @@ fn named(e: Error, name: &str) -> Error {
     }
 }
 
+/// The dtype whose WGSL expressions compute `d`: float16 values are computed in float32.
+fn computed_as(d: DType) -> DType {
+    if d == DType::F16 {
+        DType::F32
+    } else {
+        d
+    }
+}
+
+/// True for ops whose GPU kernels take float16 tensors as they are: elementwise kernels widen
+/// each value to float32 and round the result once, copies move values unchanged.
+fn native_f16(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Unary(_)
+            | Op::Binary(_)
+            | Op::Select
+            | Op::Cast(_)
+            | Op::ReluGrad
+            | Op::Fill(_)
+            | Op::Concat(_)
+            | Op::Gather(_)
+            | Op::Pad(_)
+            | Op::SliceGrad { .. }
+    )
+}
+
+/// `op` on float16 GPU inputs as the host runs it: in float32 between casts of its float16
+/// inputs and of its float32 result.
+fn via_f32(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
+    let cast = |t: &Tensor, to: DType| elementwise::map(&[t], t.shape(), to, "x0");
+    let wide: Result<Vec<Tensor>> = x
+        .iter()
+        .map(|&t| match t.dtype() {
+            DType::F16 => cast(t, DType::F32),
+            _ => Ok(t.clone()),
+        })
+        .collect();
+    let wide = match wide {
+        Ok(w) => w,
+        Err(e) => return Some(Err(e)),
+    };
+    let refs: Vec<&Tensor> = wide.iter().collect();
+    let r = gpu(op, &refs)?;
+    Some(r.and_then(|t| match t.dtype() {
+        DType::F32 => cast(&t, DType::F16),
+        _ => Ok(t),
+    }))
+}
+
 /// The GPU kernel run of `op` on GPU tensors `x`, or `None` when the GPU has no kernel for it
 /// (or the inputs are invalid: the host path then reports the error).
 fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
+    if x.iter().any(|t| t.dtype() == DType::F16) && !native_f16(op) {
+        return via_f32(op, x);
+    }
     let dt = x.first().map(|t| t.dtype());
+    let et = dt.map(computed_as);
     match op {
         Op::Unary(u) => {
-            let e = unary_expr(*u, dt?)?;
+            let e = unary_expr(*u, et?)?;
             Some(elementwise::map(x, x[0].shape(), dt?, e))
         }
         Op::Binary(b) => {
             if x[1].dtype() != dt? {
                 return None;
             }
-            let e = binary_expr(*b, dt?)?;
+            let e = binary_expr(*b, et?)?;
             let shape = broadcast_shapes(x[0].shape(), x[1].shape(), "").ok()?;
             let out = if b.is_comparison() { DType::Bool } else { dt? };
             Some(elementwise::map(x, &shape, out, e))
@@ -241,18 +298,18 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
             if !gpu_dtype(*to) {
                 return None;
             }
-            let e = cast_expr(dt?, *to)?;
+            let e = cast_expr(et?, computed_as(*to))?;
             Some(elementwise::map(x, x[0].shape(), *to, e))
         }
         Op::ReluGrad => {
-            if dt? != DType::F32 || x[1].dtype() != DType::F32 {
+            if et? != DType::F32 || x[1].dtype() != dt? {
                 return None;
             }
             let shape = broadcast_shapes(x[0].shape(), x[1].shape(), "").ok()?;
             Some(elementwise::map(
                 x,
                 &shape,
-                DType::F32,
+                dt?,
                 "select(0.0, x0, x1 > 0.0)",
             ))
         }
@@ -379,6 +436,7 @@ fn zero(dtype: DType) -> Option<Tensor> {
     let t = match dtype {
         DType::F32 => Tensor::scalar(0.0f32),
         DType::I32 => Tensor::scalar(0i32),
+        DType::F16 => Tensor::scalar(half::f16::ZERO),
         _ => Tensor::scalar(false),
     };
     t.to_device(Device::Gpu).ok()

@@ -1,8 +1,8 @@
 //! The wgpu backend (cargo feature `gpu`): one lazily created device context with a pipeline
 //! cache, a caching buffer pool and batched command submission.
 //!
-//! Tensors on the GPU hold float32, int32 or bool (one 32-bit word per element) in one storage
-//! buffer; views (transpose, slices, broadcasts) are layouts over it, as on the host. Kernels
+//! Tensors on the GPU hold float32, int32 or bool (one 32-bit word per element), or float16
+//! where the adapter has `SHADER_F16` (two bytes per element), in one storage buffer; views (transpose, slices, broadcasts) are layouts over it, as on the host. Kernels
 //! are recorded into one command encoder that is submitted every [`BATCH`] dispatches or when
 //! the host needs values ([`download`]). A buffer whose tensor is dropped goes back to the pool
 //! only after the next submission, so a pending command never sees it overwritten.
@@ -43,6 +43,7 @@ pub(crate) struct Context {
     queue: wgpu::Queue,
     name: String,
     software: bool,
+    f16: bool,
     max_binding: u64,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     pool: Mutex<Pool>,
@@ -110,9 +111,14 @@ fn init() -> Option<Context> {
         max_storage_buffers_per_shader_stage: alimits.max_storage_buffers_per_shader_stage,
         ..wgpu::Limits::downlevel_defaults()
     };
+    let f16 = adapter.features().contains(wgpu::Features::SHADER_F16);
     let desc = wgpu::DeviceDescriptor {
         label: Some("rstf"),
-        required_features: wgpu::Features::empty(),
+        required_features: if f16 {
+            wgpu::Features::SHADER_F16
+        } else {
+            wgpu::Features::empty()
+        },
         required_limits: limits,
         experimental_features: wgpu::ExperimentalFeatures::default(),
         memory_hints: wgpu::MemoryHints::Performance,
@@ -140,6 +146,7 @@ fn init() -> Option<Context> {
         queue,
         name: info.name,
         software: info.device_type == wgpu::DeviceType::Cpu,
+        f16,
         max_binding,
         pipelines: Mutex::default(),
         pool: Mutex::default(),
@@ -175,6 +182,20 @@ pub fn available() -> bool {
 /// True when a hardware GPU is in use (the default device then).
 pub fn hardware_available() -> bool {
     ctx().is_some_and(|c| !c.software)
+}
+
+/// True when the GPU holds float16 tensors (the adapter has 16-bit floats in shaders).
+pub fn has_f16() -> bool {
+    ctx().is_some_and(|c| c.f16)
+}
+
+/// Bytes one element of `dtype` takes in a GPU buffer (bool takes a 32-bit word).
+pub fn elem_bytes(dtype: DType) -> u64 {
+    if dtype == DType::F16 {
+        2
+    } else {
+        4
+    }
 }
 
 /// The words of the error of a GPU buffer (or kernel) too large for one storage binding.
@@ -294,7 +315,10 @@ impl Context {
         if let Some(p) = lock(&self.pipelines).get(key) {
             return Ok(p.clone());
         }
-        let src = make();
+        let mut src = make();
+        if src.contains("f16") {
+            src.insert_str(0, "enable f16;\n");
+        }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         // Bounds and division checks stay on; the loop-bounding guard is left out: it keeps
         // drivers from unrolling loops (the matrix product ran 10-20x slower with it), and every
@@ -402,7 +426,7 @@ pub(crate) fn grid(groups: u32) -> (u32, u32) {
     }
 }
 
-/// A GPU buffer holding `len` elements of `dtype` (4 bytes each).
+/// A GPU buffer holding `len` elements of `dtype` ([`elem_bytes`] each).
 #[derive(Clone)]
 pub struct GpuBuffer(Arc<BufInner>);
 
@@ -428,7 +452,7 @@ impl GpuBuffer {
 
     fn make(dtype: DType, len: usize, op: &str, gpu_written: bool) -> Result<GpuBuffer> {
         let c = context()?;
-        let b = c.buffer(len as u64 * 4, op, gpu_written)?;
+        let b = c.buffer(len as u64 * elem_bytes(dtype), op, gpu_written)?;
         Ok(GpuBuffer(Arc::new(BufInner {
             buf: Some(b),
             dtype,
@@ -481,23 +505,29 @@ pub(crate) fn gpu_tensor(b: GpuBuffer, shape: &[usize]) -> Tensor {
     Tensor::from_storage(Storage::Gpu(b), shape)
 }
 
-/// Copies a host tensor (float32, int32 or bool) to a new dense GPU tensor.
+/// Copies a host tensor (float32, int32, bool, or float16 where the GPU has it) to a new dense
+/// GPU tensor.
 pub fn upload(t: &Tensor) -> Result<Tensor> {
     let c = context()?;
-    let words: Vec<u32> = match t.dtype() {
-        DType::F32 => t.to_vec::<f32>()?.iter().map(|v| v.to_bits()).collect(),
-        DType::I32 => t.to_vec::<i32>()?.iter().map(|&v| v as u32).collect(),
-        DType::Bool => t.to_vec::<bool>()?.iter().map(|&v| v as u32).collect(),
+    let mut bytes: Vec<u8> = match t.dtype() {
+        DType::F32 => bytemuck::cast_slice(&t.to_vec::<f32>()?).to_vec(),
+        DType::I32 => bytemuck::cast_slice(&t.to_vec::<i32>()?).to_vec(),
+        DType::Bool => {
+            let words: Vec<u32> = t.to_vec::<bool>()?.iter().map(|&v| v as u32).collect();
+            bytemuck::cast_slice(&words).to_vec()
+        }
+        DType::F16 if c.f16 => bytemuck::cast_slice(&t.to_vec::<half::f16>()?).to_vec(),
         d => {
             return Err(Error::InvalidArgument(format!(
                 "_Send: tensors of dtype {d} cannot be placed on the GPU"
             )))
         }
     };
-    let b = GpuBuffer::make(t.dtype(), words.len(), "_Send", false)?;
-    if !words.is_empty() {
-        c.queue
-            .write_buffer(b.raw(), 0, bytemuck::cast_slice(&words));
+    let b = GpuBuffer::make(t.dtype(), t.numel(), "_Send", false)?;
+    if !bytes.is_empty() {
+        // Writes are whole 32-bit words; the buffer has room for the padding.
+        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        c.queue.write_buffer(b.raw(), 0, &bytes);
     }
     Ok(gpu_tensor(b, t.shape()))
 }
@@ -507,23 +537,33 @@ pub fn download(b: &GpuBuffer, layout: &Layout) -> Result<Tensor> {
     let c = context()?;
     let shape = layout.shape.clone();
     let n = layout.numel();
+    let size = elem_bytes(b.dtype());
     let dense = Tensor::from_parts(Arc::new(Storage::Gpu(b.clone())), layout.clone())?;
-    let (src, start) = if layout.is_contiguous() {
+    // Copies out of a buffer start on a 32-bit word: other views are made dense first.
+    let (src, start) = if layout.is_contiguous() && (layout.offset as u64 * size).is_multiple_of(4) {
         (b.clone(), layout.offset)
     } else {
         let d = elementwise::copy(&dense)?;
         (buffer_of(&d).expect("on the GPU").clone(), 0)
     };
-    let words = read_words(c, src.raw(), start as u64 * 4, n as u64 * 4)?;
+    let bytes = n as u64 * size;
+    let raw = read_bytes(c, src.raw(), start as u64 * size, bytes.div_ceil(4) * 4)?;
+    let raw = &raw[..bytes as usize];
     let storage = match b.dtype() {
-        DType::F32 => Storage::F32(words.iter().map(|&w| f32::from_bits(w)).collect()),
-        DType::I32 => Storage::I32(words.iter().map(|&w| w as i32).collect()),
-        _ => Storage::Bool(words.iter().map(|&w| w != 0).collect()),
+        DType::F32 => Storage::F32(bytemuck::pod_collect_to_vec(raw)),
+        DType::I32 => Storage::I32(bytemuck::pod_collect_to_vec(raw)),
+        DType::F16 => Storage::F16(bytemuck::pod_collect_to_vec(raw)),
+        _ => Storage::Bool(
+            bytemuck::pod_collect_to_vec::<u8, u32>(raw)
+                .iter()
+                .map(|&w| w != 0)
+                .collect(),
+        ),
     };
     Ok(Tensor::from_storage(storage, &shape))
 }
 
-fn read_words(c: &Context, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u32>> {
+fn read_bytes(c: &Context, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
     if bytes == 0 {
         return Ok(Vec::new());
     }
@@ -562,8 +602,8 @@ fn read_words(c: &Context, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Resul
     let view = staging
         .get_mapped_range(..)
         .map_err(|e| Error::Internal(format!("_Recv: {e}")))?;
-    let words: Vec<u32> = bytemuck::pod_collect_to_vec(&view);
+    let out = view.to_vec();
     drop(view);
     staging.unmap();
-    Ok(words)
+    Ok(out)
 }
