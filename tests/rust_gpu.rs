@@ -170,3 +170,23 @@ fn float16_lives_on_a_gpu_with_16_bit_floats() {
         a.slice(&items).unwrap().to_vec::<half::f16>().unwrap()
     );
 }
+
+#[test]
+fn random_numbers_drawn_on_the_gpu_follow_the_host_stream() {
+    if !gpu() {
+        return;
+    }
+    let draw = |d: Device| {
+        with_device(Some(d), || {
+            let u = Tensor::random_uniform(&[999], -1.0, 3.0, DType::F32, 42).unwrap();
+            let n = Tensor::random_normal(&[2, 501], 0.5, 2.0, DType::F32, 43).unwrap();
+            (u, n)
+        })
+    };
+    let (gu, gn) = draw(Device::Gpu);
+    let (cu, cn) = draw(Device::Cpu);
+    assert_eq!((gu.device(), gn.device()), (Device::Gpu, Device::Gpu));
+    assert_eq!(cu.device(), Device::Cpu);
+    close(&gu, &cu, 1e-6);
+    close(&gn, &cn, 2e-6);
+}

@@ -293,6 +293,9 @@ def test_exp_log_and_pow_are_accurate_to_a_few_ulps():
     with tf.device("/GPU:0"):
         assert _ulps(tf.exp(x).numpy(), np.exp(x.astype(np.float64))) <= 2
         assert _ulps(tf.math.log(p).numpy(), np.log(p.astype(np.float64))) <= 3
+        # Near zero too, where log(1 + x) loses the digits of x.
+        q = np.concatenate([x[5000:], x[5000:] * 1e-5, [-0.5, 0.42, -0.3, 3.0, 1e30]]).astype(np.float32)
+        assert _ulps(tf.math.log1p(q).numpy(), np.log1p(q.astype(np.float64))) <= 3
         # Adam's bias correction: 1 - 0.999^t, where an approximate log near 1 loses digits.
         t = np.arange(1, 20, dtype=np.float32)
         got = (1.0 - tf.pow(tf.constant(np.float32(0.999)), t)).numpy()
@@ -509,3 +512,29 @@ def test_float16_on_the_gpu_keeps_ieee_values_and_reads_back_any_view():
     for v, want in zip(views, [vals[1:], vals[3:4], vals[1::2], vals[::-1], vals[1:].reshape(2, 3)]):
         assert v.numpy().tobytes() == want.tobytes()
     assert str(x[:2]) == "rstf.Tensor([ 1.5  -2.25], shape=(2,), dtype=float16)"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_random_numbers_are_drawn_on_the_gpu_as_on_the_cpu(dtype):
+    if dtype == "float16":
+        _gpu_f16()
+    dt = getattr(tf, dtype)
+
+    def draw():
+        tf.random.set_seed(11)
+        return [tf.random.uniform([3, 1001], -3.0, 5.0, dtype=dt, seed=4),
+                tf.random.normal([100_001], 1.0, 2.0, dtype=dt, seed=5),
+                tf.random.normal([7], dtype=dt)]
+
+    with tf.device("/GPU:0"):
+        gpu = draw()
+    with tf.device("/CPU:0"):
+        cpu = draw()
+    tol = 2e-6 if dtype == "float32" else 2e-3
+    for g, c in zip(gpu, cpu):
+        assert g.device == GPU and c.device == CPU and g.dtype == dt
+        np.testing.assert_allclose(g.numpy().astype(np.float64), c.numpy().astype(np.float64),
+                                   rtol=tol, atol=tol)
+    u, n = gpu[0].numpy(), gpu[1].numpy().astype(np.float64)
+    assert u.min() >= -3.0 and u.max() < 5.0
+    assert abs(n.mean() - 1.0) < 0.03 and abs(n.std() - 2.0) < 0.03

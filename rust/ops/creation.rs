@@ -114,7 +114,10 @@ impl Tensor {
         dtype: DType,
         seed: u64,
     ) -> Result<Tensor> {
-        let mut out = Tensor::random_uniform_raw(shape, low, high, dtype, seed)?;
+        let mut out = match gpu_draw(shape, false, low, high, dtype, seed) {
+            Some(r) => r?,
+            None => Tensor::random_uniform_raw(shape, low, high, dtype, seed)?,
+        };
         if crate::graph::trace::active() {
             // On the device where the graph will draw it, so that no copy hides the node.
             out = out.placed()?;
@@ -169,7 +172,10 @@ impl Tensor {
         dtype: DType,
         seed: u64,
     ) -> Result<Tensor> {
-        let mut out = Tensor::random_normal_raw(shape, mean, stddev, dtype, seed)?;
+        let mut out = match gpu_draw(shape, true, mean, stddev, dtype, seed) {
+            Some(r) => r?,
+            None => Tensor::random_normal_raw(shape, mean, stddev, dtype, seed)?,
+        };
         if crate::graph::trace::active() {
             // On the device where the graph will draw it, so that no copy hides the node.
             out = out.placed()?;
@@ -215,6 +221,26 @@ impl Tensor {
             })?;
             Tensor::from_vec(out, shape)
         })
+    }
+}
+
+/// The draw on the GPU, when the op is placed there and the GPU has a kernel for `dtype`.
+#[allow(unused_variables)]
+fn gpu_draw(
+    shape: &[usize],
+    normal: bool,
+    a: f64,
+    b: f64,
+    dtype: DType,
+    seed: u64,
+) -> Option<Result<Tensor>> {
+    #[cfg(feature = "gpu")]
+    {
+        crate::backend::wgpu::random::draw(shape, normal, a, b, dtype, seed)
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        None
     }
 }
 

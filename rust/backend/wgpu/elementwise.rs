@@ -10,6 +10,8 @@ use crate::tensor::Tensor;
 use crate::{Error, Result};
 
 const TEMPLATE: &str = include_str!("elementwise.wgsl");
+/// The float32 math functions (`rstf_exp`, ...) the expressions call.
+pub(crate) const MATH: &str = include_str!("math.wgsl");
 
 /// WGSL storage type of a GPU dtype.
 pub(crate) fn wgsl_type(d: DType) -> &'static str {
@@ -154,6 +156,7 @@ fn launch(
                 .replace("$BINDINGS", &bindings)
                 .replace("$LOADS", &(loads.clone() + body))
                 .replace("$STORE", &store)
+                + MATH
         })?;
         let mut raw: Vec<&wgpu::Buffer> = vec![dst.raw()];
         raw.extend(buffers.iter().map(|b| b.raw()));

@@ -6,10 +6,10 @@
 //! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
 //! as copies into regions of the output, softmax, softplus and tile as sequences of those,
 //! gather and one-hot with int32 indices (`gather.rs`), convolution patches and their
-//! gradient (`window.rs`). float16 tensors (where the GPU has them) go through the elementwise
-//! kernels and copies as they are; the other kernels run in float32 between casts, as the host
-//! kernels do. Everything else (the gather's gradient, arg-max, random numbers) runs on the
-//! host.
+//! gradient (`window.rs`); float random numbers (`random.rs`) are drawn by the creation ops.
+//! float16 tensors (where the GPU has them) go through the elementwise kernels and copies as
+//! they are; the other kernels run in float32 between casts, as the host kernels do.
+//! Everything else (the gather's gradient, arg-max, integer random numbers) runs on the host.
 
 use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, window, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};

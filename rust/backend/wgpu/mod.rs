@@ -18,6 +18,7 @@ pub(crate) mod elementwise;
 pub(crate) mod gather;
 pub(crate) mod kernels;
 pub(crate) mod matmul;
+pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod window;
 
@@ -316,7 +317,7 @@ impl Context {
             return Ok(p.clone());
         }
         let mut src = make();
-        if src.contains("f16") {
+        if src.contains("array<f16>") {
             src.insert_str(0, "enable f16;\n");
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -540,7 +541,8 @@ pub fn download(b: &GpuBuffer, layout: &Layout) -> Result<Tensor> {
     let size = elem_bytes(b.dtype());
     let dense = Tensor::from_parts(Arc::new(Storage::Gpu(b.clone())), layout.clone())?;
     // Copies out of a buffer start on a 32-bit word: other views are made dense first.
-    let (src, start) = if layout.is_contiguous() && (layout.offset as u64 * size).is_multiple_of(4) {
+    let (src, start) = if layout.is_contiguous() && (layout.offset as u64 * size).is_multiple_of(4)
+    {
         (b.clone(), layout.offset)
     } else {
         let d = elementwise::copy(&dense)?;
