@@ -6,6 +6,7 @@ Runs on lavapipe in CI (``RSTF_ALLOW_SOFTWARE_GPU=1``); skipped where no Vulkan 
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -296,6 +297,10 @@ def test_exp_log_and_pow_are_accurate_to_a_few_ulps():
         # Near zero too, where log(1 + x) loses the digits of x.
         q = np.concatenate([x[5000:], x[5000:] * 1e-5, [-0.5, 0.42, -0.3, 3.0, 1e30]]).astype(np.float32)
         assert _ulps(tf.math.log1p(q).numpy(), np.log1p(q.astype(np.float64))) <= 3
+        assert _ulps(tf.tanh(q).numpy(), np.tanh(q.astype(np.float64))) <= 4
+        erf = np.array([math.erf(v) for v in q.astype(np.float64)])
+        # erf: a series below 1/2, Abramowitz and Stegun 7.1.26 above (1.5e-7 absolute).
+        assert _ulps(tf.math.erf(q).numpy(), erf) <= 6
         # Adam's bias correction: 1 - 0.999^t, where an approximate log near 1 loses digits.
         t = np.arange(1, 20, dtype=np.float32)
         got = (1.0 - tf.pow(tf.constant(np.float32(0.999)), t)).numpy()

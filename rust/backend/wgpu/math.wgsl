@@ -44,6 +44,12 @@ fn rstf_atanh2(s: f32) -> f32 {
 }
 
 fn rstf_erf(x: f32) -> f32 {
+    if (abs(x) < 0.5) {
+        // Taylor series (relative error near 1e-9): accurate near zero.
+        let z = x * x;
+        return 1.1283792 * x * (1.0 - z * (0.33333334 - z * (0.1 - z * (0.023809524 - z * (0.0046296297
+            - z * (0.0007575758 - z * (0.00010683761 - z * 1.3227513e-05)))))));
+    }
     // Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).
     let t = 1.0 / (1.0 + 0.3275911 * abs(x));
     let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * rstf_exp(-x * x);
@@ -68,9 +74,12 @@ fn rstf_log1p(x: f32) -> f32 {
     return rstf_log(1.0 + x);
 }
 
+// tanh |x| = -e / (2 + e) with e = expm1(-2 |x|): no cancellation near zero.
 fn rstf_tanh(x: f32) -> f32 {
-    let t = rstf_exp(-2.0 * abs(x));
-    return sign(x) * (1.0 - t) / (1.0 + t);
+    if (x == 0.0) { return x; }
+    let e = rstf_expm1(-2.0 * abs(x));
+    let t = -e / (2.0 + e);
+    return select(t, -t, x < 0.0);
 }
 
 fn rstf_sigmoid(x: f32) -> f32 {
