@@ -5,7 +5,8 @@
     python benches/gpu.py matmul          # only the cases whose name holds a given word
 
 Cases: float32 matmul n x n (PyTorch with TF32 off), elementwise add of n float32 values
-(reported as bandwidth, three 4-byte accesses per element), and the seed guide's training loop
+(reported as bandwidth, three 4-byte accesses per element), tiny eager ops with a Python number
+(the host cost of an op), and the seed guide's training loop
 (Dense 64 relu, Dense 1, SGD, 1000 points x 20 epochs of full-batch steps). Prints medians and
 ratios (rstf speed / peer speed; above 1 means rstf is faster). GPU work is timed up to a
 read-back of one value, so queued work is counted. Set RSTF_ALLOW_SOFTWARE_GPU=1 to run on a
@@ -102,6 +103,31 @@ def bench_add(n, reps):
     return f"add float32 {n:,} elements (GB/s)", out
 
 
+def bench_dispatch(reps):
+    # Eager tiny ops with a Python number: the host cost of one op (and of its scalar operand).
+    with tf.device("/GPU:0"):
+        x = tf.constant(np.ones((2, 3), np.float32))
+
+        def run():
+            y = x
+            for _ in range(reps):
+                y = y * 0.5 + 1.0
+            rstf_sync(y)
+
+    out = {"rstf": 2 * reps / median_time(run) / 1000}
+    if CUDA:
+        xt = torch.ones((2, 3), device="cuda")
+
+        def trun():
+            y = xt
+            for _ in range(reps):
+                y = y * 0.5 + 1.0
+            torch.cuda.synchronize()
+
+        out["torch"] = 2 * reps / median_time(trun) / 1000
+    return "tiny eager ops with a Python number (ops/ms)", out
+
+
 def bench_seed_loop(points, epochs):
     rng = np.random.default_rng(1)
     x = rng.uniform(-2, 2, (points, 1)).astype(np.float32)
@@ -152,13 +178,15 @@ def main():
     if CUDA:
         print("torch GPU:", torch.cuda.get_device_name(0))
     cases = (
-        [(bench_matmul, (256, 4)), (bench_add, (1 << 20, 4)), (bench_seed_loop, (1000, 5))]
+        [(bench_matmul, (256, 4)), (bench_add, (1 << 20, 4)), (bench_dispatch, (500,)),
+         (bench_seed_loop, (1000, 5))]
         if SMALL
         else [
             (bench_matmul, (1024, 20)),
             (bench_matmul, (4096, 10)),
             (bench_add, (1 << 20, 50)),
             (bench_add, (256 << 20, 10)),
+            (bench_dispatch, (2000,)),
             (bench_seed_loop, (1000, 50)),
         ]
     )

@@ -543,3 +543,16 @@ def test_random_numbers_are_drawn_on_the_gpu_as_on_the_cpu(dtype):
     u, n = gpu[0].numpy(), gpu[1].numpy().astype(np.float64)
     assert u.min() >= -3.0 and u.max() < 5.0
     assert abs(n.mean() - 1.0) < 0.03 and abs(n.std() - 2.0) < 0.03
+
+
+def test_python_numbers_on_the_gpu_are_copied_once_and_never_overwritten():
+    with tf.device("/GPU:0"):
+        x = tf.constant([1.0, 2.0])
+        # More distinct numbers than the GPU keeps copies of, then the first ones again.
+        ys = [x * float(i) + 0.5 for i in range(1500)] + [x * 3.0 + 0.5, x * 0.0 + 0.5]
+        k = tf.constant(7, dtype=tf.int32) + 1
+    assert ys[0].device == GPU
+    for i in (0, 1, 3, 1024, 1499):
+        assert ys[i].numpy().tolist() == [i + 0.5, 2 * i + 0.5]
+    assert ys[-2].numpy().tolist() == [3.5, 6.5] and ys[-1].numpy().tolist() == [0.5, 0.5]
+    assert int(k) == 8

@@ -506,24 +506,56 @@ pub(crate) fn gpu_tensor(b: GpuBuffer, shape: &[usize]) -> Tensor {
     Tensor::from_storage(Storage::Gpu(b), shape)
 }
 
-/// Copies a host tensor (float32, int32, bool, or float16 where the GPU has it) to a new dense
-/// GPU tensor.
+/// GPU copies of host scalars (Python numbers in `x * 2.0`, graph constants) by dtype, shape
+/// and value: no kernel writes a buffer after the one that made it, so one copy serves every
+/// use, and ops on such scalars need no upload.
+static SCALARS: Mutex<Option<HashMap<ScalarKey, Tensor>>> = Mutex::new(None);
+/// A scalar's dtype, shape and value bytes.
+type ScalarKey = (DType, Vec<usize>, Vec<u8>);
+/// Scalars kept at most (the cache is emptied when full).
+const SCALARS_KEPT: usize = 1024;
+
+/// Copies a host tensor (float32, int32, bool, or float16 where the GPU has it) to a dense GPU
+/// tensor (a new one, or for one element, one kept from an earlier copy of the same value).
 pub fn upload(t: &Tensor) -> Result<Tensor> {
-    let c = context()?;
-    let mut bytes: Vec<u8> = match t.dtype() {
+    if t.numel() != 1 {
+        return upload_new(t);
+    }
+    let key = (t.dtype(), t.shape().to_vec(), element_bytes(t)?);
+    if let Some(g) = lock(&SCALARS).as_ref().and_then(|m| m.get(&key)) {
+        return Ok(g.clone());
+    }
+    let g = upload_new(t)?;
+    let mut cache = lock(&SCALARS);
+    let m = cache.get_or_insert_with(HashMap::new);
+    if m.len() >= SCALARS_KEPT {
+        m.clear();
+    }
+    m.insert(key, g.clone());
+    Ok(g)
+}
+
+/// The bytes of the GPU words of host tensor `t`'s values.
+fn element_bytes(t: &Tensor) -> Result<Vec<u8>> {
+    Ok(match t.dtype() {
         DType::F32 => bytemuck::cast_slice(&t.to_vec::<f32>()?).to_vec(),
         DType::I32 => bytemuck::cast_slice(&t.to_vec::<i32>()?).to_vec(),
         DType::Bool => {
             let words: Vec<u32> = t.to_vec::<bool>()?.iter().map(|&v| v as u32).collect();
             bytemuck::cast_slice(&words).to_vec()
         }
-        DType::F16 if c.f16 => bytemuck::cast_slice(&t.to_vec::<half::f16>()?).to_vec(),
+        DType::F16 if has_f16() => bytemuck::cast_slice(&t.to_vec::<half::f16>()?).to_vec(),
         d => {
             return Err(Error::InvalidArgument(format!(
                 "_Send: tensors of dtype {d} cannot be placed on the GPU"
             )))
         }
-    };
+    })
+}
+
+fn upload_new(t: &Tensor) -> Result<Tensor> {
+    let c = context()?;
+    let mut bytes = element_bytes(t)?;
     let b = GpuBuffer::make(t.dtype(), t.numel(), "_Send", false)?;
     if !bytes.is_empty() {
         // Writes are whole 32-bit words; the buffer has room for the padding.
