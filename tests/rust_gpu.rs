@@ -190,3 +190,22 @@ fn random_numbers_drawn_on_the_gpu_follow_the_host_stream() {
     close(&gu, &cu, 1e-6);
     close(&gn, &cn, 2e-6);
 }
+
+#[test]
+fn argmax_runs_on_the_gpu_and_reads_back_int64() {
+    if !gpu() {
+        return;
+    }
+    // Ties between threads of a 600-long row: the first position wins.
+    let v: Vec<f32> = (0..2 * 600).map(|i| ((i * 7) % 5) as f32).collect();
+    let x = Tensor::from_vec(v, &[2, 600]).unwrap();
+    let g = x.to_device(Device::Gpu).unwrap();
+    for (axis, max) in [(1, true), (1, false), (0, true), (0, false)] {
+        let (a, b) = (
+            g.arg_reduce(axis, max).unwrap(),
+            x.arg_reduce(axis, max).unwrap(),
+        );
+        assert_eq!(a.dtype(), DType::I64);
+        assert_eq!(a.to_vec::<i64>().unwrap(), b.to_vec::<i64>().unwrap());
+    }
+}

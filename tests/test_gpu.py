@@ -556,3 +556,33 @@ def test_python_numbers_on_the_gpu_are_copied_once_and_never_overwritten():
         assert ys[i].numpy().tolist() == [i + 0.5, 2 * i + 0.5]
     assert ys[-2].numpy().tolist() == [3.5, 6.5] and ys[-1].numpy().tolist() == [0.5, 0.5]
     assert int(k) == 8
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
+def test_argmax_and_argmin_run_on_the_gpu_as_on_the_cpu(dtype):
+    if dtype == "float16":
+        _gpu_f16()
+    rng = np.random.default_rng(9)
+    # Few distinct values: ties everywhere, also between the threads of a long row.
+    x = rng.integers(-3, 4, (5, 700, 3)).astype(dtype)
+    if dtype != "int32":
+        x[1, 650, 0] = x[2, 3, 2] = x[2, 500, 2] = np.nan
+        x[3, :, 1] = np.nan
+    cases = [(x, 1), (x, -1), (x, 0), (x[:, ::-3], 1), (x[0, :5, 0], 0)]
+    for arr, axis in cases:
+        want_max, want_min = _host_arg(arr, axis, True), _host_arg(arr, axis, False)
+        with tf.device("/GPU:0"):
+            t = tf.constant(arr)
+            got_max, got_min = tf.argmax(t, axis=axis), tf.argmin(t, axis=axis)
+        assert got_max.dtype == tf.int64
+        np.testing.assert_array_equal(got_max.numpy(), want_max)
+        np.testing.assert_array_equal(got_min.numpy(), want_min)
+    with tf.device("/GPU:0"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="ArgMax"):
+            tf.argmax(tf.zeros([2, 0]), axis=1)
+
+
+def _host_arg(arr, axis, largest):
+    with tf.device("/CPU:0"):
+        t = tf.constant(arr)
+        return (tf.argmax(t, axis=axis) if largest else tf.argmin(t, axis=axis)).numpy()

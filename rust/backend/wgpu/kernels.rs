@@ -3,13 +3,13 @@
 //! when the op was placed there). View ops only change layouts and run where their input is.
 //!
 //! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
-//! reductions (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
+//! reductions and arg-max/min (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
 //! as copies into regions of the output, softmax, softplus and tile as sequences of those,
 //! gather and one-hot with int32 indices (`gather.rs`), convolution patches and their
 //! gradient (`window.rs`); float random numbers (`random.rs`) are drawn by the creation ops.
 //! float16 tensors (where the GPU has them) go through the elementwise kernels and copies as
 //! they are; the other kernels run in float32 between casts, as the host kernels do.
-//! Everything else (the gather's gradient, arg-max, integer random numbers) runs on the host.
+//! Everything else (the gather's gradient, integer random numbers, ...) runs on the host.
 
 use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, window, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};
@@ -354,6 +354,7 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
                 k,
             ))
         }
+        Op::ArgReduce { axis, max } => reduce::arg_reduce(x[0], *axis, *max),
         Op::Concat(axis) => concat(x, *axis),
         Op::Gather(axis) => gather::gather(x[0], x[1], *axis),
         Op::OneHot(depth) => gather::one_hot(x[0], *depth, x[1], x[2]),
