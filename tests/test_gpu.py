@@ -16,6 +16,7 @@ import pytest
 from conftest import HAS_GPU
 
 import rstf as tf
+from rstf import _rstf
 
 pytestmark = pytest.mark.skipif(not HAS_GPU, reason="no Vulkan device on this machine")
 
@@ -573,7 +574,10 @@ def test_argmax_and_argmin_run_on_the_gpu_as_on_the_cpu(dtype):
         want_max, want_min = _host_arg(arr, axis, True), _host_arg(arr, axis, False)
         with tf.device("/GPU:0"):
             t = tf.constant(arr)
+            before = _rstf.gpu_bytes_read()
             got_max, got_min = tf.argmax(t, axis=axis), tf.argmin(t, axis=axis)
+        # Only the int32 positions came back, not the input.
+        assert _rstf.gpu_bytes_read() - before <= 2 * 4 * max(1, want_max.size) + 8
         assert got_max.dtype == tf.int64
         np.testing.assert_array_equal(got_max.numpy(), want_max)
         np.testing.assert_array_equal(got_min.numpy(), want_min)
@@ -586,3 +590,24 @@ def _host_arg(arr, axis, largest):
     with tf.device("/CPU:0"):
         t = tf.constant(arr)
         return (tf.argmax(t, axis=axis) if largest else tf.argmin(t, axis=axis)).numpy()
+
+
+def test_int64_indices_in_host_memory_keep_gather_and_one_hot_on_the_gpu():
+    table = np.arange(12, dtype=np.float32).reshape(6, 2)
+    ids = np.array([[5, 0], [2, 2]], np.int64)
+    with tf.device("/GPU:0"):
+        t = tf.constant(table)
+        labels = tf.constant(np.array([1, 3, -1, 2**40], np.int64))
+        before = _rstf.gpu_bytes_read()
+        got = tf.gather(t, tf.constant(ids))
+        hot = tf.one_hot(labels, 3, on_value=2.0, off_value=-1.0)
+        # Nothing came back from the GPU: the table stayed there.
+        assert _rstf.gpu_bytes_read() == before
+        message = r"GatherV2: indices\[1\] = 6 is not in \[0, 6\)"
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            tf.gather(t, tf.constant(np.array([[1, 6]], np.int64)))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="GatherV2"):
+            tf.gather(t, tf.constant(np.array([2**33], np.int64)))
+    assert got.device == GPU and hot.device == GPU
+    np.testing.assert_array_equal(got.numpy(), table[ids])
+    np.testing.assert_array_equal(hot.numpy(), [[-1, 2, -1], [-1, -1, -1], [-1, -1, -1], [-1, -1, -1]])

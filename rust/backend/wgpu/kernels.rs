@@ -149,6 +149,20 @@ pub(crate) fn run_op(
         return forward();
     }
     let dev = op_device(inputs);
+    // int64 indices in host memory (int64 does not live on the GPU) go as int32, so that a
+    // gather from a GPU table (an embedding) or a one-hot stays on the GPU.
+    let narrowed = match dev {
+        Device::Gpu => int32_indices(op, inputs).map_err(|e| named(e, op.name()))?,
+        Device::Cpu => None,
+    };
+    let narrowed_refs: Vec<&Tensor>;
+    let inputs = match &narrowed {
+        Some(v) => {
+            narrowed_refs = v.iter().collect();
+            &narrowed_refs[..]
+        }
+        None => inputs,
+    };
     if dev == Device::Gpu && inputs.iter().all(|t| gpu_dtype(t.dtype())) {
         // Indices still in host memory are checked as the host kernel checks them; the GPU
         // kernel gives zeros for those out of range (TensorFlow's GPU behaviour).
@@ -190,6 +204,49 @@ pub(crate) fn run_op(
     } else {
         Ok(outs)
     }
+}
+
+/// The inputs of a gather or one-hot with their int64 host indices as int32 ones, when the
+/// other inputs can live on the GPU: gather indices are checked first (all then fit), one-hot
+/// indices outside `[0, depth)` become -1 (they select the off value either way).
+fn int32_indices(op: &Op, inputs: &[&Tensor]) -> Result<Option<Vec<Tensor>>> {
+    let at = match op {
+        Op::Gather(_) => 1,
+        Op::OneHot(_) => 0,
+        _ => return Ok(None),
+    };
+    let idx = match inputs.get(at) {
+        Some(t) if t.dtype() == DType::I64 && t.device() == Device::Cpu => *t,
+        _ => return Ok(None),
+    };
+    let others_fit = inputs
+        .iter()
+        .enumerate()
+        .all(|(i, t)| i == at || gpu_dtype(t.dtype()));
+    if !others_fit {
+        return Ok(None);
+    }
+    let v = idx.to_vec::<i64>()?;
+    let narrow: Vec<i32> = match op {
+        Op::Gather(axis) => {
+            inputs[0].gather_check(idx, *axis)?;
+            v.iter().map(|&i| i as i32).collect()
+        }
+        Op::OneHot(depth) => v
+            .iter()
+            .map(|&i| {
+                if (0..*depth as i64).contains(&i) {
+                    i as i32
+                } else {
+                    -1
+                }
+            })
+            .collect(),
+        _ => return Ok(None),
+    };
+    let mut out: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
+    out[at] = Tensor::from_vec(narrow, idx.shape())?;
+    Ok(Some(out))
 }
 
 /// A GPU kernel's error with the op's name in front, as the host kernels give it.

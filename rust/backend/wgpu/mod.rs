@@ -28,7 +28,7 @@ use crate::storage::Storage;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use kernels::run_op;
@@ -69,6 +69,14 @@ struct Pending {
 
 static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
 static DISABLED: AtomicBool = AtomicBool::new(false);
+/// Bytes read back from GPU buffers so far.
+static BYTES_READ: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes read back from the GPU so far (what crossed to the host: values the host asked for,
+/// and the inputs of ops that ran on the host).
+pub fn bytes_read() -> u64 {
+    BYTES_READ.load(Ordering::Relaxed)
+}
 
 /// Keeps the GPU off for this process (when called before the first use), as does the
 /// environment variable `RSTF_DISABLE_GPU=1`.
@@ -601,6 +609,7 @@ fn read_bytes(c: &Context, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Resul
     if bytes == 0 {
         return Ok(Vec::new());
     }
+    BYTES_READ.fetch_add(bytes, Ordering::Relaxed);
     let staging = c.device.create_buffer(&wgpu::BufferDescriptor {
         label: None,
         size: bytes,
