@@ -518,6 +518,11 @@ def test_float16_on_the_gpu_keeps_ieee_values_and_reads_back_any_view():
     for v, want in zip(views, [vals[1:], vals[3:4], vals[1::2], vals[::-1], vals[1:].reshape(2, 3)]):
         assert v.numpy().tobytes() == want.tobytes()
     assert str(x[:2]) == "rstf.Tensor([ 1.5  -2.25], shape=(2,), dtype=float16)"
+    with tf.device("/GPU:0"):
+        h, f = tf.ones([2, 2], dtype=tf.float16), tf.ones([2, 2])
+        for op in (lambda: tf.matmul(h, f), lambda: tf.matmul(f, h), lambda: h + f):
+            with pytest.raises(tf.errors.InvalidArgumentError, match="float16"):
+                op()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])

@@ -3,10 +3,11 @@
 //! when the op was placed there). View ops only change layouts and run where their input is.
 //!
 //! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
-//! reductions and arg-max/min (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and slicing gradients
-//! as copies into regions of the output, softmax, softplus and tile as sequences of those,
-//! gather and one-hot with int32 indices (`gather.rs`), convolution patches and their
-//! gradient (`window.rs`); float random numbers (`random.rs`) are drawn by the creation ops.
+//! reductions and arg-max/min (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and
+//! slicing gradients as copies into regions of the output, softmax, softplus and tile as
+//! sequences of those, gather and one-hot with int32 indices (`gather.rs`), convolution
+//! patches and their gradient (`window.rs`); float random numbers (`random.rs`) are drawn by
+//! the creation ops.
 //! float16 tensors (where the GPU has them) go through the elementwise kernels and copies as
 //! they are; the other kernels run in float32 between casts, as the host kernels do.
 //! Everything else (the gather's gradient, integer random numbers, ...) runs on the host.
@@ -294,8 +295,11 @@ fn native_f16(op: &Op) -> bool {
 }
 
 /// `op` on float16 GPU inputs as the host runs it: in float32 between casts of its float16
-/// inputs and of its float32 result.
+/// inputs and of its float32 result. float16 beside float32 inputs is the host's to report.
 fn via_f32(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
+    if x.iter().any(|t| t.dtype() == DType::F32) {
+        return None;
+    }
     let cast = |t: &Tensor, to: DType| elementwise::map(&[t], t.shape(), to, "x0");
     let wide: Result<Vec<Tensor>> = x
         .iter()
