@@ -643,3 +643,28 @@ def test_training_steps_on_the_gpu_read_nothing_back():
             # Values cross to the host only when it asks for them.
             assert _rstf.gpu_bytes_read() == before
             assert np.isfinite(float(loss)) and _rstf.gpu_bytes_read() == before + 4
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_gather_gradient_runs_on_the_gpu(index_dtype):
+    rng = np.random.default_rng(4)
+    table = rng.standard_normal((50, 3, 4)).astype(np.float32)
+    # Repeated indices: their gradients add into one row.
+    ids = rng.integers(0, 3, (64, 5)).astype(index_dtype)
+    weights = rng.standard_normal((50, 1, 5, 4)).astype(np.float32)
+
+    def grads():
+        t = tf.Variable(table)
+        i, w = tf.constant(ids), tf.constant(weights)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.gather(t, i, axis=1) * w)
+        return tape.gradient(loss, t)
+
+    with tf.device("/GPU:0"):
+        before = _rstf.gpu_bytes_read()
+        g = tf.convert_to_tensor(grads())
+        assert _rstf.gpu_bytes_read() == before
+    with tf.device("/CPU:0"):
+        c = tf.convert_to_tensor(grads())
+    assert g.device == GPU
+    np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-5, atol=1e-5)

@@ -1,7 +1,8 @@
-//! GPU gather (`gather.wgsl`) and one-hot (an elementwise select against the depth's
-//! positions). Indices are int32 on the GPU; an index out of range gives zeros (gather) or the
-//! off value (one-hot), as TensorFlow's GPU kernels — the caller checks indices that are still
-//! in host memory, so those raise as on the CPU.
+//! GPU gather (`gather.wgsl`), its gradient (`scatter.wgsl`, atomic adds) and one-hot (an
+//! elementwise select against the depth's positions). Indices are int32 on the GPU; an index
+//! out of range gives zeros (gather), the off value (one-hot) or nothing (the gradient), as
+//! TensorFlow's GPU kernels — the caller checks indices that are still in host memory, so
+//! those raise as on the CPU.
 
 use super::{buffer_of, context, elementwise, gpu_tensor, GpuBuffer};
 use crate::device::Device;
@@ -94,6 +95,64 @@ pub(crate) fn one_hot(
             on.dtype(),
             "select(x3, x2, x0 == x1)",
         )
+    };
+    Some(run())
+}
+
+const SCATTER: &str = include_str!("scatter.wgsl");
+
+/// The gather's gradient: float32 GPU `g` (the gradient of `gather(params, indices, axis)`)
+/// added into zeros of `shape` at int32 GPU `indices` (`scatter.wgsl`), or `None` for the host
+/// kernel to run or to report bad arguments.
+pub(crate) fn gather_grad(
+    g: &Tensor,
+    indices: &Tensor,
+    shape: &[usize],
+    axis: i64,
+) -> Option<Result<Tensor>> {
+    if g.dtype() != DType::F32 || indices.dtype() != DType::I32 || shape.is_empty() {
+        return None;
+    }
+    let ax = Layout::norm_axis(axis, shape.len(), "").ok()?;
+    let outer: usize = shape[..ax].iter().product();
+    let inner: usize = shape[ax + 1..].iter().product();
+    if g.numel() != outer * indices.numel() * inner {
+        return None;
+    }
+    let n = elementwise::elements(g.shape()).ok()?;
+    elementwise::elements(shape).ok()?;
+    let run = || {
+        let zero = Tensor::scalar(0.0f32).to_device(Device::Gpu)?;
+        let out = elementwise::map(&[&zero], shape, DType::F32, "x0")?;
+        if n > 0 {
+            let (gd, i) = (dense(g)?, dense(indices)?);
+            let info = [
+                n as i32,
+                inner as i32,
+                indices.numel() as i32,
+                shape[ax] as i32,
+                gd.layout().offset as i32,
+                i.layout().offset as i32,
+            ];
+            let c = context()?;
+            let pipeline = c.pipeline("scatter_add", || SCATTER.to_string())?;
+            let (bo, bg, bi) = (buffer_of(&out), buffer_of(&gd), buffer_of(&i));
+            let (bo, bg, bi) = match (bo, bg, bi) {
+                (Some(o), Some(g), Some(i)) => (o, g, i),
+                _ => {
+                    return Err(crate::Error::Internal(
+                        "GatherGrad: GPU kernel given a host tensor".into(),
+                    ))
+                }
+            };
+            c.dispatch(
+                &pipeline,
+                &info,
+                &[bo.raw(), bg.raw(), bi.raw()],
+                (n as u32).div_ceil(256),
+            )?;
+        }
+        Ok(out)
     };
     Some(run())
 }

@@ -5,12 +5,11 @@
 //! GPU kernels: elementwise unary/binary/select/cast/relu-grad/fill (`elementwise.rs`),
 //! reductions and arg-max/min (`reduce.rs`), float32 matmul (`matmul.rs`), concat, pad and
 //! slicing gradients as copies into regions of the output, softmax, softplus and tile as
-//! sequences of those, gather and one-hot with int32 indices (`gather.rs`), convolution
-//! patches and their gradient (`window.rs`); float random numbers (`random.rs`) are drawn by
-//! the creation ops.
-//! float16 tensors (where the GPU has them) go through the elementwise kernels and copies as
-//! they are; the other kernels run in float32 between casts, as the host kernels do.
-//! Everything else (the gather's gradient, integer random numbers, ...) runs on the host.
+//! sequences of those, gather, its gradient and one-hot with int32 indices (`gather.rs`),
+//! convolution patches and their gradient (`window.rs`); float random numbers (`random.rs`)
+//! are drawn by the creation ops. float16 tensors (where the GPU has them) go through the
+//! elementwise kernels and copies as they are; the other kernels run in float32 between casts,
+//! as the host kernels do. Everything else (integer random numbers, ...) runs on the host.
 
 use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, window, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};
@@ -207,13 +206,13 @@ pub(crate) fn run_op(
     }
 }
 
-/// The inputs of a gather or one-hot with their int64 host indices as int32 ones, when the
-/// other inputs can live on the GPU: gather indices are checked first (all then fit), one-hot
-/// indices outside `[0, depth)` become -1 (they select the off value either way).
+/// The inputs of a gather (or its gradient) or one-hot with their int64 host indices as int32
+/// ones, when the other inputs can live on the GPU: gather indices are checked first (all then
+/// fit), others outside the axis become -1 (they select the off value, or add nothing).
 fn int32_indices(op: &Op, inputs: &[&Tensor]) -> Result<Option<Vec<Tensor>>> {
     let at = match op {
         Op::Gather(_) => 1,
-        Op::OneHot(_) => 0,
+        Op::OneHot(_) | Op::GatherGrad { .. } => 0,
         _ => return Ok(None),
     };
     let idx = match inputs.get(at) {
@@ -233,21 +232,29 @@ fn int32_indices(op: &Op, inputs: &[&Tensor]) -> Result<Option<Vec<Tensor>>> {
             inputs[0].gather_check(idx, *axis)?;
             v.iter().map(|&i| i as i32).collect()
         }
-        Op::OneHot(depth) => v
-            .iter()
-            .map(|&i| {
-                if (0..*depth as i64).contains(&i) {
-                    i as i32
-                } else {
-                    -1
-                }
-            })
-            .collect(),
+        Op::OneHot(depth) => in_range(&v, *depth),
+        Op::GatherGrad { shape, axis } => {
+            let ax = Layout::norm_axis(*axis, shape.len(), "GatherGrad")?;
+            in_range(&v, shape[ax])
+        }
         _ => return Ok(None),
     };
     let mut out: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
     out[at] = Tensor::from_vec(narrow, idx.shape())?;
     Ok(Some(out))
+}
+
+/// Positions in `[0, len)` as int32, the others as -1 (they select or add nothing).
+fn in_range(v: &[i64], len: usize) -> Vec<i32> {
+    v.iter()
+        .map(|&i| {
+            if (0..len as i64).contains(&i) {
+                i as i32
+            } else {
+                -1
+            }
+        })
+        .collect()
 }
 
 /// A GPU kernel's error with the op's name in front, as the host kernels give it.
@@ -418,6 +425,8 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
         Op::ArgReduce { axis, max } => reduce::arg_reduce(x[0], *axis, *max),
         Op::Concat(axis) => concat(x, *axis),
         Op::Gather(axis) => gather::gather(x[0], x[1], *axis),
+        // Inputs: the indices, then the gradient of the gather's result.
+        Op::GatherGrad { shape, axis } => gather::gather_grad(x[1], x[0], shape, *axis),
         Op::OneHot(depth) => gather::one_hot(x[0], *depth, x[1], x[2]),
         Op::Im2Col { window, pad_value } => window::im2col(x[0], window, *pad_value),
         Op::Col2Im { window, shape } => window::col2im(x[0], shape, window),

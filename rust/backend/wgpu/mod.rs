@@ -331,7 +331,8 @@ impl Context {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         // Bounds and division checks stay on; the loop-bounding guard is left out: it keeps
         // drivers from unrolling loops (the matrix product ran 10-20x slower with it), and every
-        // loop in rstf's shaders ends by its counter.
+        // loop in rstf's shaders ends by its counter (the atomic add's retry loop ends once no
+        // other thread wrote in between).
         let checks = wgpu::ShaderRuntimeChecks {
             force_loop_bounding: false,
             ..wgpu::ShaderRuntimeChecks::checked()
