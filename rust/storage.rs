@@ -98,5 +98,35 @@ pub fn try_alloc<T: Element>(n: usize, op: &str) -> crate::Result<Vec<T>> {
             T::DTYPE
         ))
     })?;
+    advise_huge_pages(&v);
     Ok(v)
+}
+
+/// Asks the OS to back a large, not yet written buffer with transparent huge pages (numpy
+/// does the same for its arrays): kernels that stream through megabytes then miss the TLB
+/// far less often. Only advice: nothing changes where the OS declines or elsewhere than
+/// Linux.
+pub fn advise_huge_pages<T>(v: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const MIN_BYTES: usize = 4 << 20;
+        const PAGE: usize = 4096;
+        const MADV_HUGEPAGE: i32 = 14;
+        unsafe extern "C" {
+            fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+        }
+        let bytes = v.capacity() * std::mem::size_of::<T>();
+        if bytes < MIN_BYTES {
+            return;
+        }
+        let start = (v.as_ptr() as usize).next_multiple_of(PAGE);
+        let end = (v.as_ptr() as usize + bytes) & !(PAGE - 1);
+        // SAFETY: the range lies inside the vector's allocation (page-aligned inward), and
+        // MADV_HUGEPAGE changes no contents; its result is advisory and ignored.
+        unsafe {
+            madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }

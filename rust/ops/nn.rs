@@ -1,12 +1,11 @@
 //! Neural-network functions. Softmax and log-softmax have a fused, numerically stable kernel
 //! (one pass per row, max subtracted first); the activations are composites of primitives.
 
-use crate::backend::cpu::{simd, strided};
+use crate::backend::cpu::{self, simd, strided};
 use crate::dtype::DType;
 use crate::layout::Layout;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::{bail, Result, Tensor};
-use rayon::prelude::*;
 
 fn scalar_like(t: &Tensor, v: f64) -> Result<Tensor> {
     Tensor::scalar(v).cast(t.dtype())
@@ -73,10 +72,10 @@ impl Tensor {
             let rows = s.len() / n;
             let v = strided::build(s.len(), |out| {
                 if s.len() >= strided::PAR_MIN && rows > 1 {
-                    let per = rows.div_ceil(rayon::current_num_threads() * 4).max(1) * n;
-                    out.par_chunks_mut(per)
-                        .zip(s.par_chunks(per))
-                        .for_each(|(o, i)| simd::softmax_rows_f32(i, o, n, log));
+                    let per = cpu::chunk_len(rows, 1) * n;
+                    cpu::for_chunks_mut(out, per, |i, o| {
+                        simd::softmax_rows_f32(&s[i * per..i * per + o.len()], o, n, log)
+                    });
                 } else {
                     simd::softmax_rows_f32(s, out, n, log);
                 }

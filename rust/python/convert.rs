@@ -146,10 +146,11 @@ macro_rules! np_read {
         let a = $obj.cast::<PyArrayDyn<$T>>()?.readonly();
         let view = a.as_array();
         let shape = view.shape().to_vec();
-        let v: Vec<$T> = match view.as_slice() {
-            Some(s) => s.to_vec(),
-            None => view.iter().copied().collect(),
-        };
+        let mut v: Vec<$T> = crate::storage::try_alloc(view.len(), "constant")?;
+        match view.as_slice() {
+            Some(s) => v.extend_from_slice(s),
+            None => v.extend(view.iter().copied()),
+        }
         Tensor::from_vec(v, &shape)?
     }};
 }

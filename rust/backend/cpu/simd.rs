@@ -241,10 +241,31 @@ pub fn sum_f32(x: &[f32]) -> f32 {
     if x.len() < 1 << 18 || threads == 1 {
         return sum_cascade_f32(x);
     }
-    use rayon::prelude::*;
-    let part = x.len().div_ceil(threads).next_multiple_of(4096);
-    let parts: Vec<f32> = x.par_chunks(part).map(sum_cascade_f32).collect();
-    parts.iter().sum()
+    // Blocks of 64K values summed wherever a thread is free; their sums are combined
+    // pairwise in block order, so the result does not depend on the threads.
+    const BLOCK: usize = 1 << 16;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let sums: Vec<AtomicU32> = (0..x.len().div_ceil(BLOCK))
+        .map(|_| AtomicU32::new(0))
+        .collect();
+    super::par_blocks(sums.len(), |i| {
+        let s = sum_cascade_f32(&x[i * BLOCK..((i + 1) * BLOCK).min(x.len())]);
+        sums[i].store(s.to_bits(), Ordering::Relaxed);
+    });
+    let sums: Vec<f32> = sums
+        .iter()
+        .map(|s| f32::from_bits(s.load(Ordering::Relaxed)))
+        .collect();
+    pairwise_f32(&sums)
+}
+
+/// Sum of a few values, halved recursively.
+fn pairwise_f32(v: &[f32]) -> f32 {
+    match v.len() {
+        0 => 0.0,
+        1 => v[0],
+        n => pairwise_f32(&v[..n / 2]) + pairwise_f32(&v[n / 2..]),
+    }
 }
 
 #[cfg(test)]
@@ -254,6 +275,21 @@ mod tests {
     /// Distance in units in the last place between two finite positive f32 values.
     fn ulps(a: f32, b: f32) -> u32 {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+
+    /// A sum split over threads is accurate and the same on every call, whichever thread
+    /// takes which block.
+    #[test]
+    fn large_sums_are_accurate_and_repeatable() {
+        let x: Vec<f32> = (0..3_000_017usize)
+            .map(|i| ((i * 7919) % 1000) as f32 * 0.001 + 0.1)
+            .collect();
+        let want: f64 = x.iter().map(|&v| v as f64).sum();
+        let got = sum_f32(&x);
+        assert!(((got as f64 - want) / want).abs() < 1e-6, "{got} vs {want}");
+        for _ in 0..20 {
+            assert_eq!(sum_f32(&x).to_bits(), got.to_bits());
+        }
     }
 
     #[test]

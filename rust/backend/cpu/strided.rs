@@ -2,7 +2,6 @@
 //! `K` input views over one dense output, and [`run`] walks the output row by row (the
 //! innermost dimension is a "row"), in parallel above a size threshold.
 
-use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -121,28 +120,22 @@ pub fn run<const K: usize, O: Send>(
             kernel(&mut out[row * inner..(row + 1) * inner], offs, st)
         });
     } else if rows == 1 {
-        let chunk = out
-            .len()
-            .div_ceil(rayon::current_num_threads() * 4)
-            .max(4096);
+        let chunk = super::chunk_len(out.len(), 4096);
         let base = plan.offsets;
-        out.par_chunks_mut(chunk).enumerate().for_each(|(i, o)| {
+        super::for_chunks_mut(out, chunk, |i, o| {
             let start = (i * chunk) as isize;
             kernel(o, std::array::from_fn(|k| base[k] + start * st[k]), st)
         });
     } else {
-        let tasks = rayon::current_num_threads() * 4;
-        let rows_per = rows.div_ceil(tasks).max(1);
-        out.par_chunks_mut(rows_per * inner)
-            .enumerate()
-            .for_each(|(i, o)| {
-                let r0 = i * rows_per;
-                let r1 = (r0 + rows_per).min(rows);
-                plan.for_rows(r0..r1, |row, offs| {
-                    let s = (row - r0) * inner;
-                    kernel(&mut o[s..s + inner], offs, st)
-                });
+        let rows_per = super::chunk_len(rows, 1);
+        super::for_chunks_mut(out, rows_per * inner, |i, o| {
+            let r0 = i * rows_per;
+            let r1 = (r0 + rows_per).min(rows);
+            plan.for_rows(r0..r1, |row, offs| {
+                let s = (row - r0) * inner;
+                kernel(&mut o[s..s + inner], offs, st)
             });
+        });
     }
 }
 
@@ -157,6 +150,7 @@ pub fn build<O>(n: usize, fill: impl FnOnce(&mut [MaybeUninit<O>])) -> crate::Re
             std::mem::size_of::<O>()
         ))
     })?;
+    crate::storage::advise_huge_pages(&v);
     fill(&mut v.spare_capacity_mut()[..n]);
     // SAFETY: `fill` wrote all `n` elements.
     unsafe { v.set_len(n) };
