@@ -58,6 +58,19 @@ def _calibrate(fn, min_time, repeats) -> int:
         n *= 4
 
 
+def timeit(fn, min_time=0.3, repeats=7) -> float:
+    """Median seconds per call of one function over `repeats` batches that each last about
+    `min_time / repeats` (used by training.py and function.py)."""
+    n = _calibrate(fn, min_time, repeats)
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
 def measure(fns: dict, min_time=0.3, repeats=9):
     """Times every library's function in interleaved rounds (one batch of each per round), so
     that the machine's drift hits all of them alike. Returns the median seconds per call of

@@ -12,44 +12,82 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Runs `f(i)` for every `i < blocks`, on the calling thread and on pool threads that take
 /// indices from a shared counter as they come. The caller starts at once instead of waiting
 /// for a pool thread to wake up (tens of microseconds on a VM), a late thread takes fewer
-/// blocks, and the caller spins for the last block rather than sleeping on a latch.
-/// Which thread runs which block varies: `f` must not depend on it.
+/// blocks or none, and the caller waits only for blocks already started (spinning: each is
+/// short), never for a thread that has not woken yet. So a kernel with several phases pays
+/// no wake-up per phase. Which thread runs which block varies: `f` must not depend on it.
 pub fn par_blocks(blocks: usize, f: impl Fn(usize) + Sync) {
     let helpers = rayon::current_num_threads().min(blocks).saturating_sub(1);
     if helpers == 0 {
         (0..blocks).for_each(f);
         return;
     }
-    let next = AtomicUsize::new(0);
-    let running = AtomicUsize::new(helpers);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= blocks {
-            break;
-        }
-        f(i);
-    };
-    rayon::in_place_scope(|s| {
-        for _ in 0..helpers {
-            s.spawn(|_| {
-                work();
-                running.fetch_sub(1, Ordering::Release);
-            });
-        }
-        work();
-        // Every block is taken and the helpers finish theirs within about one block's time:
-        // spin for it a while. A pool thread does not spin (the scope's own wait runs queued
-        // jobs, possibly its own helper), and the spin is bounded in case the helpers have
-        // not started yet (a busy pool).
-        if rayon::current_thread_index().is_none() {
-            for _ in 0..1 << 16 {
-                if running.load(Ordering::Acquire) == 0 {
-                    break;
-                }
-                std::hint::spin_loop();
-            }
-        }
+    let f: &(dyn Fn(usize) + Sync) = &f;
+    // SAFETY: the lifetime is erased so that helpers need not be waited for when they start
+    // late. A helper calls `f` only after claiming a block, which succeeds only before the
+    // caller's own claims run out, and the caller then waits until no helper is active (see
+    // `Blocks::run`), so `f` outlives every call made through this pointer.
+    let f: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
+    let shared = std::sync::Arc::new(Blocks {
+        next: AtomicUsize::new(0),
+        active: AtomicUsize::new(0),
+        blocks,
+        f,
+        panic: std::sync::Mutex::new(None),
     });
+    for _ in 0..helpers {
+        let s = shared.clone();
+        rayon::spawn(move || s.run());
+    }
+    shared.run();
+    let mut spins = 0u32;
+    while shared.active.load(Ordering::SeqCst) != 0 {
+        if spins < 1 << 12 {
+            spins += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    let panic = shared.panic.lock().map(|mut p| p.take()).unwrap_or(None);
+    if let Some(payload) = panic {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+/// The state [`par_blocks`] shares with its helper jobs.
+struct Blocks {
+    next: AtomicUsize,
+    /// Threads between announcing themselves and finishing their claimed block.
+    active: AtomicUsize,
+    blocks: usize,
+    f: &'static (dyn Fn(usize) + Sync),
+    panic: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+impl Blocks {
+    /// Claims and runs blocks until none is left. `active` is raised before each claim and
+    /// lowered after the block (or the failed claim): once the caller has seen every block
+    /// claimed and `active` at zero, a late helper's claim can only fail, so it never calls
+    /// `f`. A panicking block is kept for the caller to resume.
+    fn run(&self) {
+        loop {
+            self.active.fetch_add(1, Ordering::SeqCst);
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            if i >= self.blocks {
+                self.active.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.f)(i)));
+            if let Err(payload) = r {
+                // The remaining blocks are skipped: the caller resumes the panic.
+                self.next.store(self.blocks, Ordering::SeqCst);
+                if let Ok(mut p) = self.panic.lock() {
+                    p.get_or_insert(payload);
+                }
+            }
+            self.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// A pointer that may cross threads (for disjoint writes coordinated by the caller).
@@ -140,5 +178,25 @@ mod tests {
             })
             .collect();
         assert!(totals.iter().all(|&t| t == 4950));
+    }
+
+    /// A block that panics reaches the caller as a panic (not an abort), wherever it ran.
+    #[test]
+    fn par_blocks_passes_panics_to_the_caller() {
+        for bad in [0, 7, 63] {
+            let r = std::panic::catch_unwind(|| {
+                par_blocks(64, |i| {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    assert!(i != bad, "block {i}");
+                })
+            });
+            assert!(r.is_err(), "{bad}");
+        }
+        // The pool still works afterwards.
+        let count = AtomicUsize::new(0);
+        par_blocks(10, |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(count.into_inner(), 10);
     }
 }

@@ -5,7 +5,6 @@
 //! C (row blocks, and column ranges when there are few row blocks). Any strides for A and B, so
 //! transposed operands need no copy beyond the packing every product does.
 
-use rayon::prelude::*;
 use std::cell::RefCell;
 
 const MR: usize = 6;
@@ -90,7 +89,7 @@ pub unsafe fn sgemm(
                     unsafe { pack_b(kc, (nc - q * NR).min(NR), bsrc, q * NR, brs, bcs, dst) }
                 };
                 if threads > 1 && kc * nc >= 1 << 15 {
-                    bpack.par_chunks_mut(kc * NR).enumerate().for_each(pack);
+                    super::for_chunks_mut(&mut bpack, kc * NR, |q, dst| pack((q, dst)));
                 } else {
                     bpack.chunks_mut(kc * NR).enumerate().for_each(pack);
                 }
@@ -155,7 +154,9 @@ pub unsafe fn sgemm(
                 };
                 let tiles = row_blocks * col_parts;
                 if threads > 1 && tiles > 1 {
-                    (0..tiles).into_par_iter().for_each(tile);
+                    // The caller works from the start and pool threads join as they come,
+                    // so phases follow each other without waiting for threads to wake.
+                    super::par_blocks(tiles, tile);
                 } else {
                     (0..tiles).for_each(tile);
                 }
