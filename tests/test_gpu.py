@@ -551,6 +551,29 @@ def test_random_numbers_are_drawn_on_the_gpu_as_on_the_cpu(dtype):
     assert abs(n.mean() - 1.0) < 0.03 and abs(n.std() - 2.0) < 0.03
 
 
+def test_int32_random_numbers_are_drawn_on_the_gpu_exactly_as_on_the_cpu():
+    def draw():
+        tf.random.set_seed(5)
+        return [tf.random.uniform([100_003], -7, 12, dtype=tf.int32, seed=3),
+                tf.random.uniform([4099], -2**31, 2**31 - 1, dtype=tf.int32, seed=9),
+                tf.random.uniform([5], maxval=3, dtype=tf.int32)]
+
+    with tf.device("/GPU:0"):
+        gpu = draw()
+        with pytest.raises(tf.errors.InvalidArgumentError, match="minval"):
+            tf.random.uniform([2], 5, 5, dtype=tf.int32)
+    with tf.device("/CPU:0"):
+        cpu = draw()
+    for g, c in zip(gpu, cpu):
+        assert g.device == GPU and c.device == CPU and g.dtype == tf.int32
+        np.testing.assert_array_equal(g.numpy(), c.numpy())
+    u = gpu[0].numpy()
+    counts = np.bincount(u + 7)
+    assert len(counts) == 19 and abs(counts / len(u) - 1 / 19).max() < 0.005
+    wide = gpu[1].numpy().astype(np.int64)
+    assert wide.min() < -2**30 and wide.max() > 2**30
+
+
 def test_python_numbers_on_the_gpu_are_copied_once_and_never_overwritten():
     with tf.device("/GPU:0"):
         x = tf.constant([1.0, 2.0])

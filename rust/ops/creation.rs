@@ -149,14 +149,17 @@ impl Tensor {
             bail!("RandomUniform: dtype bool is not supported");
         }
         let float = dtype.is_float();
+        // Integers: low + floor(range * m / 2^53) for the 53-bit draw m, computed exactly
+        // (below range), so that the GPU's integer arithmetic gives the same numbers.
+        let range = (high - low) as u128;
         crate::with_dtype!(dtype, T => {
             let out: Vec<T> = draw(n, "RandomUniform", |start, dst: &mut [T]| {
                 for (i, d) in (start..).zip(dst.iter_mut()) {
-                    let u = uniform01(seed, i as u64);
                     *d = T::of_f64(if float {
-                        low + (high - low) * u
+                        low + (high - low) * uniform01(seed, i as u64)
                     } else {
-                        (low + ((high - low) * u).floor()).min(high - 1.0)
+                        let m = (mix(seed, i as u64) >> 11) as u128;
+                        low + ((range * m) >> 53) as f64
                     });
                 }
             })?;

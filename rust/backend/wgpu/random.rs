@@ -1,6 +1,7 @@
 //! GPU random numbers (`random.wgsl`): float32 (and float16) uniform and normal draws of the
 //! host's stream (`ops/creation.rs`): the same seed gives the same values on both devices, to
-//! within float32 rounding (the host computes in float64).
+//! within float32 rounding (the host computes in float64); int32 uniform draws are exactly
+//! the host's.
 
 use super::{context, elementwise, gpu_tensor, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, Device};
@@ -21,7 +22,14 @@ pub(crate) fn draw(
     dtype: DType,
     seed: u64,
 ) -> Option<Result<Tensor>> {
-    if !matches!(dtype, DType::F32 | DType::F16)
+    // int32 uniform draws of a valid int32 range (else the host draws or reports the error).
+    let int = dtype == DType::I32 && !normal;
+    let int_range = a < b
+        && a >= i32::MIN as f64
+        && b <= i32::MAX as f64 + 1.0
+        && a.fract() == 0.0
+        && b.fract() == 0.0;
+    if !(matches!(dtype, DType::F32 | DType::F16) || int && int_range)
         || !gpu_dtype(dtype)
         || op_device(&[]) != Device::Gpu
     {
@@ -33,6 +41,8 @@ pub(crate) fn draw(
     }
     let (op, entry) = if normal {
         ("RandomStandardNormal", "normal")
+    } else if int {
+        ("RandomUniformInt", "uniform_int")
     } else {
         ("RandomUniform", "uniform")
     };
@@ -48,12 +58,18 @@ pub(crate) fn draw(
                     .replace("$T", ty)
                     + elementwise::MATH
             })?;
+            let (lo, width) = if int {
+                // low as int32 bits and the range, below 2^32 for int32 bounds.
+                (a as i32, (b - a) as u32 as i32)
+            } else {
+                ((a as f32).to_bits() as i32, (scale as f32).to_bits() as i32)
+            };
             let info = [
                 n as i32,
                 seed as u32 as i32,
                 (seed >> 32) as u32 as i32,
-                (a as f32).to_bits() as i32,
-                (scale as f32).to_bits() as i32,
+                lo,
+                width,
             ];
             let threads = if normal { n.div_ceil(2) } else { n };
             c.dispatch(&pipeline, &info, &[dst.raw()], threads.div_ceil(256) as u32)?;

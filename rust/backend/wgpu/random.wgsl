@@ -75,6 +75,21 @@ fn uniform(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     out[i] = $T(fma(bitcast<f32>(info[4]), scaled(bits53(i)), bitcast<f32>(info[3])));
 }
 
+// int32 uniform draws (info[3]: low as int32 bits, info[4]: high - low): low + the top 32
+// bits of range * m / 2^53 for the 53-bit draw m, the host's exact integer formula.
+@compute @workgroup_size(256)
+fn uniform_int(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = thread_index(gid, nwg);
+    if (i >= info[0]) { return; }
+    let m = bits53(i);
+    // range * m = p0 + p1 * 2^32, as words w0 (dropped), w1, w2.
+    let p0 = mul_wide(info[4], m.x);
+    let p1 = mul_wide(info[4], m.y);
+    let w1 = p0.y + p1.x;
+    let w2 = p1.y + select(0u, 1u, w1 < p0.y);
+    out[i] = $T(bitcast<i32>(info[3] + ((w1 >> 21u) | (w2 << 11u))));
+}
+
 @compute @workgroup_size(256)
 fn normal(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = 2u * thread_index(gid, nwg);
