@@ -12,6 +12,8 @@ use crate::tensor::Tensor;
 use crate::Result;
 
 const SHADER: &str = include_str!("gather.wgsl");
+/// The index arithmetic both shaders of this file share.
+const INDEX: &str = include_str!("gather_index.wgsl");
 
 /// GPU tensor `t` with a contiguous layout (itself when it has one; its offset is kept).
 fn dense(t: &Tensor) -> Result<Tensor> {
@@ -48,7 +50,8 @@ pub(crate) fn gather(params: &Tensor, indices: &Tensor, axis: i64) -> Option<Res
             ];
             let ty = elementwise::wgsl_type(params.dtype());
             let c = context()?;
-            let pipeline = c.pipeline(&format!("gather|{ty}"), || SHADER.replace("$T", ty))?;
+            let pipeline =
+                c.pipeline(&format!("gather|{ty}"), || SHADER.replace("$T", ty) + INDEX)?;
             let (bp, bi) = (buffer_of(&p), buffer_of(&i));
             let (bp, bi) = bp.zip(bi).ok_or_else(|| {
                 crate::Error::Internal("GatherV2: GPU kernel given a host tensor".into())
@@ -135,7 +138,7 @@ pub(crate) fn gather_grad(
                 i.layout().offset as i32,
             ];
             let c = context()?;
-            let pipeline = c.pipeline("scatter_add", || SCATTER.to_string())?;
+            let pipeline = c.pipeline("scatter_add", || SCATTER.to_string() + INDEX)?;
             let (bo, bg, bi) = (buffer_of(&out), buffer_of(&gd), buffer_of(&i));
             let (bo, bg, bi) = match (bo, bg, bi) {
                 (Some(o), Some(g), Some(i)) => (o, g, i),

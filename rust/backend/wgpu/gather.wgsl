@@ -11,15 +11,10 @@
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = i32(gid.x + gid.y * nwg.x * 256u);
     if (i >= info[0]) { return; }
-    let inner = info[1];
-    let len = info[3];
-    let q = i / inner;
-    let j = q % info[2];
-    let o = q / info[2];
-    let k = idx[info[5] + j];
+    let t = table_index(i);
     var v: $T;
-    if (k >= 0 && k < len) {
-        v = params[info[4] + (o * len + k) * inner + i % inner];
+    if (t >= 0) {
+        v = params[info[4] + t];
     }
     out[i] = v;
 }

@@ -14,14 +14,8 @@
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = i32(gid.x + gid.y * nwg.x * 256u);
     if (i >= info[0]) { return; }
-    let inner = info[1];
-    let len = info[3];
-    let q = i / inner;
-    let j = q % info[2];
-    let o = q / info[2];
-    let k = idx[info[5] + j];
-    if (k < 0 || k >= len) { return; }
-    let dst = (o * len + k) * inner + i % inner;
+    let dst = table_index(i);
+    if (dst < 0) { return; }
     let v = g[info[4] + i];
     var old = atomicLoad(&out[dst]);
     loop {
