@@ -4,7 +4,8 @@
     python benches/gpu.py --small         # small sizes (a software device such as lavapipe)
     python benches/gpu.py matmul          # only the cases whose name holds a given word
 
-Cases: float32 matmul n x n (PyTorch with TF32 off), elementwise add of n float32 values
+Cases: float32 matmul n x n (PyTorch with TF32 off; also with the second operand transposed,
+as in the gradients of a dense layer), elementwise add of n float32 values
 (reported as bandwidth, three 4-byte accesses per element), tiny eager ops with a Python number
 (the host cost of an op), and the seed guide's training loop
 (Dense 64 relu, Dense 1, SGD, 1000 points x 20 epochs of full-batch steps). Prints medians and
@@ -48,7 +49,7 @@ def rstf_sync(t):
     return float(tf.reduce_sum(tf.reshape(t, [-1])[:1]))
 
 
-def bench_matmul(n, reps):
+def bench_matmul(n, reps, transpose_b=False):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     with tf.device("/GPU:0"):
         x = tf.constant(a)
@@ -56,7 +57,7 @@ def bench_matmul(n, reps):
         def run():
             y = x
             for _ in range(reps):
-                y = tf.matmul(x, x)
+                y = tf.matmul(x, x, transpose_b=transpose_b)
             rstf_sync(y)
 
     flops = 2 * n**3 * reps
@@ -65,14 +66,16 @@ def bench_matmul(n, reps):
         torch.backends.cuda.matmul.allow_tf32 = False
         xt = torch.from_numpy(a).cuda()
 
+        xb = xt.T if transpose_b else xt
+
         def trun():
             for _ in range(reps):
-                y = xt @ xt
+                y = xt @ xb
             torch.cuda.synchronize()
             return y
 
         out["torch"] = flops / median_time(trun) / 1e9
-    return f"matmul float32 {n}x{n} (GFLOP/s)", out
+    return f"matmul float32 {n}x{n}{' @ B^T' if transpose_b else ''} (GFLOP/s)", out
 
 
 def bench_add(n, reps):
@@ -184,6 +187,7 @@ def main():
         else [
             (bench_matmul, (1024, 20)),
             (bench_matmul, (4096, 10)),
+            (bench_matmul, (4096, 10, True)),
             (bench_add, (1 << 20, 50)),
             (bench_add, (256 << 20, 10)),
             (bench_dispatch, (2000,)),

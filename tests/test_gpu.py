@@ -104,6 +104,11 @@ def test_printing_and_python_values_read_back():
     ((37, 300), (260, 37), True, True),
     ((2, 257, 33), (33, 384), False, False),
     ((256, 1), (300, 1), False, True),
+    # Each operand's slice loader: along k, m or n in vec4s (axes multiples of 4), or strided.
+    ((36, 260), (36, 264), True, False),
+    ((260, 36), (264, 36), False, True),
+    ((36, 260), (264, 36), True, True),
+    ((2, 260, 12), (12, 256), False, False),
 ])
 def test_matmul_matches_numpy(shape_a, shape_b, ta, tb):
     rng = np.random.default_rng(0)
@@ -115,6 +120,52 @@ def test_matmul_matches_numpy(shape_a, shape_b, ta, tb):
     ra = np.swapaxes(a, -1, -2) if ta else a
     rb = np.swapaxes(b, -1, -2) if tb else b
     np.testing.assert_allclose(c.numpy(), ra @ rb, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("a_start,b_start", [(0, 0), (1, 0), (0, 4), (4, 1)])
+def test_matmul_of_views_with_offsets(a_start, b_start):
+    # Operands that start inside their buffers: vec4 loads only from offsets that are multiples
+    # of 4, single values otherwise.
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((264, 44)).astype(np.float32)
+    b = rng.standard_normal((40, 268)).astype(np.float32)
+    with tf.device("/GPU:0"):
+        x, y = tf.constant(a)[:, a_start:a_start + 40], tf.constant(b)[:, b_start:b_start + 264]
+        c = tf.matmul(x, y)
+    want = a[:, a_start:a_start + 40] @ b[:, b_start:b_start + 264]
+    np.testing.assert_allclose(c.numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [4, 12, 1024, 1030])
+def test_elementwise_kernels_four_values_per_thread(n):
+    # Dense 32-bit operands of a multiple of 4 values run four values per thread; the rest
+    # (n = 1030, or a view starting at an odd offset) one value per thread.
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(n + 5).astype(np.float32)
+    y = rng.standard_normal(n + 5).astype(np.float32)
+    k = rng.integers(-9, 9, n + 5).astype(np.int32)
+
+    @tf.function
+    def chain(u, v):
+        return tf.exp(u * v - 1.0) + tf.abs(v)
+
+    with tf.device("/GPU:0"):
+        xg, yg, kg = tf.constant(x), tf.constant(y), tf.constant(k)
+        for start in (0, 1, 4):
+            a, b, i = xg[start:start + n], yg[start:start + n], kg[start:start + n]
+            xs, ys, ks = x[start:start + n], y[start:start + n], k[start:start + n]
+            np.testing.assert_array_equal((a + b).numpy(), xs + ys)
+            np.testing.assert_array_equal((a * 2.0).numpy(), xs * np.float32(2.0))
+            np.testing.assert_array_equal((i * 3 - i).numpy(), ks * 3 - ks)
+            np.testing.assert_array_equal(tf.cast(i, tf.float32).numpy(), ks.astype(np.float32))
+            np.testing.assert_array_equal((a > b).numpy(), xs > ys)
+            want = np.where(xs > ys, xs, np.float32(0.5))
+            np.testing.assert_array_equal(tf.where(a > b, a, 0.5).numpy(), want)
+            np.testing.assert_array_equal(tf.logical_not(a > b).numpy(), xs <= ys)
+            got = chain(a, b)
+            assert got.device == GPU
+            want = np.exp(xs.astype(np.float64) * ys - 1.0) + np.abs(ys)
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
 
 
 def test_long_reductions_take_several_passes():

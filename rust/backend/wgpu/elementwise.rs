@@ -75,6 +75,18 @@ pub(crate) fn elements(shape: &[usize]) -> Result<usize> {
     }
 }
 
+/// True when `launch` may use the vec4 form: a new dense result of a multiple of 4 32-bit
+/// values, every input a broadcast scalar or dense from an offset that is a multiple of 4.
+fn vec4_form(inputs: &[&Tensor], shape: &[usize], n: usize, out: DType) -> bool {
+    n.is_multiple_of(4)
+        && out != DType::F16
+        && inputs.iter().all(|t| {
+            let l = t.layout();
+            t.dtype() != DType::F16
+                && (t.numel() == 1 || (l.shape == shape && l.is_contiguous() && l.offset % 4 == 0))
+        })
+}
+
 fn launch(
     inputs: &[&Tensor],
     shape: &[usize],
@@ -86,11 +98,15 @@ fn launch(
 ) -> Result<()> {
     let c = context()?;
     let n = elements(shape)?;
+    let vec = region.is_none() && vec4_form(inputs, shape, n, out);
     let rank = shape.len();
-    let mut info: Vec<i32> = vec![n as i32, rank as i32];
+    let threads = if vec { n / 4 } else { n };
+    let mut info: Vec<i32> = vec![threads as i32, rank as i32];
     info.extend(shape.iter().map(|&d| d as i32));
     let mut bindings = String::new();
+    // Loads of every thread, and (vec4 form) of each of its four values.
     let mut loads = String::new();
+    let mut lane = String::new();
     let mut buffers: Vec<GpuBuffer> = Vec::with_capacity(inputs.len());
     for (k, t) in inputs.iter().enumerate() {
         let b =
@@ -105,11 +121,17 @@ fn launch(
             Access::Strided
         };
         let p = info.len();
-        info.push(l.offset as i32);
+        let vec_in = vec && access == Access::Dense;
+        info.push(if vec_in { l.offset / 4 } else { l.offset } as i32);
         info.extend(strides.iter().map(|&s| s as i32));
         let ty = wgsl_type(t.dtype());
+        let elem = if vec_in {
+            format!("vec4<{ty}>")
+        } else {
+            ty.to_string()
+        };
         bindings.push_str(&format!(
-            "@group(0) @binding({}) var<storage, read> in{k}: array<{ty}>;\n",
+            "@group(0) @binding({}) var<storage, read> in{k}: array<{elem}>;\n",
             k + 2
         ));
         let idx = match access {
@@ -117,12 +139,21 @@ fn launch(
             Access::Scalar => format!("info[{p}]"),
             Access::Strided => format!("strided({p}, i)"),
         };
-        if t.dtype() == DType::Bool {
-            loads.push_str(&format!("    let x{k} = in{k}[{idx}] != 0u;\n"));
-        } else if t.dtype() == DType::F16 {
-            loads.push_str(&format!("    let x{k} = f32(in{k}[{idx}]);\n"));
+        let value = if vec_in {
+            loads.push_str(&format!("    let v{k} = in{k}[{idx}];\n"));
+            format!("v{k}[j]")
         } else {
-            loads.push_str(&format!("    let x{k} = in{k}[{idx}];\n"));
+            format!("in{k}[{idx}]")
+        };
+        let value = match t.dtype() {
+            DType::Bool => format!("{value} != 0u"),
+            DType::F16 => format!("f32({value})"),
+            _ => value,
+        };
+        if vec_in {
+            lane.push_str(&format!("        let x{k} = {value};\n"));
+        } else {
+            loads.push_str(&format!("    let x{k} = {value};\n"));
         }
         buffers.push(b.clone());
     }
@@ -146,21 +177,39 @@ fn launch(
     } else {
         expr.to_string()
     };
+    let out_ty = wgsl_type(out);
+    let code = if vec {
+        // Four copies of the expression, one per value (`j` a constant in each).
+        let mut code = format!("{loads}    var r: vec4<{out_ty}>;\n");
+        for j in 0..4 {
+            code.push_str(&format!(
+                "    {{\n        let j = {j};\n{lane}{body}        r[j] = {store};\n    }}\n"
+            ));
+        }
+        code + "    out[i] = r;"
+    } else {
+        format!("{loads}{body}    out[{out_index}] = {store};")
+    };
     if n > 0 {
         // The source follows from these parts; it is only built for a new kernel.
-        let key = format!("ew|{out}|{bindings}|{loads}|{body}|{store}|{out_index}");
+        let key = format!("ew|{out}|{bindings}|{code}");
         let pipeline = c.pipeline(&key, || {
             TEMPLATE
-                .replace("$OUTIDX", &out_index)
-                .replace("$OUT", wgsl_type(out))
+                .replace(
+                    "$OUT",
+                    &if vec {
+                        format!("vec4<{out_ty}>")
+                    } else {
+                        out_ty.into()
+                    },
+                )
                 .replace("$BINDINGS", &bindings)
-                .replace("$LOADS", &(loads.clone() + body))
-                .replace("$STORE", &store)
+                .replace("$BODY", &code)
                 + MATH
         })?;
         let mut raw: Vec<&wgpu::Buffer> = vec![dst.raw()];
         raw.extend(buffers.iter().map(|b| b.raw()));
-        c.dispatch(&pipeline, &info, &raw, (n as u32).div_ceil(256))?;
+        c.dispatch(&pipeline, &info, &raw, (threads as u32).div_ceil(256))?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! GPU matrix product: float32, batched with broadcast batch dims, operands read through their
 //! strides (transposes are free). `matmul.wgsl` computes 64x64 tiles (4x4 per thread) for small
 //! products; `matmul_big.wgsl` 128x128 tiles (8x8 per thread, the next k slice loaded while the
-//! current one is used) once both sides of the result reach [`BIG`].
+//! current one is used) once both sides of the result reach [`BIG`], reading each operand in
+//! vec4s along the axis it is contiguous in where the shapes allow (see [`loader`]).
 
 use super::{buffer_of, context, gpu_tensor, GpuBuffer};
 use crate::dtype::DType;
@@ -14,7 +15,7 @@ const SHADER_BIG: &str = include_str!("matmul_big.wgsl");
 /// Rows and columns of the result from which the 128x128 tiles are used.
 const BIG: usize = 256;
 /// Workgroup memory of `matmul_big.wgsl` in bytes.
-const BIG_SHARED: u32 = (528 + 512) * 16;
+const BIG_SHARED: u32 = (528 + 528) * 16;
 
 /// Row stride, column stride and per-batch offsets of one operand.
 fn operand(t: &Tensor, transpose: bool, batch: &[usize]) -> (i32, i32, Vec<usize>) {
@@ -24,6 +25,28 @@ fn operand(t: &Tensor, transpose: bool, batch: &[usize]) -> (i32, i32, Vec<usize
         cs as i32,
         batch_offsets(batch, &strides, t.layout().offset),
     )
+}
+
+/// The slice loader of `matmul_big.wgsl` for an operand with row stride `rs`, column stride
+/// `cs`, `rows` x `cols` values and batch offsets `off`: `row` when its rows are contiguous
+/// (vec4s along a row), `col` when its columns are, else `strided`. Vec4 reads need the
+/// contiguous axis a multiple of 4 long and the other stride and every offset multiples of 4.
+fn loader(
+    rs: i32,
+    cs: i32,
+    rows: usize,
+    cols: usize,
+    off: &[usize],
+    [row, col]: [&'static str; 2],
+) -> &'static str {
+    let aligned = off.iter().all(|o| o % 4 == 0);
+    if aligned && cs == 1 && rs % 4 == 0 && cols.is_multiple_of(4) {
+        row
+    } else if aligned && rs == 1 && cs % 4 == 0 && rows.is_multiple_of(4) {
+        col
+    } else {
+        "strided"
+    }
 }
 
 /// `op(a) @ op(b)` for float32 GPU tensors already checked by the caller.
@@ -72,7 +95,11 @@ pub(crate) fn matmul(
         info.extend(a_off.iter().map(|&o| o as i32));
         info.extend(b_off.iter().map(|&o| o as i32));
         let pipeline = if big {
-            c.pipeline("matmul_big", || SHADER_BIG.to_string())?
+            let la = loader(a_rs, a_cs, m, k, &a_off, ["k", "m"]);
+            let lb = loader(b_rs, b_cs, k, n, &b_off, ["n", "k"]);
+            c.pipeline(&format!("matmul_big|{la}|{lb}"), || {
+                SHADER_BIG.replace("$A", la).replace("$B", lb)
+            })?
         } else {
             c.pipeline("matmul", || SHADER.to_string())?
         };
