@@ -168,6 +168,20 @@ def test_elementwise_kernels_four_values_per_thread(n):
             np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_along_any_axis_stays_on_the_gpu(axis, log):
+    x = np.random.default_rng(7).uniform(-30, 30, (5, 7, 6)).astype(np.float32)
+    fn = tf.nn.log_softmax if log else tf.nn.softmax
+    want = fn(tf.constant(x), axis=axis).numpy()
+    with tf.device("/GPU:0"):
+        t = tf.constant(x)
+        before = _rstf.gpu_bytes_read()
+        got = fn(t, axis=axis)
+        assert got.device == GPU and _rstf.gpu_bytes_read() == before
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
 def test_long_reductions_take_several_passes():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 50_000)).astype(np.float32)

@@ -82,16 +82,17 @@ impl Tensor {
             });
             return Tensor::from_vec(v?, self.shape())?.cast(dt);
         }
-        self.softmax_last(log)
+        self.softmax_along(-1, log)
     }
 
-    /// Softmax over the last axis as a composite of primitives (float64, and GPU tensors).
-    pub(crate) fn softmax_last(&self, log: bool) -> Result<Tensor> {
-        let m = self.reduce(ReduceOp::Max, Some(&[-1]), true)?;
+    /// Softmax over `axis` (checked by the caller) as a composite of primitives (float64, and
+    /// GPU tensors).
+    pub(crate) fn softmax_along(&self, axis: i64, log: bool) -> Result<Tensor> {
+        let m = self.reduce(ReduceOp::Max, Some(&[axis]), true)?;
         let m = Tensor::select(&m.binary(&m, BinaryOp::Equal)?, &m, &scalar_like(&m, 0.0)?)?;
         let z = self.sub(&m)?;
         let e = z.unary(UnaryOp::Exp)?;
-        let s = e.reduce(ReduceOp::Sum, Some(&[-1]), true)?;
+        let s = e.reduce(ReduceOp::Sum, Some(&[axis]), true)?;
         if log {
             z.sub(&s.unary(UnaryOp::Log)?)
         } else {

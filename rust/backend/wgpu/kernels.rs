@@ -446,11 +446,12 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
         }
         Op::Softmax { axis, log } => {
             let t = x[0];
-            let last = t.rank() as i64 - 1;
-            if dt? != DType::F32 || t.rank() == 0 || (*axis != -1 && *axis != last) {
+            // Invalid axes are the host kernel's to report.
+            if dt? != DType::F32 || t.rank() == 0 || Layout::norm_axis(*axis, t.rank(), "").is_err()
+            {
                 return None;
             }
-            Some(t.softmax_last(*log))
+            Some(t.softmax_along(*axis, *log))
         }
         _ => None,
     }
