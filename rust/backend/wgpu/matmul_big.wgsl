@@ -2,7 +2,9 @@
 // tile of C[b] = A[b] @ B[b], each thread an 8x8 block (rows ty*4+i and 64+ty*4+i, columns
 // tx*4+j and 64+tx*4+j, so that the workgroup-memory reads are vec4 and conflict-free).
 // k advances in slices of 16: the next slice is loaded from global memory into registers while
-// the current one is multiplied out of workgroup memory.
+// the current one is multiplied out of workgroup memory. The 64 sums are named variables and
+// every index into a vector a constant, so that no driver needs to unroll a loop to keep them
+// in registers.
 // Each operand has its slice loader, chosen by matmul.rs ($A, $B): `k` / `m` / `n` read vec4s
 // along the axis the operand is contiguous in (that axis a multiple of 4 long, row strides and
 // offsets multiples of 4); `strided` reads single values through any strides.
@@ -21,10 +23,8 @@ struct Params {
     m: i32, n: i32, k: i32, a_rs: i32, a_cs: i32, b_rs: i32, b_cs: i32,
     a_off: i32, b_off: i32, row0: i32, col0: i32, t: i32,
 }
+// The operands' strides, offsets and this thread's place (set once by main).
 var<private> p: Params;
-// The slice a thread loads: 8 values of A and 8 of B.
-var<private> ra: array<vec4<f32>, 2>;
-var<private> rb: array<vec4<f32>, 2>;
 
 fn a_at(r: i32, kk: i32) -> f32 {
     let i = p.a_off + r * p.a_rs + kk * p.a_cs;
@@ -36,109 +36,122 @@ fn b_at(kk: i32, cc: i32) -> f32 {
     return select(0.0, b[i >> 2u][i & 3], kk < p.k && cc < p.n);
 }
 
-// Value j of ra[q] is A[row0 + e / 16, k0 + e % 16] with e = t + 256 * (4 * q + j).
-fn load_a_strided(k0: i32) {
-    for (var e = 0; e < 8; e++) {
-        let idx = p.t + e * 256;
-        ra[e / 4][e % 4] = a_at(p.row0 + idx / 16, k0 + idx % 16);
-    }
+// A thread loads two vec4s of each operand per slice (q = 0, 1).
+// Strided: value j of A's vec4 q is A[row0 + r, k0 + kk] with r = t / 16 + 64 * q + 16 * j,
+// kk = t % 16.
+fn load_a_strided(k0: i32, q: i32) -> vec4<f32> {
+    let r = p.row0 + p.t / 16 + 64 * q;
+    let kk = k0 + p.t % 16;
+    return vec4<f32>(a_at(r, kk), a_at(r + 16, kk), a_at(r + 32, kk), a_at(r + 48, kk));
 }
 
-fn put_a_strided() {
-    for (var e = 0; e < 8; e++) {
-        let idx = p.t + e * 256;
-        let r = idx / 16;
-        ta[(idx % 16) * 33 + r / 4][r % 4] = ra[e / 4][e % 4];
-    }
+fn put_a_strided(q: i32, v: vec4<f32>) {
+    let r = p.t / 16 + 64 * q;
+    let at = (p.t % 16) * 33 + r / 4;
+    let j = r % 4;
+    ta[at][j] = v.x;
+    ta[at + 4][j] = v.y;
+    ta[at + 8][j] = v.z;
+    ta[at + 12][j] = v.w;
 }
 
-// ra[q] is A[row0 + e / 4, k0 + 4 * (e % 4) ..][..4] with e = t + 256 * q.
-fn load_a_k(k0: i32) {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        let r = p.row0 + e / 4;
-        let kk = k0 + 4 * (e % 4);
-        ra[q] = select(vec4<f32>(0.0), a[(p.a_off + r * p.a_rs + kk) / 4], r < p.m && kk < p.k);
-    }
+// Along k: A's vec4 q is A[row0 + e / 4, k0 + 4 * (e % 4) ..][..4] with e = t + 256 * q.
+fn load_a_k(k0: i32, q: i32) -> vec4<f32> {
+    let e = p.t + q * 256;
+    let r = p.row0 + e / 4;
+    let kk = k0 + 4 * (e % 4);
+    return select(vec4<f32>(0.0), a[(p.a_off + r * p.a_rs + kk) / 4], r < p.m && kk < p.k);
 }
 
-fn put_a_k() {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        let r = e / 4;
-        for (var j = 0; j < 4; j++) {
-            ta[(4 * (e % 4) + j) * 33 + r / 4][r % 4] = ra[q][j];
-        }
-    }
+fn put_a_k(q: i32, v: vec4<f32>) {
+    let e = p.t + q * 256;
+    let r = e / 4;
+    let at = 4 * (e % 4) * 33 + r / 4;
+    let j = r % 4;
+    ta[at][j] = v.x;
+    ta[at + 33][j] = v.y;
+    ta[at + 66][j] = v.z;
+    ta[at + 99][j] = v.w;
 }
 
-// ra[q] is A[row0 + 4 * (e % 32) ..][..4, k0 + e / 32] with e = t + 256 * q.
-fn load_a_m(k0: i32) {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        let r = p.row0 + 4 * (e % 32);
-        let kk = k0 + e / 32;
-        ra[q] = select(vec4<f32>(0.0), a[(p.a_off + r + kk * p.a_cs) / 4], r < p.m && kk < p.k);
-    }
+// Along m: A's vec4 q is A[row0 + 4 * (e % 32) ..][..4, k0 + e / 32] with e = t + 256 * q.
+fn load_a_m(k0: i32, q: i32) -> vec4<f32> {
+    let e = p.t + q * 256;
+    let r = p.row0 + 4 * (e % 32);
+    let kk = k0 + e / 32;
+    return select(vec4<f32>(0.0), a[(p.a_off + r + kk * p.a_cs) / 4], r < p.m && kk < p.k);
 }
 
-fn put_a_m() {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        ta[(e / 32) * 33 + e % 32] = ra[q];
-    }
+fn put_a_m(q: i32, v: vec4<f32>) {
+    let e = p.t + q * 256;
+    ta[(e / 32) * 33 + e % 32] = v;
 }
 
-// Value j of rb[q] is B[k0 + e / 128, col0 + e % 128] with e = t + 256 * (4 * q + j).
-fn load_b_strided(k0: i32) {
-    for (var e = 0; e < 8; e++) {
-        let idx = p.t + e * 256;
-        rb[e / 4][e % 4] = b_at(k0 + idx / 128, p.col0 + idx % 128);
-    }
+// Strided: value j of B's vec4 q is B[k0 + kk, col0 + cc] with kk = t / 128 + 8 * q + 2 * j,
+// cc = t % 128.
+fn load_b_strided(k0: i32, q: i32) -> vec4<f32> {
+    let kk = k0 + p.t / 128 + 8 * q;
+    let cc = p.col0 + p.t % 128;
+    return vec4<f32>(b_at(kk, cc), b_at(kk + 2, cc), b_at(kk + 4, cc), b_at(kk + 6, cc));
 }
 
-fn put_b_strided() {
-    for (var e = 0; e < 8; e++) {
-        let idx = p.t + e * 256;
-        let cc = idx % 128;
-        tb[(idx / 128) * 33 + cc / 4][cc % 4] = rb[e / 4][e % 4];
-    }
+fn put_b_strided(q: i32, v: vec4<f32>) {
+    let cc = p.t % 128;
+    let at = (p.t / 128 + 8 * q) * 33 + cc / 4;
+    let j = cc % 4;
+    tb[at][j] = v.x;
+    tb[at + 66][j] = v.y;
+    tb[at + 132][j] = v.z;
+    tb[at + 198][j] = v.w;
 }
 
-// rb[q] is B[k0 + e / 32, col0 + 4 * (e % 32) ..][..4] with e = t + 256 * q.
-fn load_b_n(k0: i32) {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        let kk = k0 + e / 32;
-        let cc = p.col0 + 4 * (e % 32);
-        rb[q] = select(vec4<f32>(0.0), b[(p.b_off + kk * p.b_rs + cc) / 4], kk < p.k && cc < p.n);
-    }
+// Along n: B's vec4 q is B[k0 + e / 32, col0 + 4 * (e % 32) ..][..4] with e = t + 256 * q.
+fn load_b_n(k0: i32, q: i32) -> vec4<f32> {
+    let e = p.t + q * 256;
+    let kk = k0 + e / 32;
+    let cc = p.col0 + 4 * (e % 32);
+    return select(vec4<f32>(0.0), b[(p.b_off + kk * p.b_rs + cc) / 4], kk < p.k && cc < p.n);
 }
 
-fn put_b_n() {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        tb[(e / 32) * 33 + e % 32] = rb[q];
-    }
+fn put_b_n(q: i32, v: vec4<f32>) {
+    let e = p.t + q * 256;
+    tb[(e / 32) * 33 + e % 32] = v;
 }
 
-// rb[q] is B[k0 + 4 * (e % 4) ..][..4, col0 + e / 4] with e = t + 256 * q.
-fn load_b_k(k0: i32) {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        let kk = k0 + 4 * (e % 4);
-        let cc = p.col0 + e / 4;
-        rb[q] = select(vec4<f32>(0.0), b[(p.b_off + kk + cc * p.b_cs) / 4], kk < p.k && cc < p.n);
-    }
+// Along k: B's vec4 q is B[k0 + 4 * (e % 4) ..][..4, col0 + e / 4] with e = t + 256 * q.
+fn load_b_k(k0: i32, q: i32) -> vec4<f32> {
+    let e = p.t + q * 256;
+    let kk = k0 + 4 * (e % 4);
+    let cc = p.col0 + e / 4;
+    return select(vec4<f32>(0.0), b[(p.b_off + kk + cc * p.b_cs) / 4], kk < p.k && cc < p.n);
 }
 
-fn put_b_k() {
-    for (var q = 0; q < 2; q++) {
-        let e = p.t + q * 256;
-        let cc = e / 4;
-        for (var j = 0; j < 4; j++) {
-            tb[(4 * (e % 4) + j) * 33 + cc / 4][cc % 4] = rb[q][j];
-        }
+fn put_b_k(q: i32, v: vec4<f32>) {
+    let e = p.t + q * 256;
+    let cc = e / 4;
+    let at = 4 * (e % 4) * 33 + cc / 4;
+    let j = cc % 4;
+    tb[at][j] = v.x;
+    tb[at + 33][j] = v.y;
+    tb[at + 66][j] = v.z;
+    tb[at + 99][j] = v.w;
+}
+
+// Stores C[r, c0 .. c0 + 4] = v where inside the result.
+fn store4(base: i32, r: i32, c0: i32, v: vec4<f32>) {
+    let i = base + r * p.n + c0;
+    if (c0 < p.n) { c[i] = v.x; }
+    if (c0 + 1 < p.n) { c[i + 1] = v.y; }
+    if (c0 + 2 < p.n) { c[i + 2] = v.z; }
+    if (c0 + 3 < p.n) { c[i + 3] = v.w; }
+}
+
+// Stores this thread's two vec4s of row r (columns tx * 4 and 64 + tx * 4 of the tile).
+fn store_row(base: i32, r: i32, v0: vec4<f32>, v1: vec4<f32>) {
+    if (r < p.m) {
+        let c0 = p.col0 + (p.t % 16) * 4;
+        store4(base, r, c0, v0);
+        store4(base, r, c0 + 64, v1);
     }
 }
 
@@ -153,50 +166,72 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         info[9 + batch + bi], (i32(wid.x) / tiles_n) * 128, (i32(wid.x) % tiles_n) * 128,
         ty * 16 + tx);
     let k = p.k;
-    var acc: array<vec4<f32>, 16>;
-    for (var i = 0; i < 16; i++) {
-        acc[i] = vec4<f32>(0.0);
-    }
-    load_a_$A(0);
-    load_b_$B(0);
+    // c{i}{h}: row i of the thread's 8 (ty * 4 + i, then 64 + ty * 4 + i - 4), columns
+    // tx * 4 .. + 4 (h = 0) and 64 + tx * 4 .. + 4 (h = 1).
+    var c00 = vec4<f32>(0.0);
+    var c01 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0);
+    var c11 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0);
+    var c21 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0);
+    var c31 = vec4<f32>(0.0);
+    var c40 = vec4<f32>(0.0);
+    var c41 = vec4<f32>(0.0);
+    var c50 = vec4<f32>(0.0);
+    var c51 = vec4<f32>(0.0);
+    var c60 = vec4<f32>(0.0);
+    var c61 = vec4<f32>(0.0);
+    var c70 = vec4<f32>(0.0);
+    var c71 = vec4<f32>(0.0);
+    var ra0 = load_a_$A(0, 0);
+    var ra1 = load_a_$A(0, 1);
+    var rb0 = load_b_$B(0, 0);
+    var rb1 = load_b_$B(0, 1);
     for (var k0 = 0; k0 < k; k0 += 16) {
-        put_a_$A();
-        put_b_$B();
+        put_a_$A(0, ra0);
+        put_a_$A(1, ra1);
+        put_b_$B(0, rb0);
+        put_b_$B(1, rb1);
         workgroupBarrier();
         let k1 = k0 + 16;
         if (k1 < k) {
-            load_a_$A(k1);
-            load_b_$B(k1);
+            ra0 = load_a_$A(k1, 0);
+            ra1 = load_a_$A(k1, 1);
+            rb0 = load_b_$B(k1, 0);
+            rb1 = load_b_$B(k1, 1);
         }
         for (var kk = 0; kk < 16; kk++) {
             let a0 = ta[kk * 33 + ty];
             let a1 = ta[kk * 33 + 16 + ty];
             let b0 = tb[kk * 33 + tx];
             let b1 = tb[kk * 33 + 16 + tx];
-            for (var i = 0; i < 4; i++) {
-                acc[i * 2] = fma(vec4<f32>(a0[i]), b0, acc[i * 2]);
-                acc[i * 2 + 1] = fma(vec4<f32>(a0[i]), b1, acc[i * 2 + 1]);
-                acc[8 + i * 2] = fma(vec4<f32>(a1[i]), b0, acc[8 + i * 2]);
-                acc[8 + i * 2 + 1] = fma(vec4<f32>(a1[i]), b1, acc[8 + i * 2 + 1]);
-            }
+            c00 = fma(vec4<f32>(a0.x), b0, c00);
+            c01 = fma(vec4<f32>(a0.x), b1, c01);
+            c10 = fma(vec4<f32>(a0.y), b0, c10);
+            c11 = fma(vec4<f32>(a0.y), b1, c11);
+            c20 = fma(vec4<f32>(a0.z), b0, c20);
+            c21 = fma(vec4<f32>(a0.z), b1, c21);
+            c30 = fma(vec4<f32>(a0.w), b0, c30);
+            c31 = fma(vec4<f32>(a0.w), b1, c31);
+            c40 = fma(vec4<f32>(a1.x), b0, c40);
+            c41 = fma(vec4<f32>(a1.x), b1, c41);
+            c50 = fma(vec4<f32>(a1.y), b0, c50);
+            c51 = fma(vec4<f32>(a1.y), b1, c51);
+            c60 = fma(vec4<f32>(a1.z), b0, c60);
+            c61 = fma(vec4<f32>(a1.z), b1, c61);
+            c70 = fma(vec4<f32>(a1.w), b0, c70);
+            c71 = fma(vec4<f32>(a1.w), b1, c71);
         }
         workgroupBarrier();
     }
-    let m = p.m;
-    let n = p.n;
-    let base = bi * m * n;
-    for (var i = 0; i < 8; i++) {
-        let r = p.row0 + (i / 4) * 64 + ty * 4 + i % 4;
-        if (r < m) {
-            for (var h = 0; h < 2; h++) {
-                let c0 = p.col0 + h * 64 + tx * 4;
-                let v = acc[i * 2 + h];
-                for (var j = 0; j < 4; j++) {
-                    if (c0 + j < n) {
-                        c[base + r * n + c0 + j] = v[j];
-                    }
-                }
-            }
-        }
-    }
+    let base = bi * p.m * p.n;
+    store_row(base, p.row0 + 0 + ty * 4 + 0, c00, c01);
+    store_row(base, p.row0 + 0 + ty * 4 + 1, c10, c11);
+    store_row(base, p.row0 + 0 + ty * 4 + 2, c20, c21);
+    store_row(base, p.row0 + 0 + ty * 4 + 3, c30, c31);
+    store_row(base, p.row0 + 64 + ty * 4 + 0, c40, c41);
+    store_row(base, p.row0 + 64 + ty * 4 + 1, c50, c51);
+    store_row(base, p.row0 + 64 + ty * 4 + 2, c60, c61);
+    store_row(base, p.row0 + 64 + ty * 4 + 3, c70, c71);
 }
