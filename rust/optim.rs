@@ -1,8 +1,9 @@
 //! Optimizer updates: one call applies a rule (SGD, Adam, RMSprop, Adagrad) to every variable.
 //!
 //! Dense float32/float64 variables in host memory are updated in place by one fused loop per
-//! variable (the variable and its slots read and written once). Inside a trace, on the GPU or
-//! for other dtypes, the same arithmetic runs as tensor ops, so a traced step records the
+//! variable (the variable and its slots read and written once); float32 variables on the GPU
+//! by one kernel each (`backend::wgpu::optim`). Inside a trace, under a recording tape or for
+//! other dtypes, the same arithmetic runs as tensor ops, so a traced step records the
 //! updates as graph nodes and GPU variables stay on the GPU. The learning rate and the step
 //! are scalar tensors (variable reads inside a trace, so later changes reach traced steps).
 //!
@@ -95,6 +96,16 @@ pub fn apply(
             && value.device() == crate::Device::Cpu
             && g.device() == crate::Device::Cpu
             && s.iter().all(|x| x.peek().device() == crate::Device::Cpu);
+        #[cfg(feature = "gpu")]
+        if value.device() == crate::Device::Gpu
+            && !crate::graph::trace::active()
+            && !crate::autodiff::is_recording()
+        {
+            if let Some(r) = crate::backend::wgpu::optim::update(rule, lr, step, v, g, s) {
+                r?;
+                continue;
+            }
+        }
         match value.dtype() {
             DType::F32 if fused => {
                 fused_update::<f32>(rule, lr.item_f64()?, step.item_f64()?, v, g, s)?

@@ -235,6 +235,12 @@ def test_traced_functions_fuse_on_the_gpu_and_equal_the_cpu():
     gpu = f(xg, yg)
     assert gpu.device == GPU
     np.testing.assert_allclose(gpu.numpy(), cpu.numpy(), rtol=1e-5, atol=1e-6)
+    # Two kernels: the chain over y's shape (33,), then the rest over (64, 33), its branches
+    # and exp and sigmoid included.
+    before = _rstf.gpu_dispatches()
+    again = f(xg, yg)
+    assert _rstf.gpu_dispatches() - before == 2
+    np.testing.assert_array_equal(again.numpy(), gpu.numpy())
 
 
 def test_variables_update_on_the_gpu():
@@ -247,6 +253,38 @@ def test_variables_update_on_the_gpu():
     np.testing.assert_allclose(v.numpy(), [1.5, 2.5, 3.5])
     v.assign([0.0, 0.0, 1.0])
     assert v.device == GPU and v.numpy().tolist() == [0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tf.keras.optimizers.SGD(0.1),
+    lambda: tf.keras.optimizers.SGD(0.1, momentum=0.9),
+    lambda: tf.keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: tf.keras.optimizers.Adam(0.01),
+    lambda: tf.keras.optimizers.AdamW(0.01, weight_decay=0.1),
+    lambda: tf.keras.optimizers.RMSprop(0.01),
+    lambda: tf.keras.optimizers.Adagrad(0.1),
+], ids=["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"])
+def test_optimizer_updates_are_one_gpu_kernel_per_variable(make):
+    rng = np.random.default_rng(8)
+    init = [rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)]
+    grads = [[rng.standard_normal(w.shape).astype(np.float32) for w in init] for _ in range(3)]
+    cpu_vars = [tf.Variable(w) for w in init]
+    cpu_opt = make()
+    for gs in grads:
+        cpu_opt.apply_gradients(zip([tf.constant(g) for g in gs], cpu_vars))
+    with tf.device("/GPU:0"):
+        gpu_vars = [tf.Variable(w) for w in init]
+        gpu_grads = [[tf.constant(g) for g in gs] for gs in grads]
+    gpu_opt = make()  # created outside the scope: its slots still live beside the variables
+    for step, gs in enumerate(gpu_grads):
+        before = _rstf.gpu_dispatches()
+        gpu_opt.apply_gradients(zip(gs, gpu_vars))
+        if step:  # (the first step also fills the new slots)
+            assert _rstf.gpu_dispatches() - before == len(gpu_vars)
+    for c, g in zip(cpu_opt.variables() + cpu_vars, gpu_opt.variables() + gpu_vars):
+        if g.dtype == tf.float32:
+            assert g.device == GPU
+        np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_checkpoints_of_gpu_variables(tmp_path):

@@ -1,7 +1,8 @@
-//! Elementwise fusion: a run of float unary/binary nodes over one shape becomes one
-//! [`Fused`] node that makes a single pass over memory, block by block (each block stays in
-//! the L1 cache), in parallel. Each element goes through the same arithmetic as the eager
-//! kernels, so results are bit-identical.
+//! Elementwise fusion: a run of float unary/binary nodes over one shape (branches included,
+//! inputs of that shape or broadcast to it) becomes one [`Fused`] node that makes a single
+//! pass over memory, block by block (each block stays in the L1 cache), in parallel, or one
+//! GPU kernel. Each element goes through the same arithmetic as the eager kernels, so results
+//! are bit-identical.
 
 use super::{Graph, Node, NodeKind, Op};
 use crate::backend::cpu::num::Float;
@@ -30,12 +31,7 @@ const BLOCK: usize = 1024;
 
 fn fusable(op: &Op) -> bool {
     match op {
-        // Exp and Sigmoid have vectorised eager kernels whose last bits differ from the scalar
-        // functions, so they stay separate to keep results identical.
-        Op::Unary(u) => !matches!(
-            u,
-            UnaryOp::Exp | UnaryOp::Sigmoid | UnaryOp::LogicalNot | UnaryOp::Sign
-        ),
+        Op::Unary(u) => !matches!(u, UnaryOp::LogicalNot | UnaryOp::Sign),
         Op::Binary(b) => matches!(
             b,
             BinaryOp::Add
@@ -50,9 +46,21 @@ fn fusable(op: &Op) -> bool {
     }
 }
 
+/// True when `from` broadcasts to `to` without growing `to`.
+fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    from.iter().product::<usize>() == 1
+        || from.len() <= to.len()
+            && from
+                .iter()
+                .rev()
+                .zip(to.iter().rev())
+                .all(|(&f, &t)| f == t || f == 1)
+}
+
 impl Graph {
-    /// Replaces runs of two or more fusable nodes (float32/float64, one output shape, every
-    /// intermediate used only inside the run) with one fused node.
+    /// Replaces runs of two or more fusable nodes (float32/float64, one output shape, inputs
+    /// of that shape or broadcast to it, every intermediate used only inside the run) with one
+    /// fused node.
     pub(crate) fn fuse(&mut self) {
         // Constants have no inputs: move them first so they do not split runs.
         let (consts, rest): (Vec<Node>, Vec<Node>) = std::mem::take(&mut self.nodes)
@@ -68,36 +76,44 @@ impl Graph {
             uses[s] += 1;
         }
         let mut out = consts;
-        let mut run: Vec<Node> = Vec::new();
+        // Open runs, one per (dtype, shape). A node joins the run of its kind; a node that
+        // reads a run's result from outside it (another kind, or not fusable) closes that run
+        // first. Other nodes go out as they come while runs stay open: the fused node comes
+        // later, and reads only values made before it.
+        let mut runs: Vec<Vec<Node>> = Vec::new();
         for n in rest {
-            let ok = match &n.kind {
+            let kind = match &n.kind {
                 NodeKind::Op(op) if fusable(op) && n.outputs.len() == 1 => {
                     let (dt, shape) = &self.specs[n.outputs[0]];
-                    let same_kind = run.first().is_none_or(|r| {
-                        let (rdt, rshape) = &self.specs[r.outputs[0]];
-                        rdt == dt && rshape == shape
+                    let inputs_fit = n.inputs.iter().all(|&s| {
+                        let (idt, ishape) = &self.specs[s];
+                        idt == dt && broadcasts_to(ishape, shape)
                     });
-                    matches!(dt, DType::F32 | DType::F64)
-                        && same_kind
-                        && n.inputs.iter().all(|&s| {
-                            let (idt, ishape) = &self.specs[s];
-                            idt == dt && (ishape == shape || ishape.iter().product::<usize>() == 1)
-                        })
+                    (matches!(dt, DType::F32 | DType::F64) && inputs_fit)
+                        .then_some(&self.specs[n.outputs[0]])
                 }
-                _ => false,
+                _ => None,
             };
-            // A run grows with nodes that read one of its results.
-            let continues = ok && run.iter().any(|r| n.inputs.contains(&r.outputs[0]));
-            if !continues {
-                self.flush(&mut run, &mut out, &uses);
+            let of_kind = |r: &Vec<Node>| kind.is_some_and(|k| &self.specs[r[0].outputs[0]] == k);
+            let reads = |r: &Vec<Node>| r.iter().any(|x| n.inputs.contains(&x.outputs[0]));
+            let (close, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut runs)
+                .into_iter()
+                .partition(|r| reads(r) && !of_kind(r));
+            runs = keep;
+            for mut r in close {
+                self.flush(&mut r, &mut out, &uses);
             }
-            if ok {
-                run.push(n);
-            } else {
+            if kind.is_none() {
                 out.push(n);
+            } else if let Some(r) = runs.iter_mut().find(|r| of_kind(r)) {
+                r.push(n);
+            } else {
+                runs.push(vec![n]);
             }
         }
-        self.flush(&mut run, &mut out, &uses);
+        for mut r in runs {
+            self.flush(&mut r, &mut out, &uses);
+        }
         self.nodes = out;
     }
 
@@ -194,6 +210,25 @@ impl Fused {
                 let cpu =
                     crate::device::with_device(Some(crate::Device::Cpu), || self.eval(&host))?;
                 return cpu.to_device(crate::Device::Gpu);
+            }
+        }
+        if !fast && !recorded {
+            // Inputs broadcast to the output's shape are expanded once; the blocks then run.
+            let shape = inputs.iter().try_fold(Vec::new(), |s, t| {
+                crate::layout::broadcast_shapes(&s, t.shape(), "")
+            });
+            if let Ok(shape) = shape {
+                let grows = |t: &Tensor| t.numel() != 1 && t.shape() != shape.as_slice();
+                if inputs.iter().any(grows) {
+                    let wide: Vec<Tensor> = inputs
+                        .iter()
+                        .map(|t| match grows(t) {
+                            true => t.broadcast_to(&shape)?.contiguous(),
+                            false => Ok(t.clone()),
+                        })
+                        .collect::<Result<_>>()?;
+                    return self.eval(&wide);
+                }
             }
         }
         if fast {
@@ -425,6 +460,48 @@ enum Operand<'a, T> {
     Scalar(T),
 }
 
+/// `exp` or `sigmoid` of a block through the eager kernels' own functions (for float32 the
+/// vectorised slice kernels, whose last bits the scalar functions do not match).
+fn exp_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
+    use crate::backend::cpu::simd;
+    use std::mem::MaybeUninit;
+    let sigmoid = op == UnaryOp::Sigmoid;
+    if T::DTYPE == DType::F32 {
+        let kernel = if sigmoid {
+            simd::sigmoid_slice
+        } else {
+            simd::exp_slice
+        };
+        // SAFETY: T is f32 (checked above); MaybeUninit<f32> has f32's layout.
+        let out = unsafe { &mut *(d as *mut [T] as *mut [MaybeUninit<f32>]) };
+        match x {
+            Operand::Slice(s) => kernel(unsafe { &*(s as *const [T] as *const [f32]) }, out),
+            Operand::Scalar(v) => {
+                let v = unsafe { *(&v as *const T as *const f32) };
+                let mut one = [MaybeUninit::uninit()];
+                kernel(&[v], &mut one);
+                // SAFETY: the kernel wrote the value.
+                let r = unsafe { one[0].assume_init() };
+                out.iter_mut().for_each(|o| {
+                    o.write(r);
+                });
+            }
+        }
+        return;
+    }
+    let f = |v: T| {
+        if sigmoid {
+            T::one().div(T::one().add(v.neg().exp()))
+        } else {
+            v.exp()
+        }
+    };
+    match x {
+        Operand::Slice(s) => d.iter_mut().zip(s).for_each(|(o, &v)| *o = f(v)),
+        Operand::Scalar(v) => d.fill(f(v)),
+    }
+}
+
 #[inline(always)]
 fn unary_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
     macro_rules! go {
@@ -459,7 +536,8 @@ fn unary_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
         UnaryOp::Floor => go!(|x: T| x.floor()),
         UnaryOp::Ceil => go!(|x: T| x.ceil()),
         UnaryOp::Relu => go!(|x: T| if x < T::zero() { T::zero() } else { x }),
-        UnaryOp::Exp | UnaryOp::Sigmoid | UnaryOp::Sign | UnaryOp::LogicalNot => {}
+        UnaryOp::Exp | UnaryOp::Sigmoid => exp_block(op, x, d),
+        UnaryOp::Sign | UnaryOp::LogicalNot => {}
     }
 }
 

@@ -166,6 +166,19 @@ fn gpu_probed() -> bool {
     }
 }
 
+/// GPU kernels dispatched so far (a count for tests of fusion).
+#[pyfunction]
+fn gpu_dispatches() -> u64 {
+    #[cfg(feature = "gpu")]
+    {
+        crate::backend::wgpu::dispatches()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        0
+    }
+}
+
 /// Bytes read back from the GPU so far (a count for tests of what crosses to the host).
 #[pyfunction]
 fn gpu_bytes_read() -> u64 {
@@ -605,6 +618,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_name, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_probed, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_bytes_read, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_dispatches, m)?)?;
     m.add_function(wrap_pyfunction!(disable_gpu, m)?)?;
     m.add_function(wrap_pyfunction!(to_device, m)?)?;
     m.add_function(wrap_pyfunction!(im2col, m)?)?;

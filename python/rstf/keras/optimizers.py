@@ -14,8 +14,8 @@ import abc
 import math
 import warnings
 
+from .. import _device, _rstf
 from .. import _ops as _o
-from .. import _rstf
 from .._variable import Variable
 from .saving import CapturesInit
 
@@ -86,13 +86,15 @@ class Optimizer(CapturesInit, abc.ABC):
         key = (var._id, name)
         if key not in self._slots:
             deferred = self.__dict__.get("_rstf_deferred_slots", {}).pop(key, None)
-            if deferred is not None:
-                init = deferred
-            elif initial:
-                init = _o.fill(list(var.shape), _o.cast(initial, var.dtype))
-            else:
-                init = _o.zeros(list(var.shape), var.dtype)
-            self._slots[key] = Variable(init, trainable=False, name=f"{var.name.split(':')[0]}/{name}")
+            # Slots live on their variable's device, as in TensorFlow.
+            with _device.device(var.device):
+                if deferred is not None:
+                    init = deferred
+                elif initial:
+                    init = _o.fill(list(var.shape), _o.cast(initial, var.dtype))
+                else:
+                    init = _o.zeros(list(var.shape), var.dtype)
+                self._slots[key] = Variable(init, trainable=False, name=f"{var.name.split(':')[0]}/{name}")
         return self._slots[key]
 
     def _trackable_children(self):

@@ -7,7 +7,7 @@
 //! slicing gradients as copies into regions of the output, softmax, softplus and tile as
 //! sequences of those, gather, its gradient and one-hot with int32 indices (`gather.rs`),
 //! convolution patches and their gradient (`window.rs`); float random numbers (`random.rs`)
-//! are drawn by the creation ops. float16 tensors (where the GPU has them) go through the
+//! are drawn by the creation ops, and optimizer updates (`optim.rs`) run from `crate::optim`. float16 tensors (where the GPU has them) go through the
 //! elementwise kernels and copies as they are; the other kernels run in float32 between casts,
 //! as the host kernels do. Everything else (integer random numbers, ...) runs on the host.
 

@@ -18,6 +18,7 @@ pub(crate) mod elementwise;
 pub(crate) mod gather;
 pub(crate) mod kernels;
 pub(crate) mod matmul;
+pub(crate) mod optim;
 pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod window;
@@ -71,11 +72,19 @@ static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
 static DISABLED: AtomicBool = AtomicBool::new(false);
 /// Bytes read back from GPU buffers so far.
 static BYTES_READ: AtomicU64 = AtomicU64::new(0);
+/// Kernels dispatched so far.
+static DISPATCHES: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes read back from the GPU so far (what crossed to the host: values the host asked for,
 /// and the inputs of ops that ran on the host).
 pub fn bytes_read() -> u64 {
     BYTES_READ.load(Ordering::Relaxed)
+}
+
+/// Kernels dispatched so far (a count for tests of fusion: how many kernels an op or a step
+/// takes).
+pub fn dispatches() -> u64 {
+    DISPATCHES.load(Ordering::Relaxed)
 }
 
 /// Keeps the GPU off for this process (when called before the first use), as does the
@@ -420,6 +429,7 @@ impl Context {
         }
         p.released.push((mbuf.size(), mbuf));
         p.dispatches += 1;
+        DISPATCHES.fetch_add(1, Ordering::Relaxed);
         if p.dispatches >= BATCH {
             self.submit(&mut p);
         }
