@@ -182,6 +182,15 @@ def test_softmax_along_any_axis_stays_on_the_gpu(axis, log):
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
 
 
+def test_a_cast_to_the_same_dtype_is_the_tensor_itself():
+    with tf.device("/GPU:0"):
+        x = tf.constant([1.5, -2.0])
+        before = _rstf.gpu_dispatches()
+        y = tf.cast(x, tf.float32)
+        assert _rstf.gpu_dispatches() == before and _rstf.is_view_of(y, x)
+        assert tf.cast(x, tf.int32).numpy().tolist() == [1, -2]
+
+
 def test_long_reductions_take_several_passes():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 50_000)).astype(np.float32)

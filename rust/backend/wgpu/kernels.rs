@@ -145,7 +145,9 @@ pub(crate) fn run_op(
     inputs: &[&Tensor],
     forward: impl FnOnce() -> Result<Vec<Tensor>>,
 ) -> Result<Vec<Tensor>> {
-    if is_view(op) || matches!(op, Op::Count { .. }) {
+    // A cast to the tensor's own dtype is the tensor itself (no copy), as on the host.
+    let same_cast = matches!(op, Op::Cast(to) if inputs.first().is_some_and(|t| t.dtype() == *to));
+    if is_view(op) || same_cast || matches!(op, Op::Count { .. }) {
         return forward();
     }
     let dev = op_device(inputs);
