@@ -352,6 +352,24 @@ def test_the_gpu_can_be_turned_off():
     assert out.stdout.strip() == "warned True", out.stderr
 
 
+def test_the_guide_runs_on_the_gpu(tmp_path):
+    # examples/basics.py (the guide's code, as `make demo` runs it) with the GPU as the placing
+    # device, as a hardware GPU is by default: tensors, training loops, fit and saving.
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "basics.py")
+    code = ("import runpy, rstf\n"
+            "with rstf.device('/GPU:0'):\n"
+            f"    runpy.run_path({script!r}, run_name='__main__')\n"
+            "print('kernels', rstf._rstf.gpu_dispatches())\n")
+    env = dict(os.environ, MPLBACKEND="Agg")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "TensorFlow **IS** using the GPU" in lines
+    assert lines[-2] == "model.save('./my_model'): reloaded predictions identical: True"
+    assert int(lines[-1].split()[1]) > 10_000
+
+
 def test_the_gpu_is_looked_for_on_first_use_or_before_tensorflow_is_imported(tmp_path):
     # The import does not load the drivers; the first op does. An import of TensorFlow after
     # rstf's loads them first (their LLVM and TensorFlow's conflict otherwise).
