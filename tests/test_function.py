@@ -1001,3 +1001,25 @@ def test_constant_subexpressions_are_folded():
     assert cf.graph.op_count() == 1, str(cf.graph)
     assert "Const" in str(cf.graph)
     _same_bits(f(tf.constant([3.0])), tf.constant([3.0]) * (tf.exp(tf.constant(2.0)) * 4.0))
+
+
+def test_variable_updates_fuse_with_the_chain_that_computes_them():
+    # `v.assign_sub(0.1 * g)` becomes one fused `v - 0.1 * g` and a plain assignment.
+    def make_step(var):
+        def step(g):
+            var.assign_sub(0.1 * g)
+            var.assign_add(g * g)
+            return var.read_value() * 2.0
+
+        return step
+
+    init = np.linspace(-1, 1, 5).astype(np.float32)
+    traced_var, eager_var = tf.Variable(init), tf.Variable(init)
+    traced, eager = tf.function(make_step(traced_var)), make_step(eager_var)
+    g = tf.constant(np.linspace(0, 2, 5).astype(np.float32))
+    text = str(traced.get_concrete_function(g).graph)
+    assert "Fused[Mul -> Sub]" in text and "Fused[Mul -> AddV2]" in text, text
+    assert "AssignSubVariableOp" not in text and "AssignAddVariableOp" not in text, text
+    for _ in range(2):
+        _same_bits(traced(g), eager(g))
+        _same_bits(traced_var.read_value(), eager_var.read_value())

@@ -4,7 +4,7 @@
 //! GPU kernel. Each element goes through the same arithmetic as the eager kernels, so results
 //! are bit-identical.
 
-use super::{Graph, Node, NodeKind, Op};
+use super::{AssignMode, Graph, Node, NodeKind, Op};
 use crate::backend::cpu::num::Float;
 use crate::dtype::DType;
 use crate::ops::{BinaryOp, UnaryOp};
@@ -82,6 +82,42 @@ impl Graph {
         // later, and reads only values made before it.
         let mut runs: Vec<Vec<Node>> = Vec::new();
         for n in rest {
+            // An update of a variable by a run's result joins the run as `read +/- value`,
+            // then sets the variable: one pass (one GPU kernel) instead of two.
+            if let NodeKind::Assign(v, mode @ (AssignMode::Add | AssignMode::Sub)) = n.kind {
+                let value = n.inputs[0];
+                let holder = runs
+                    .iter()
+                    .position(|r| r.iter().any(|x| x.outputs[0] == value));
+                if let Some(i) = holder.filter(|_| uses[value] == 1) {
+                    let mut run = runs.remove(i);
+                    let spec = self.specs[value].clone();
+                    let (read, sum) = (self.specs.len(), self.specs.len() + 1);
+                    self.specs.extend([spec.clone(), spec]);
+                    uses.extend([1, 1]);
+                    out.push(Node {
+                        kind: NodeKind::ReadVariable(v),
+                        inputs: vec![],
+                        outputs: vec![read],
+                    });
+                    let op = match mode {
+                        AssignMode::Add => BinaryOp::Add,
+                        _ => BinaryOp::Sub,
+                    };
+                    run.push(Node {
+                        kind: NodeKind::Op(Op::Binary(op)),
+                        inputs: vec![read, value],
+                        outputs: vec![sum],
+                    });
+                    self.flush(&mut run, &mut out, &uses);
+                    out.push(Node {
+                        kind: NodeKind::Assign(v, AssignMode::Set),
+                        inputs: vec![sum],
+                        outputs: vec![],
+                    });
+                    continue;
+                }
+            }
             let kind = match &n.kind {
                 NodeKind::Op(op) if fusable(op) && n.outputs.len() == 1 => {
                     let (dt, shape) = &self.specs[n.outputs[0]];
