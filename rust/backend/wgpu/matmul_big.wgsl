@@ -36,6 +36,22 @@ fn b_at(kk: i32, cc: i32) -> f32 {
     return select(0.0, b[i >> 2u][i & 3], kk < p.k && cc < p.n);
 }
 
+// Writes v's four values to column j of ta[at], ta[at + step], ta[at + 2 * step], ...
+fn put4_a(at: i32, step: i32, j: i32, v: vec4<f32>) {
+    ta[at][j] = v.x;
+    ta[at + step][j] = v.y;
+    ta[at + 2 * step][j] = v.z;
+    ta[at + 3 * step][j] = v.w;
+}
+
+// The same for tb.
+fn put4_b(at: i32, step: i32, j: i32, v: vec4<f32>) {
+    tb[at][j] = v.x;
+    tb[at + step][j] = v.y;
+    tb[at + 2 * step][j] = v.z;
+    tb[at + 3 * step][j] = v.w;
+}
+
 // A thread loads two vec4s of each operand per slice (q = 0, 1).
 // Strided: value j of A's vec4 q is A[row0 + r, k0 + kk] with r = t / 16 + 64 * q + 16 * j,
 // kk = t % 16.
@@ -47,12 +63,7 @@ fn load_a_strided(k0: i32, q: i32) -> vec4<f32> {
 
 fn put_a_strided(q: i32, v: vec4<f32>) {
     let r = p.t / 16 + 64 * q;
-    let at = (p.t % 16) * 33 + r / 4;
-    let j = r % 4;
-    ta[at][j] = v.x;
-    ta[at + 4][j] = v.y;
-    ta[at + 8][j] = v.z;
-    ta[at + 12][j] = v.w;
+    put4_a((p.t % 16) * 33 + r / 4, 4, r % 4, v);
 }
 
 // Along k: A's vec4 q is A[row0 + e / 4, k0 + 4 * (e % 4) ..][..4] with e = t + 256 * q.
@@ -66,12 +77,7 @@ fn load_a_k(k0: i32, q: i32) -> vec4<f32> {
 fn put_a_k(q: i32, v: vec4<f32>) {
     let e = p.t + q * 256;
     let r = e / 4;
-    let at = 4 * (e % 4) * 33 + r / 4;
-    let j = r % 4;
-    ta[at][j] = v.x;
-    ta[at + 33][j] = v.y;
-    ta[at + 66][j] = v.z;
-    ta[at + 99][j] = v.w;
+    put4_a(4 * (e % 4) * 33 + r / 4, 33, r % 4, v);
 }
 
 // Along m: A's vec4 q is A[row0 + 4 * (e % 32) ..][..4, k0 + e / 32] with e = t + 256 * q.
@@ -97,12 +103,7 @@ fn load_b_strided(k0: i32, q: i32) -> vec4<f32> {
 
 fn put_b_strided(q: i32, v: vec4<f32>) {
     let cc = p.t % 128;
-    let at = (p.t / 128 + 8 * q) * 33 + cc / 4;
-    let j = cc % 4;
-    tb[at][j] = v.x;
-    tb[at + 66][j] = v.y;
-    tb[at + 132][j] = v.z;
-    tb[at + 198][j] = v.w;
+    put4_b((p.t / 128 + 8 * q) * 33 + cc / 4, 66, cc % 4, v);
 }
 
 // Along n: B's vec4 q is B[k0 + e / 32, col0 + 4 * (e % 32) ..][..4] with e = t + 256 * q.
@@ -129,12 +130,7 @@ fn load_b_k(k0: i32, q: i32) -> vec4<f32> {
 fn put_b_k(q: i32, v: vec4<f32>) {
     let e = p.t + q * 256;
     let cc = e / 4;
-    let at = 4 * (e % 4) * 33 + cc / 4;
-    let j = cc % 4;
-    tb[at][j] = v.x;
-    tb[at + 33][j] = v.y;
-    tb[at + 66][j] = v.z;
-    tb[at + 99][j] = v.w;
+    put4_b(4 * (e % 4) * 33 + cc / 4, 33, cc % 4, v);
 }
 
 // Stores C[r, c0 .. c0 + 4] = v where inside the result.
