@@ -1023,3 +1023,21 @@ def test_variable_updates_fuse_with_the_chain_that_computes_them():
     for _ in range(2):
         _same_bits(traced(g), eager(g))
         _same_bits(traced_var.read_value(), eager_var.read_value())
+
+
+def test_a_relu_layer_fuses_its_bias_add_in_a_traced_training_step():
+    # relu's gradient reads its output (as TensorFlow's ReluGrad does), so the bias add before
+    # it is used once and fuses with it.
+    layer = tf.keras.layers.Dense(4, activation="relu")
+    x = tf.constant(np.linspace(-2, 2, 12).reshape(3, 4).astype(np.float32))
+    layer(x)
+
+    def grads(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(layer(x)))
+        return tape.gradient(loss, layer.trainable_variables)
+
+    traced = tf.function(grads)
+    assert "Fused[AddV2 -> Relu]" in str(traced.get_concrete_function(x).graph)
+    for got, want in zip(traced(x), grads(x)):
+        _same_bits(got, want)

@@ -589,7 +589,9 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<
             let k = c(std::f64::consts::FRAC_2_SQRT_PI)?;
             g.mul(&x.mul(x)?.unary(Neg)?.unary(Exp)?.mul(&k)?)?
         }
-        Relu => g.relu_grad(x)?,
+        // From the output, as TensorFlow does (y > 0 exactly where x > 0): the input is then
+        // free once relu has read it, and a traced bias add fuses with the relu after it.
+        Relu => g.relu_grad(y)?,
         Round | Floor | Ceil | LogicalNot => return Ok(None),
     }))
 }
