@@ -122,6 +122,18 @@ def test_matmul_matches_numpy(shape_a, shape_b, ta, tb):
     np.testing.assert_allclose(c.numpy(), ra @ rb, rtol=1e-4, atol=1e-4)
 
 
+def test_kernel_arguments_larger_than_the_shared_argument_buffer():
+    # A batched matmul's per-batch offsets (here 72 KB of them) get a buffer of their own;
+    # the small kernels around it keep sharing one per submission.
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((9000, 2, 3)).astype(np.float32)
+    b = rng.standard_normal((9000, 3, 2)).astype(np.float32)
+    with tf.device("/GPU:0"):
+        x, y = tf.constant(a), tf.constant(b)
+        c = tf.matmul(x * 1.0, y) + 1.0
+    np.testing.assert_allclose(c.numpy(), a @ b + 1.0, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("a_start,b_start", [(0, 0), (1, 0), (0, 4), (4, 1)])
 def test_matmul_of_views_with_offsets(a_start, b_start):
     # Operands that start inside their buffers: vec4 loads only from offsets that are multiples

@@ -4,7 +4,8 @@
 //! Tensors on the GPU hold float32, int32 or bool (one 32-bit word per element), or float16
 //! where the adapter has `SHADER_F16` (two bytes per element), in one storage buffer; views (transpose, slices, broadcasts) are layouts over it, as on the host. Kernels
 //! are recorded into one command encoder that is submitted every [`BATCH`] dispatches or when
-//! the host needs values ([`download`]). A buffer whose tensor is dropped goes back to the pool
+//! the host needs values ([`download`]); their `info` arrays go to one buffer per submission,
+//! written once before it. A buffer whose tensor is dropped goes back to the pool
 //! only after the next submission, so a pending command never sees it overwritten.
 //!
 //! Adapters: the best hardware adapter is chosen (discrete, integrated, virtual, other);
@@ -38,6 +39,8 @@ pub(crate) use kernels::run_op;
 const BATCH: usize = 64;
 /// Bytes the buffer pool keeps at most.
 const POOL_BYTES: u64 = 2 << 30;
+/// Bytes of the per-submission buffer that holds the kernels' `info` arrays.
+const META_BYTES: u64 = 64 << 10;
 
 /// The device context.
 pub(crate) struct Context {
@@ -66,6 +69,10 @@ struct Pending {
     dispatches: usize,
     /// Buffers released since the last submission.
     released: Vec<(u64, wgpu::Buffer)>,
+    /// The kernels' `info` arrays of this submission, each at an aligned offset of
+    /// `meta_buf`, written to it with one host write just before the submission.
+    meta: Vec<u8>,
+    meta_buf: Option<wgpu::Buffer>,
 }
 
 static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
@@ -310,6 +317,11 @@ impl Context {
     }
 
     fn submit(&self, p: &mut Pending) {
+        if let Some(b) = p.meta_buf.take() {
+            self.queue.write_buffer(&b, 0, &p.meta);
+            p.meta.clear();
+            p.released.push((b.size(), b));
+        }
         if let Some(enc) = p.encoder.take() {
             self.queue.submit([enc.finish()]);
         }
@@ -396,11 +408,40 @@ impl Context {
         y: u32,
     ) -> Result<()> {
         let bytes: &[u8] = bytemuck::cast_slice(meta);
-        let mbuf = self.buffer(bytes.len() as u64, "dispatch", false)?;
-        self.queue.write_buffer(&mbuf, 0, bytes);
+        let mut p = lock(&self.pending);
+        // `info` goes into this submission's meta buffer (written once, at submission); one
+        // that does not fit gets a buffer of its own.
+        let align = u64::from(self.device.limits().min_storage_buffer_offset_alignment);
+        let len = (bytes.len() as u64).max(4);
+        let mut at = (p.meta.len() as u64).div_ceil(align) * align;
+        if at + len > META_BYTES && len <= META_BYTES {
+            self.submit(&mut p);
+            at = 0;
+        }
+        let own = if len <= META_BYTES {
+            if p.meta_buf.is_none() {
+                p.meta_buf = Some(self.buffer(META_BYTES, "dispatch", false)?);
+            }
+            p.meta.resize(at as usize, 0);
+            p.meta.extend_from_slice(bytes);
+            None
+        } else {
+            let b = self.buffer(len, "dispatch", false)?;
+            self.queue.write_buffer(&b, 0, bytes);
+            Some(b)
+        };
+        let meta_binding = match (&own, &p.meta_buf) {
+            (Some(b), _) => b.as_entire_binding(),
+            (None, Some(b)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: b,
+                offset: at,
+                size: wgpu::BufferSize::new(len),
+            }),
+            (None, None) => unreachable!("the meta buffer was just made"),
+        };
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
-            resource: mbuf.as_entire_binding(),
+            resource: meta_binding,
         }];
         for (i, b) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
@@ -413,7 +454,7 @@ impl Context {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        let mut p = lock(&self.pending);
+        drop(entries);
         let enc = p.encoder.get_or_insert_with(|| {
             self.device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
@@ -427,7 +468,9 @@ impl Context {
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        p.released.push((mbuf.size(), mbuf));
+        if let Some(b) = own {
+            p.released.push((b.size(), b));
+        }
         p.dispatches += 1;
         DISPATCHES.fetch_add(1, Ordering::Relaxed);
         if p.dispatches >= BATCH {
