@@ -7,9 +7,9 @@
 //! slicing gradients as copies into regions of the output, softmax, softplus and tile as
 //! sequences of those, gather, its gradient and one-hot with int32 indices (`gather.rs`),
 //! convolution patches and their gradient (`window.rs`); float random numbers (`random.rs`)
-//! are drawn by the creation ops, and optimizer updates (`optim.rs`) run from `crate::optim`. float16 tensors (where the GPU has them) go through the
-//! elementwise kernels and copies as they are; the other kernels run in float32 between casts,
-//! as the host kernels do. Everything else (integer random numbers, ...) runs on the host.
+//! are drawn by the creation ops, and optimizer updates (`optim.rs`) run from `crate::optim`.
+//! float16 tensors (where the GPU has them) go through the elementwise kernels and copies as
+//! they are; the other kernels run in float32 between casts, as the host kernels do. Everything else (integer random numbers, ...) runs on the host.
 
 use super::{buffer_of, elementwise, gather, gpu_tensor, matmul, reduce, window, GpuBuffer};
 use crate::device::{gpu_dtype, op_device, with_device, Device};

@@ -11,16 +11,6 @@ use crate::{Result, Variable};
 
 const SHADER: &str = include_str!("optim.wgsl");
 
-/// A dense GPU float32 copy of `t` (`t` itself when it is one already).
-fn dense(t: &Tensor) -> Result<Tensor> {
-    let t = t.to_device(Device::Gpu)?;
-    if t.layout().is_contiguous() {
-        Ok(t)
-    } else {
-        elementwise::copy(&t)
-    }
-}
-
 /// Updates GPU float32 variable `var` (gradient `grad`, slots `slots`, checked by the caller)
 /// with one kernel, or `None` when the adapter cannot bind the buffers the rule needs, a
 /// tensor is too large for the GPU, or a value is not float32 (the update then runs as ops).
@@ -79,15 +69,15 @@ pub(crate) fn update(
             Rule::Adagrad { epsilon } => ("adagrad", vec![f(epsilon)]),
         };
         let lr = lr.cast(DType::F32)?.to_device(Device::Gpu)?;
+        // Dense from the start of their buffers, as the kernel reads them.
+        let dense = |t: &Tensor| t.to_device(Device::Gpu)?.contiguous();
         let w = dense(&value)?;
         let g = dense(grad)?;
         let olds: Vec<Tensor> = slots
             .iter()
             .map(|s| dense(&s.peek()))
             .collect::<Result<_>>()?;
-        let offset = |t: &Tensor| t.layout().offset as i32;
-        let mut info = vec![n as i32, offset(&lr), offset(&w), offset(&g)];
-        info.extend((0..2).map(|k| olds.get(k).map_or(0, offset)));
+        let mut info = vec![n as i32, lr.layout().offset as i32];
         info.extend(consts);
         let outs: Vec<GpuBuffer> = (0..=slots.len())
             .map(|_| GpuBuffer::new(DType::F32, n, "ApplyGradients"))

@@ -1,7 +1,8 @@
 // Optimizer updates (launched by optim.rs, one entry point per rule renamed to `main`): each
 // thread updates one value of a float32 variable and its slots, reading the old values and
 // writing new buffers (the variable and slots then take them), as optim.rs does on the host.
-// info: [n, lr offset, offsets of w, g, s0, s1, then the rule's float32 constants as bits]
+// info: [n, lr offset, then the rule's float32 constants as bits]; w, g and the slots are
+// dense from the start of their buffers.
 @group(0) @binding(0) var<storage, read> info: array<i32>;
 @group(0) @binding(1) var<storage, read> lr_buf: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
@@ -14,17 +15,12 @@
 
 // Constant k of the rule.
 fn h(k: i32) -> f32 {
-    return bitcast<f32>(info[6 + k]);
+    return bitcast<f32>(info[2 + k]);
 }
 
 fn lr() -> f32 {
     return lr_buf[info[1]];
 }
-
-fn wv(i: i32) -> f32 { return w[info[2] + i]; }
-fn gv(i: i32) -> f32 { return g[info[3] + i]; }
-fn s0v(i: i32) -> f32 { return s0[info[4] + i]; }
-fn s1v(i: i32) -> f32 { return s1[info[5] + i]; }
 
 fn index(gid: vec3<u32>, nwg: vec3<u32>) -> i32 {
     return i32(gid.x + gid.y * nwg.x * 256u);
@@ -35,7 +31,7 @@ fn index(gid: vec3<u32>, nwg: vec3<u32>) -> i32 {
 fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = index(gid, nwg);
     if (i >= info[0]) { return; }
-    w_out[i] = wv(i) - lr() * gv(i);
+    w_out[i] = w[i] - lr() * g[i];
 }
 
 // m = momentum * m - lr * g; w += m, or with Nesterov (h(1) = 1) w += momentum * m - lr * g.
@@ -44,10 +40,10 @@ fn momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let i = index(gid, nwg);
     if (i >= info[0]) { return; }
     let mu = h(0);
-    let step = lr() * gv(i);
-    let m = mu * s0v(i) - step;
+    let step = lr() * g[i];
+    let m = mu * s0[i] - step;
     s0_out[i] = m;
-    w_out[i] = wv(i) + select(m, mu * m - step, h(1) != 0.0);
+    w_out[i] = w[i] + select(m, mu * m - step, h(1) != 0.0);
 }
 
 // Adam: h = [beta_1, beta_2, epsilon, weight decay, 1 - beta_1, 1 - beta_2,
@@ -56,13 +52,13 @@ fn momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = index(gid, nwg);
     if (i >= info[0]) { return; }
-    let gi = gv(i);
-    let m = h(0) * s0v(i) + h(4) * gi;
-    let v = h(1) * s1v(i) + h(5) * gi * gi;
+    let gi = g[i];
+    let m = h(0) * s0[i] + h(4) * gi;
+    let v = h(1) * s1[i] + h(5) * gi * gi;
     s0_out[i] = m;
     s1_out[i] = v;
     let rate = lr();
-    var wi = wv(i);
+    var wi = w[i];
     if (h(3) != 0.0) {
         wi -= rate * h(3) * wi;
     }
@@ -74,10 +70,10 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = index(gid, nwg);
     if (i >= info[0]) { return; }
-    let gi = gv(i);
-    let a = h(0) * s0v(i) + h(2) * gi * gi;
+    let gi = g[i];
+    let a = h(0) * s0[i] + h(2) * gi * gi;
     s0_out[i] = a;
-    w_out[i] = wv(i) - lr() * gi / (sqrt(a) + h(1));
+    w_out[i] = w[i] - lr() * gi / (sqrt(a) + h(1));
 }
 
 // Adagrad: h = [epsilon]; a += g^2; w -= lr * g / (sqrt(a) + eps).
@@ -85,8 +81,8 @@ fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 fn adagrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = index(gid, nwg);
     if (i >= info[0]) { return; }
-    let gi = gv(i);
-    let a = s0v(i) + gi * gi;
+    let gi = g[i];
+    let a = s0[i] + gi * gi;
     s0_out[i] = a;
-    w_out[i] = wv(i) - lr() * gi / (sqrt(a) + h(0));
+    w_out[i] = w[i] - lr() * gi / (sqrt(a) + h(0));
 }
