@@ -729,6 +729,44 @@ def test_python_numbers_on_the_gpu_are_copied_once_and_never_overwritten():
     assert int(k) == 8
 
 
+def test_repeated_kernels_reuse_their_bind_groups():
+    with tf.device("/GPU:0"):
+        y = tf.constant(np.ones((2, 3), np.float32))
+        for _ in range(10):
+            y = y * 0.5 + 1.0
+        before, kernels = _rstf.gpu_bind_groups(), _rstf.gpu_dispatches()
+        for _ in range(100):
+            y = y * 0.5 + 1.0
+    assert _rstf.gpu_dispatches() - kernels == 200
+    assert _rstf.gpu_bind_groups() - before == 0
+    np.testing.assert_allclose(y.numpy(), np.full((2, 3), 2.0), rtol=1e-6)
+
+
+def test_uploads_never_overwrite_a_buffer_that_queued_kernels_still_read():
+    # Each uploaded tensor is dropped as soon as a kernel that reads it is queued: its buffer
+    # must not take the next upload before that kernel has run.
+    outs = []
+    with tf.device("/GPU:0"):
+        for i in range(300):
+            a = tf.constant(np.full(64, i, np.float32))
+            outs.append(a * 2.0)
+            del a
+    got = np.stack([o.numpy() for o in outs])
+    np.testing.assert_array_equal(got, np.repeat(2.0 * np.arange(300, dtype=np.float32)[:, None], 64, 1))
+
+
+def test_many_distinct_kernel_arguments_stay_correct():
+    # Slices at 5,000 offsets: more distinct kernel arguments and bind groups than are kept.
+    with tf.device("/GPU:0"):
+        big = tf.constant(np.arange(6000, dtype=np.float32))
+        before = _rstf.gpu_bind_groups()
+        ys = [big[i:i + 8] + 1.0 for i in range(5000)]
+        assert _rstf.gpu_bind_groups() - before == 5000
+        got = tf.stack(ys).numpy()
+    want = np.arange(6000, dtype=np.float32)[np.arange(5000)[:, None] + np.arange(8)] + 1
+    np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
 def test_argmax_and_argmin_run_on_the_gpu_as_on_the_cpu(dtype):
     if dtype == "float16":

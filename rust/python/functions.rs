@@ -166,30 +166,36 @@ fn gpu_probed() -> bool {
     }
 }
 
+/// The GPU backend's count `name` (0 without the GPU backend).
+macro_rules! gpu_count {
+    ($name:ident) => {{
+        #[cfg(feature = "gpu")]
+        {
+            crate::backend::wgpu::$name()
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            0
+        }
+    }};
+}
+
 /// GPU kernels dispatched so far (a count for tests of fusion).
 #[pyfunction]
 fn gpu_dispatches() -> u64 {
-    #[cfg(feature = "gpu")]
-    {
-        crate::backend::wgpu::dispatches()
-    }
-    #[cfg(not(feature = "gpu"))]
-    {
-        0
-    }
+    gpu_count!(dispatches)
+}
+
+/// GPU bind groups created so far (a count for tests that repeated kernels reuse theirs).
+#[pyfunction]
+fn gpu_bind_groups() -> u64 {
+    gpu_count!(bind_groups)
 }
 
 /// Bytes read back from the GPU so far (a count for tests of what crosses to the host).
 #[pyfunction]
 fn gpu_bytes_read() -> u64 {
-    #[cfg(feature = "gpu")]
-    {
-        crate::backend::wgpu::bytes_read()
-    }
-    #[cfg(not(feature = "gpu"))]
-    {
-        0
-    }
+    gpu_count!(bytes_read)
 }
 
 /// Keeps the GPU off for this process (before its first use).
@@ -619,6 +625,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_probed, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_bytes_read, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_dispatches, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_bind_groups, m)?)?;
     m.add_function(wrap_pyfunction!(disable_gpu, m)?)?;
     m.add_function(wrap_pyfunction!(to_device, m)?)?;
     m.add_function(wrap_pyfunction!(im2col, m)?)?;

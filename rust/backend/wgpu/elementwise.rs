@@ -87,6 +87,13 @@ fn vec4_form(inputs: &[&Tensor], shape: &[usize], n: usize, out: DType) -> bool 
         })
 }
 
+/// One input of a kernel: its dtype, how it is read, and where its offset is in `info`.
+struct Input {
+    dtype: DType,
+    access: Access,
+    at: usize,
+}
+
 fn launch(
     inputs: &[&Tensor],
     shape: &[usize],
@@ -101,18 +108,19 @@ fn launch(
     let vec = region.is_none() && vec4_form(inputs, shape, n, out);
     let rank = shape.len();
     let threads = if vec { n / 4 } else { n };
-    let mut info: Vec<i32> = vec![threads as i32, rank as i32];
+    let mut info: Vec<i32> = Vec::with_capacity(3 + (inputs.len() + 2) * (rank + 1));
+    info.extend([threads as i32, rank as i32]);
     info.extend(shape.iter().map(|&d| d as i32));
-    let mut bindings = String::new();
-    // Loads of every thread, and (vec4 form) of each of its four values.
-    let mut loads = String::new();
-    let mut lane = String::new();
-    let mut buffers: Vec<GpuBuffer> = Vec::with_capacity(inputs.len());
-    for (k, t) in inputs.iter().enumerate() {
+    // The kernel's source follows from `key`; it is only built for a new kernel.
+    let mut key = String::with_capacity(16 + body.len() + expr.len());
+    key.push_str(&format!("ew|{out}|{rank}|{vec}|"));
+    let mut specs = Vec::with_capacity(inputs.len());
+    let mut raw: Vec<&wgpu::Buffer> = Vec::with_capacity(inputs.len() + 1);
+    raw.push(dst.raw());
+    for t in inputs {
         let b =
             buffer_of(t).ok_or_else(|| Error::Internal("GPU kernel given a host tensor".into()))?;
         let l = t.layout();
-        let strides = broadcast_strides(l, shape);
         let access = if t.numel() == 1 {
             Access::Scalar
         } else if l.shape == shape && l.is_contiguous() {
@@ -120,11 +128,66 @@ fn launch(
         } else {
             Access::Strided
         };
-        let p = info.len();
+        let at = info.len();
         let vec_in = vec && access == Access::Dense;
         info.push(if vec_in { l.offset / 4 } else { l.offset } as i32);
-        info.extend(strides.iter().map(|&s| s as i32));
-        let ty = wgsl_type(t.dtype());
+        info.extend(broadcast_strides(l, shape).iter().map(|&s| s as i32));
+        key.push_str(t.dtype().name());
+        key.push(match access {
+            Access::Dense => 'd',
+            Access::Scalar => 's',
+            Access::Strided => 'x',
+        });
+        specs.push(Input {
+            dtype: t.dtype(),
+            access,
+            at,
+        });
+        raw.push(b.raw());
+    }
+    let out_index = match region {
+        Some(r) if !r.is_contiguous() => {
+            key.push_str("|x");
+            let p = info.len();
+            info.push(r.offset as i32);
+            info.extend(r.strides.iter().map(|&s| s as i32));
+            format!("strided({p}, i)")
+        }
+        Some(r) => {
+            key.push_str("|d");
+            info.push(r.offset as i32);
+            format!("info[{}] + i", info.len() - 1)
+        }
+        None => "i".to_string(),
+    };
+    key.push('|');
+    key.push_str(body);
+    key.push('|');
+    key.push_str(expr);
+    if n > 0 {
+        let pipeline = c.pipeline(&key, || source(&specs, out, vec, body, expr, &out_index))?;
+        c.dispatch(&pipeline, &info, &raw, (threads as u32).div_ceil(256))?;
+    }
+    Ok(())
+}
+
+/// The WGSL source of an elementwise kernel (see [`launch`]).
+fn source(
+    inputs: &[Input],
+    out: DType,
+    vec: bool,
+    body: &str,
+    expr: &str,
+    out_index: &str,
+) -> String {
+    let mut bindings = String::new();
+    // Loads of every thread, and (vec4 form) of each of its four values.
+    let mut loads = String::new();
+    let mut lane = String::new();
+    for (k, t) in inputs.iter().enumerate() {
+        let p = t.at;
+        let vec_in = vec && t.access == Access::Dense;
+        let ty = wgsl_type(t.dtype);
         let elem = if vec_in {
             format!("vec4<{ty}>")
         } else {
@@ -134,7 +197,7 @@ fn launch(
             "@group(0) @binding({}) var<storage, read> in{k}: array<{elem}>;\n",
             k + 2
         ));
-        let idx = match access {
+        let idx = match t.access {
             Access::Dense => format!("info[{p}] + i"),
             Access::Scalar => format!("info[{p}]"),
             Access::Strided => format!("strided({p}, i)"),
@@ -145,7 +208,7 @@ fn launch(
         } else {
             format!("in{k}[{idx}]")
         };
-        let value = match t.dtype() {
+        let value = match t.dtype {
             DType::Bool => format!("{value} != 0u"),
             DType::F16 => format!("f32({value})"),
             _ => value,
@@ -155,21 +218,7 @@ fn launch(
         } else {
             loads.push_str(&format!("    let x{k} = {value};\n"));
         }
-        buffers.push(b.clone());
     }
-    let out_index = match region {
-        Some(r) if !r.is_contiguous() => {
-            let p = info.len();
-            info.push(r.offset as i32);
-            info.extend(r.strides.iter().map(|&s| s as i32));
-            format!("strided({p}, i)")
-        }
-        Some(r) => {
-            info.push(r.offset as i32);
-            format!("info[{}] + i", info.len() - 1)
-        }
-        None => "i".to_string(),
-    };
     let store = if out == DType::Bool {
         format!("select(0u, 1u, {expr})")
     } else if out == DType::F16 {
@@ -190,28 +239,16 @@ fn launch(
     } else {
         format!("{loads}{body}    out[{out_index}] = {store};")
     };
-    if n > 0 {
-        // The source follows from these parts; it is only built for a new kernel.
-        let key = format!("ew|{out}|{bindings}|{code}");
-        let pipeline = c.pipeline(&key, || {
-            TEMPLATE
-                .replace(
-                    "$OUT",
-                    &if vec {
-                        format!("vec4<{out_ty}>")
-                    } else {
-                        out_ty.into()
-                    },
-                )
-                .replace("$BINDINGS", &bindings)
-                .replace("$BODY", &code)
-                + MATH
-        })?;
-        let mut raw: Vec<&wgpu::Buffer> = vec![dst.raw()];
-        raw.extend(buffers.iter().map(|b| b.raw()));
-        c.dispatch(&pipeline, &info, &raw, (threads as u32).div_ceil(256))?;
-    }
-    Ok(())
+    let out_ty = if vec {
+        format!("vec4<{out_ty}>")
+    } else {
+        out_ty.into()
+    };
+    TEMPLATE
+        .replace("$OUT", &out_ty)
+        .replace("$BINDINGS", &bindings)
+        .replace("$BODY", &code)
+        + MATH
 }
 
 /// A dense copy of a GPU tensor.

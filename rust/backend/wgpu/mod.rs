@@ -2,11 +2,11 @@
 //! cache, a caching buffer pool and batched command submission.
 //!
 //! Tensors on the GPU hold float32, int32 or bool (one 32-bit word per element), or float16
-//! where the adapter has `SHADER_F16` (two bytes per element), in one storage buffer; views (transpose, slices, broadcasts) are layouts over it, as on the host. Kernels
-//! are recorded into one command encoder that is submitted every [`BATCH`] dispatches or when
-//! the host needs values ([`download`]); their `info` arrays go to one buffer per submission,
-//! written once before it. A buffer whose tensor is dropped goes back to the pool
-//! only after the next submission, so a pending command never sees it overwritten.
+//! where the adapter has `SHADER_F16` (two bytes per element), in one storage buffer; views
+//! (transpose, slices, broadcasts) are layouts over it, as on the host. Kernels are recorded
+//! and submitted in batches (see `record`); the host waits only when it needs values
+//! ([`download`]). A buffer whose tensor is dropped goes back to the pool at once; only GPU
+//! commands, which run in order, write it before the next submission.
 //!
 //! Adapters: the best hardware adapter is chosen (discrete, integrated, virtual, other);
 //! software adapters (lavapipe, llvmpipe, WARP) are used only with
@@ -21,6 +21,7 @@ pub(crate) mod kernels;
 pub(crate) mod matmul;
 pub(crate) mod optim;
 pub(crate) mod random;
+mod record;
 pub(crate) mod reduce;
 pub(crate) mod window;
 
@@ -29,18 +30,13 @@ use crate::layout::Layout;
 use crate::storage::Storage;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
+pub use record::bind_groups;
+use record::Pending;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use kernels::run_op;
-
-/// Dispatches recorded before the pending encoder is submitted.
-const BATCH: usize = 64;
-/// Bytes the buffer pool keeps at most.
-const POOL_BYTES: u64 = 2 << 30;
-/// Bytes of the per-submission buffer that holds the kernels' `info` arrays.
-const META_BYTES: u64 = 64 << 10;
 
 /// The device context.
 pub(crate) struct Context {
@@ -57,22 +53,19 @@ pub(crate) struct Context {
     lost: Arc<Mutex<Option<String>>>,
 }
 
+/// Bytes the buffer pool keeps at most.
+const POOL_BYTES: u64 = 2 << 30;
+
+/// Free buffers. Reuse follows release order (last released, first reused), whatever the
+/// submissions in between, so a repeated step gets the same buffers each time and finds its
+/// bind groups kept (see `record`).
 #[derive(Default)]
 struct Pool {
-    free: HashMap<u64, Vec<wgpu::Buffer>>,
+    /// Free buffers by size, each with the count of submissions made before its release.
+    free: HashMap<u64, Vec<(wgpu::Buffer, u64)>>,
     bytes: u64,
-}
-
-#[derive(Default)]
-struct Pending {
-    encoder: Option<wgpu::CommandEncoder>,
-    dispatches: usize,
-    /// Buffers released since the last submission.
-    released: Vec<(u64, wgpu::Buffer)>,
-    /// The kernels' `info` arrays of this submission, each at an aligned offset of
-    /// `meta_buf`, written to it with one host write just before the submission.
-    meta: Vec<u8>,
-    meta_buf: Option<wgpu::Buffer>,
+    /// Submissions made so far.
+    submitted: u64,
 }
 
 static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
@@ -270,10 +263,10 @@ impl Context {
     }
 
     /// A storage buffer of at least `bytes` bytes, from the pool when one is free. A buffer
-    /// that only GPU commands write (`gpu_written`) may also be one released since the last
-    /// submission: commands run in order, so its earlier uses are done before it is written.
-    /// Buffers written from the host (`queue.write_buffer`, which runs before every command of
-    /// the next submission) must come from the pool.
+    /// that only GPU commands write (`gpu_written`) may be any free one, even one whose last
+    /// use is not submitted yet: commands run in order, so its earlier uses are done before it
+    /// is written. A buffer written from the host (`queue.write_buffer`, which runs before every
+    /// command of the next submission) must be one released before the last submission.
     fn buffer(&self, bytes: u64, op: &str, gpu_written: bool) -> Result<wgpu::Buffer> {
         let size = bytes.max(4).div_ceil(256) * 256;
         if size > self.max_binding {
@@ -284,15 +277,18 @@ impl Context {
         }
         {
             let mut p = lock(&self.pool);
-            if let Some(b) = p.free.get_mut(&size).and_then(|v| v.pop()) {
-                p.bytes -= size;
-                return Ok(b);
-            }
-        }
-        if gpu_written {
-            let mut p = lock(&self.pending);
-            if let Some(i) = p.released.iter().rposition(|(s, _)| *s == size) {
-                return Ok(p.released.swap_remove(i).1);
+            let submitted = p.submitted;
+            if let Some(free) = p.free.get_mut(&size) {
+                let i = if gpu_written {
+                    free.len().checked_sub(1)
+                } else {
+                    free.iter().rposition(|&(_, at)| at < submitted)
+                };
+                if let Some(i) = i {
+                    let (b, _) = free.remove(i);
+                    p.bytes -= size;
+                    return Ok(b);
+                }
             }
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -313,26 +309,22 @@ impl Context {
     }
 
     fn release(&self, b: wgpu::Buffer) {
-        lock(&self.pending).released.push((b.size(), b));
+        if let Some(b) = self.pool_put(b) {
+            self.forget(&mut lock(&self.pending), b);
+        }
     }
 
-    fn submit(&self, p: &mut Pending) {
-        if let Some(b) = p.meta_buf.take() {
-            self.queue.write_buffer(&b, 0, &p.meta);
-            p.meta.clear();
-            p.released.push((b.size(), b));
+    /// Puts `b` in the pool; gives it back when the pool is full.
+    fn pool_put(&self, b: wgpu::Buffer) -> Option<wgpu::Buffer> {
+        let mut p = lock(&self.pool);
+        let size = b.size();
+        if p.bytes + size > POOL_BYTES {
+            return Some(b);
         }
-        if let Some(enc) = p.encoder.take() {
-            self.queue.submit([enc.finish()]);
-        }
-        p.dispatches = 0;
-        let mut pool = lock(&self.pool);
-        for (size, b) in p.released.drain(..) {
-            if pool.bytes + size <= POOL_BYTES {
-                pool.bytes += size;
-                pool.free.entry(size).or_default().push(b);
-            }
-        }
+        p.bytes += size;
+        let at = p.submitted;
+        p.free.entry(size).or_default().push((b, at));
+        None
     }
 
     /// The pipeline named `key`, compiled once from the WGSL source `make` returns (entry
@@ -383,100 +375,6 @@ impl Context {
         let p = Arc::new(p);
         lock(&self.pipelines).insert(key.to_string(), p.clone());
         Ok(p)
-    }
-
-    /// Records one dispatch of `pipeline` over `groups` workgroups with binding 0 = `meta`
-    /// (as a read-only i32 array) and bindings 1.. = `buffers`.
-    pub(crate) fn dispatch(
-        &self,
-        pipeline: &wgpu::ComputePipeline,
-        meta: &[i32],
-        buffers: &[&wgpu::Buffer],
-        groups: u32,
-    ) -> Result<()> {
-        let (x, y) = grid(groups);
-        self.dispatch_grid(pipeline, meta, buffers, x, y)
-    }
-
-    /// Records one dispatch over an `x` by `y` grid of workgroups (see [`Context::dispatch`]).
-    pub(crate) fn dispatch_grid(
-        &self,
-        pipeline: &wgpu::ComputePipeline,
-        meta: &[i32],
-        buffers: &[&wgpu::Buffer],
-        x: u32,
-        y: u32,
-    ) -> Result<()> {
-        let bytes: &[u8] = bytemuck::cast_slice(meta);
-        let mut p = lock(&self.pending);
-        // `info` goes into this submission's meta buffer (written once, at submission); one
-        // that does not fit gets a buffer of its own.
-        let align = u64::from(self.device.limits().min_storage_buffer_offset_alignment);
-        let len = (bytes.len() as u64).max(4);
-        let mut at = (p.meta.len() as u64).div_ceil(align) * align;
-        if at + len > META_BYTES && len <= META_BYTES {
-            self.submit(&mut p);
-            at = 0;
-        }
-        let own = if len <= META_BYTES {
-            if p.meta_buf.is_none() {
-                p.meta_buf = Some(self.buffer(META_BYTES, "dispatch", false)?);
-            }
-            p.meta.resize(at as usize, 0);
-            p.meta.extend_from_slice(bytes);
-            None
-        } else {
-            let b = self.buffer(len, "dispatch", false)?;
-            self.queue.write_buffer(&b, 0, bytes);
-            Some(b)
-        };
-        let meta_binding = match (&own, &p.meta_buf) {
-            (Some(b), _) => b.as_entire_binding(),
-            (None, Some(b)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: b,
-                offset: at,
-                size: wgpu::BufferSize::new(len),
-            }),
-            (None, None) => unreachable!("the meta buffer was just made"),
-        };
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: meta_binding,
-        }];
-        for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: b.as_entire_binding(),
-            });
-        }
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        drop(entries);
-        let enc = p.encoder.get_or_insert_with(|| {
-            self.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
-        });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        }
-        if let Some(b) = own {
-            p.released.push((b.size(), b));
-        }
-        p.dispatches += 1;
-        DISPATCHES.fetch_add(1, Ordering::Relaxed);
-        if p.dispatches >= BATCH {
-            self.submit(&mut p);
-        }
-        Ok(())
     }
 }
 
@@ -570,12 +468,20 @@ pub(crate) fn gpu_tensor(b: GpuBuffer, shape: &[usize]) -> Tensor {
 
 /// GPU copies of host scalars (Python numbers in `x * 2.0`, graph constants) by dtype, shape
 /// and value: no kernel writes a buffer after the one that made it, so one copy serves every
-/// use, and ops on such scalars need no upload.
-static SCALARS: Mutex<Option<HashMap<ScalarKey, Tensor>>> = Mutex::new(None);
+/// use, and ops on such scalars need no upload. A value is kept from its second upload on:
+/// values that change at every step (a learning rate with its bias correction) are not kept,
+/// so their buffers go back to the pool.
+static SCALARS: Mutex<Option<Scalars>> = Mutex::new(None);
 /// A scalar's dtype, shape and value bytes.
 type ScalarKey = (DType, Vec<usize>, Vec<u8>);
-/// Scalars kept at most (the cache is emptied when full).
+/// Scalars kept (and values seen once) at most; each set is emptied when full.
 const SCALARS_KEPT: usize = 1024;
+
+#[derive(Default)]
+struct Scalars {
+    kept: HashMap<ScalarKey, Tensor>,
+    seen: std::collections::HashSet<ScalarKey>,
+}
 
 /// Copies a host tensor (float32, int32, bool, or float16 where the GPU has it) to a dense GPU
 /// tensor (a new one, or for one element, one kept from an earlier copy of the same value).
@@ -584,16 +490,23 @@ pub fn upload(t: &Tensor) -> Result<Tensor> {
         return upload_new(t);
     }
     let key = (t.dtype(), t.shape().to_vec(), element_bytes(t)?);
-    if let Some(g) = lock(&SCALARS).as_ref().and_then(|m| m.get(&key)) {
+    let mut cache = lock(&SCALARS);
+    let m = cache.get_or_insert_with(Scalars::default);
+    if let Some(g) = m.kept.get(&key) {
         return Ok(g.clone());
     }
     let g = upload_new(t)?;
-    let mut cache = lock(&SCALARS);
-    let m = cache.get_or_insert_with(HashMap::new);
-    if m.len() >= SCALARS_KEPT {
-        m.clear();
+    if m.seen.remove(&key) {
+        if m.kept.len() >= SCALARS_KEPT {
+            m.kept.clear();
+        }
+        m.kept.insert(key, g.clone());
+    } else {
+        if m.seen.len() >= SCALARS_KEPT {
+            m.seen.clear();
+        }
+        m.seen.insert(key);
     }
-    m.insert(key, g.clone());
     Ok(g)
 }
 
@@ -672,11 +585,8 @@ fn read_bytes(c: &Context, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Resul
     });
     {
         let mut p = lock(&c.pending);
-        let enc = p.encoder.get_or_insert_with(|| {
-            c.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
-        });
-        enc.copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
+        c.encoder(&mut p)
+            .copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
         c.submit(&mut p);
     }
     let done = Arc::new(Mutex::new(None));
