@@ -9,7 +9,9 @@ as in the gradients of a dense layer), elementwise add of n float32 values
 (reported as bandwidth, three 4-byte accesses per element), tiny eager ops with a Python number
 (the host cost of an op), and the seed guide's training loop
 (Dense 64 relu, Dense 1, SGD, 1000 points x 20 epochs of full-batch steps). Prints medians and
-ratios (rstf speed / peer speed; above 1 means rstf is faster). GPU work is timed up to a
+ratios (rstf speed / peer speed; above 1 means rstf is faster), and for the tiny ops and the
+training loop the calling thread's CPU time per op or step (the host's cost, which bounds
+them on a fast GPU). GPU work is timed up to a
 read-back of one value, so queued work is counted. Set RSTF_ALLOW_SOFTWARE_GPU=1 to run on a
 software device.
 """
@@ -34,14 +36,20 @@ except ImportError:
 SMALL = "--small" in sys.argv
 
 
-def median_time(fn, repeats=5) -> float:
+def medians(fn, repeats=5) -> tuple[float, float]:
+    """Median wall time of `fn`, and median CPU time of the calling thread (the host's cost)."""
     fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        cpu.append(time.thread_time() - c)
+    return statistics.median(times), statistics.median(cpu)
+
+
+def median_time(fn, repeats=5) -> float:
+    return medians(fn, repeats)[0]
 
 
 def rstf_sync(t):
@@ -117,7 +125,8 @@ def bench_dispatch(reps):
                 y = y * 0.5 + 1.0
             rstf_sync(y)
 
-    out = {"rstf": 2 * reps / median_time(run) / 1000}
+    wall, cpu = medians(run)
+    out = {"rstf": 2 * reps / wall / 1000, "host": {"rstf": cpu / (2 * reps) * 1e6}}
     if CUDA:
         xt = torch.ones((2, 3), device="cuda")
 
@@ -127,7 +136,9 @@ def bench_dispatch(reps):
                 y = y * 0.5 + 1.0
             torch.cuda.synchronize()
 
-        out["torch"] = 2 * reps / median_time(trun) / 1000
+        wall, cpu = medians(trun)
+        out["torch"] = 2 * reps / wall / 1000
+        out["host"]["torch"] = cpu / (2 * reps) * 1e6
     return "tiny eager ops with a Python number (ops/ms)", out
 
 
@@ -154,7 +165,8 @@ def bench_seed_loop(points, epochs):
                 loss = step(xs, ys)
             rstf_sync(loss)
 
-    out = {"rstf": epochs / median_time(run, repeats=3)}
+    wall, cpu = medians(run, repeats=3)
+    out = {"rstf": epochs / wall, "host": {"rstf": cpu / epochs * 1e6}}
     if CUDA:
         net = torch.nn.Sequential(torch.nn.Linear(1, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1)).cuda()
         topt = torch.optim.SGD(net.parameters(), lr=0.01)
@@ -168,7 +180,9 @@ def bench_seed_loop(points, epochs):
                 topt.step()
             torch.cuda.synchronize()
 
-        out["torch"] = epochs / median_time(trun, repeats=3)
+        wall, cpu = medians(trun, repeats=3)
+        out["torch"] = epochs / wall
+        out["host"]["torch"] = cpu / epochs * 1e6
     return f"seed training loop, {points} points (steps/s)", out
 
 
@@ -207,6 +221,9 @@ def main():
         if "torch" in out:
             line += f"   torch {out['torch']:10.2f}   ratio {out['rstf'] / out['torch']:.2f}x"
         print(line, flush=True)
+        if "host" in out:
+            host = "   ".join(f"{k} {v:8.1f}" for k, v in out["host"].items())
+            print(f"{'  main-thread CPU per unit (us)':48s} {host}", flush=True)
 
 
 if __name__ == "__main__":
