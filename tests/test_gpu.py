@@ -99,7 +99,8 @@ def test_printing_and_python_values_read_back():
     ((3, 33, 17), (17, 65), False, False),
     ((2, 1, 9, 8), (3, 10, 8), False, True),
     ((0, 4), (4, 5), False, False),
-    # From 256 rows and columns on, the 128x128-tile kernel (partial tiles, k not a multiple of 16).
+    # From 256 rows and columns on, the 128x128-tile kernel (on a software device; a hardware GPU
+    # uses it from 256 such tiles): partial tiles, k not a multiple of 16.
     ((300, 200), (200, 260), False, False),
     ((37, 300), (260, 37), True, True),
     ((2, 257, 33), (33, 384), False, False),

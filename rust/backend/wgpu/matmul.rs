@@ -1,8 +1,10 @@
 //! GPU matrix product: float32, batched with broadcast batch dims, operands read through their
 //! strides (transposes are free). `matmul.wgsl` computes 64x64 tiles (4x4 per thread) for small
 //! products; `matmul_big.wgsl` 128x128 tiles (8x8 per thread, the next k slice loaded while the
-//! current one is used) once both sides of the result reach [`BIG`], reading each operand in
-//! vec4s along the axis it is contiguous in where the shapes allow (see [`loader`]).
+//! current one is used) once both sides of the result reach [`BIG`] and, on a hardware GPU, the
+//! product has [`BIG_GROUPS`] such tiles (fewer leave most of a large GPU's cores idle: a
+//! 1024² product is 64 tiles of 128², 256 of 64²), reading each operand in vec4s along the
+//! axis it is contiguous in where the shapes allow (see [`loader`]).
 
 use super::{buffer_of, context, gpu_tensor, GpuBuffer};
 use crate::dtype::DType;
@@ -14,6 +16,8 @@ const SHADER: &str = include_str!("matmul.wgsl");
 const SHADER_BIG: &str = include_str!("matmul_big.wgsl");
 /// Rows and columns of the result from which the 128x128 tiles are used.
 const BIG: usize = 256;
+/// 128x128 tiles a product needs on a hardware GPU to use them.
+const BIG_GROUPS: usize = 256;
 /// Workgroup memory of `matmul_big.wgsl` in bytes.
 const BIG_SHARED: u32 = (528 + 528) * 16;
 
@@ -65,8 +69,10 @@ pub(crate) fn matmul(
     let mut shape = batch.to_vec();
     shape.extend([m, n]);
     let nb: usize = batch.iter().product();
-    let big =
-        m >= BIG && n >= BIG && c.device.limits().max_compute_workgroup_storage_size >= BIG_SHARED;
+    let big = m >= BIG
+        && n >= BIG
+        && (c.software || m.div_ceil(128) * n.div_ceil(128) * nb >= BIG_GROUPS)
+        && c.device.limits().max_compute_workgroup_storage_size >= BIG_SHARED;
     let tile = if big { 128 } else { 64 };
     let tiles_n = n.div_ceil(tile);
     let tiles = m.div_ceil(tile) * tiles_n;
