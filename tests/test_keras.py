@@ -67,6 +67,31 @@ def _data():
     return x, y
 
 
+def test_build_creates_the_weights_and_a_first_call_builds_once():
+    model = tf.keras.Sequential([tf.keras.layers.Dense(4, activation="relu"), tf.keras.layers.Dense(1)])
+    assert model.weights == []
+    model.build((None, 3))
+    assert [tuple(w.shape) for w in model.weights] == [(3, 4), (4,), (4, 1), (1,)]
+    assert model(tf.ones([2, 3])).shape == (2, 1)
+
+    class TwoInputs(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = tf.keras.layers.Dense(2)
+            self.calls = 0
+
+        def call(self, inputs):
+            self.calls += 1
+            return self.dense(tf.concat(inputs, axis=1))
+
+    m = TwoInputs()
+    m.build([(None, 1), (None, 2)])
+    assert m.calls == 1 and tuple(m.dense.kernel.shape) == (3, 2)
+    fresh = TwoInputs()
+    fresh([tf.ones([5, 1]), tf.ones([5, 2])])
+    assert fresh.calls == 1  # built by that call, not by a second run on zeros
+
+
 def test_guide_training_loop():
     x, y = _data()
     model = Model(64)

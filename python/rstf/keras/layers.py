@@ -77,7 +77,12 @@ class Layer(CapturesInit, Module):
             shape = TensorShape(tuple(x0.shape)) if hasattr(x0, "shape") else None
             if shape is not None and hasattr(x0, "dtype"):
                 self.__dict__["_build_input"] = (x0.dtype.name, tuple(x0.shape))
-            self.build(shape)
+            # (a Model told it is built by its first call builds nothing more: see Model.build)
+            self.__dict__["_build_in_call"] = True
+            try:
+                self.build(shape)
+            finally:
+                self.__dict__.pop("_build_in_call", None)
             self.built = True
         if "training" in kwargs and not _takes_training(type(self)):
             del kwargs["training"]

@@ -117,6 +117,28 @@ class Model(Layer):
         graph = self.__dict__.get("_fgraph")
         return nest_flatten(graph.outputs) if graph is not None else None
 
+    def build(self, input_shape=None):
+        """Creates the model's weights, as Keras does, by calling it on zeros of
+        ``input_shape`` (a ``None`` size taken as 1). When the model is first called instead,
+        the call itself builds it.
+
+        >>> import rstf as tf
+        >>> model = tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.Dense(1)])
+        >>> model.build((None, 3))
+        >>> [tuple(w.shape) for w in model.weights]
+        [(3, 4), (4,), (4, 1), (1,)]
+        """
+        explicit = not self.built and not self.__dict__.get("_build_in_call")
+        self.built = True
+        if explicit and input_shape is not None:
+            nested = len(input_shape) > 0 and all(
+                isinstance(s, (list, tuple)) or hasattr(s, "as_list") for s in input_shape)
+            shapes = list(input_shape) if nested else [input_shape]
+            zeros = [_o.zeros([1 if d is None else int(d) for d in tuple(s)]) for s in shapes]
+            seen = dict(self.__dict__.get("_call_shapes") or {})
+            self(zeros if nested else zeros[0], training=False)
+            self.__dict__["_call_shapes"] = seen
+
     def call(self, inputs, training=None):
         graph = self.__dict__.get("_fgraph")
         if graph is None:
