@@ -196,7 +196,7 @@ def main():
         print("torch GPU:", torch.cuda.get_device_name(0))
     cases = (
         [(bench_matmul, (256, 4)), (bench_add, (1 << 20, 4)), (bench_dispatch, (500,)),
-         (bench_seed_loop, (1000, 5))]
+         (bench_seed_loop, (1000, 20))]
         if SMALL
         else [
             (bench_matmul, (1024, 20)),
