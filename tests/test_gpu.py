@@ -743,6 +743,34 @@ def test_repeated_kernels_reuse_their_bind_groups():
     np.testing.assert_allclose(y.numpy(), np.full((2, 3), 2.0), rtol=1e-6)
 
 
+def test_a_repeated_training_step_stops_creating_bind_groups():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-2, 2, (100, 1)).astype(np.float32)
+    with tf.device("/GPU:0"):
+        model = tf.keras.Sequential([tf.keras.layers.Dense(16, activation="relu"), tf.keras.layers.Dense(1)])
+        model.build((None, 1))
+        opt = tf.keras.optimizers.SGD(0.01)
+        xs, ys = tf.constant(x), tf.constant(x**2)
+
+        @tf.function
+        def step(a, b):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(a) - b))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        # The pool hands a repeated step the same buffers once the step's place among the
+        # submissions (every 64 kernels) comes round again: 16 steps of 20 kernels.
+        for _ in range(48):
+            loss = step(xs, ys)
+        before = _rstf.gpu_bind_groups()
+        for _ in range(16):
+            loss = step(xs, ys)
+        assert _rstf.gpu_bind_groups() == before
+    assert np.isfinite(float(loss))
+
+
 def test_uploads_never_overwrite_a_buffer_that_queued_kernels_still_read():
     # Each uploaded tensor is dropped as soon as a kernel that reads it is queued: its buffer
     # must not take the next upload before that kernel has run.
