@@ -309,6 +309,33 @@ def test_optimizer_updates_are_one_gpu_kernel_per_variable(make):
         np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["momentum", "adam", "adagrad"])
+def test_traced_optimizer_updates_are_one_gpu_kernel_per_variable(name):
+    make = {"momentum": lambda: tf.keras.optimizers.SGD(0.1, momentum=0.9),
+            "adam": lambda: tf.keras.optimizers.Adam(0.01),
+            "adagrad": lambda: tf.keras.optimizers.Adagrad(0.1)}[name]
+    rng = np.random.default_rng(9)
+    init = [rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)]
+    grads = [[rng.standard_normal(w.shape).astype(np.float32) for w in init] for _ in range(4)]
+    cpu_vars, cpu_opt = [tf.Variable(w) for w in init], make()
+    for gs in grads:
+        cpu_opt.apply_gradients(zip([tf.constant(g) for g in gs], cpu_vars))
+    with tf.device("/GPU:0"):
+        gpu_vars = [tf.Variable(w) for w in init]
+        gpu_grads = [[tf.constant(g) for g in gs] for gs in grads]
+        gpu_opt = make()
+        step = tf.function(lambda g0, g1: gpu_opt.apply_gradients(zip([g0, g1], gpu_vars)))
+        for k, gs in enumerate(gpu_grads):
+            before = _rstf.gpu_dispatches()
+            step(*gs)
+            if k >= 2:  # (the first call traces, the second fills nothing new)
+                assert _rstf.gpu_dispatches() - before == len(gpu_vars)
+    for c, g in zip(cpu_opt.variables() + cpu_vars, gpu_opt.variables() + gpu_vars):
+        if g.dtype == tf.float32:
+            assert g.device == GPU
+        np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_checkpoints_of_gpu_variables(tmp_path):
     with tf.device("/GPU:0"):
         v = tf.Variable([[1.0, 2.0]])

@@ -259,12 +259,48 @@ def test_fused_updates_match_the_formulas_eagerly_and_traced(name):
         eager_opt.apply_gradients([(tf.constant(g), eager_v)])
     np.testing.assert_allclose(eager_v.numpy(), expected, rtol=2e-5, atol=2e-6)
 
+    # Traced, the update is one graph node per variable that runs the eager update: the same
+    # bits.
     traced_v, traced_opt = tf.Variable(w0), _make_optimizer(name)
     step = tf.function(lambda g: traced_opt.apply_gradients([(g, traced_v)]))
     for g in grads:
         step(tf.constant(g))
-    np.testing.assert_allclose(traced_v.numpy(), eager_v.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(traced_v.numpy(), eager_v.numpy())
+    for a, b in zip(traced_opt.variables(), eager_opt.variables()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(traced_opt.iterations) == 4
+    text = str(step.get_concrete_function(tf.constant(grads[0])).graph)
+    op = {"sgd": "ResourceApplyGradientDescent", "adam": "ResourceApplyAdam", "adamw": "ResourceApplyAdam",
+          "rmsprop": "ResourceApplyRMSProp", "adagrad": "ResourceApplyAdagradV2"}
+    op = op.get(name, "ResourceApplyKerasMomentum")
+    assert text.count(op) == 1, text
+    assert text.count("Assign") == 1, text  # the step counter's, and none for the variable or slots
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam", "adamw"])
+def test_updates_of_large_variables_run_in_parallel_chunks_and_match_the_formulas(name):
+    rng = np.random.default_rng(6)
+    w0 = rng.standard_normal((401, 403)).astype(np.float32)  # over the parallel threshold, odd size
+    grads = [rng.standard_normal(w0.shape).astype(np.float32) for _ in range(2)]
+    v, opt = tf.Variable(w0), _make_optimizer(name)
+    for g in grads:
+        opt.apply_gradients([(tf.constant(g), v)])
+    np.testing.assert_allclose(v.numpy(), _reference_updates(name, w0, grads), rtol=2e-5, atol=2e-6)
+
+
+def test_traced_updates_under_a_recording_tape_run_as_ops():
+    # Inside a tape's recording the update stays a chain of ops (what the tape can see).
+    v = tf.Variable([1.0, 2.0])
+    opt = tf.keras.optimizers.Adam(0.1)
+
+    @tf.function
+    def step():
+        with tf.GradientTape():
+            opt.apply_gradients([(tf.constant([1.0, -1.0]), v)])
+
+    step()
+    np.testing.assert_allclose(v.numpy(), [0.9, 2.1], rtol=1e-5)
+    assert "ResourceApplyAdam" not in str(step.get_concrete_function().graph)
 
 
 def test_learning_rate_changes_reach_traced_steps():
@@ -283,3 +319,11 @@ def test_update_of_a_float64_variable_and_bad_gradients():
     np.testing.assert_allclose(v.numpy(), [0.9, 1.1], rtol=1e-6)
     with pytest.raises(tf.errors.InvalidArgumentError, match="gradient of dtype float32 and shape"):
         tf.keras.optimizers.SGD().apply_gradients([(tf.ones([3]), tf.Variable(np.ones(2, np.float32)))])
+    # A slot that does not match its variable (a checkpoint of another model) is refused.
+    w = tf.Variable(np.ones(2, np.float32))
+    opt = tf.keras.optimizers.Adam(0.1)
+    opt.apply_gradients([(tf.ones([2]), w)])
+    opt._slots[(w._id, "m")].assign(np.zeros(2, np.float32))
+    opt._slots[(w._id, "v")] = tf.Variable(np.zeros(3, np.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="slot .* shape \\[3\\] for variable"):
+        opt.apply_gradients([(tf.ones([2]), w)])

@@ -172,7 +172,7 @@ impl While {
     pub fn has_effects(&self) -> bool {
         [&self.cond, &self.body].iter().any(|g| {
             g.nodes.iter().any(|n| match &n.kind {
-                NodeKind::Assign(..) => true,
+                NodeKind::Assign(..) | NodeKind::Update(..) => true,
                 NodeKind::While(w) => w.has_effects(),
                 _ => false,
             })
@@ -239,9 +239,10 @@ impl While {
         let assigned: Vec<usize> = body
             .primitive_nodes
             .iter()
-            .filter_map(|n| match n.kind {
-                NodeKind::Assign(v, _) => Some(v),
-                _ => None,
+            .flat_map(|n| match &n.kind {
+                NodeKind::Assign(v, _) => vec![*v],
+                NodeKind::Update(_, vars) => vars.clone(),
+                _ => vec![],
             })
             .collect();
         let mut inputs = body.inputs.clone();

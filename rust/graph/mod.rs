@@ -39,6 +39,9 @@ pub enum NodeKind {
     ReadVariable(usize),
     /// Updates the graph's variable number `i` with the node's one input.
     Assign(usize, AssignMode),
+    /// An optimizer update of the graph's variables `vars` (the variable, then its slots),
+    /// reading `[learning rate, step, gradient]`.
+    Update(crate::optim::Rule, Vec<usize>),
     /// A chain of elementwise ops run in one pass.
     Fused(Fused),
     /// A loop over sub-graphs.
@@ -179,14 +182,7 @@ impl Graph {
                     }
                     vals[node.outputs[0]] = Some(t)
                 }
-                NodeKind::Assign(v, mode) => {
-                    let var = &self.variables[*v];
-                    match mode {
-                        AssignMode::Set => var.assign(&ins[0])?,
-                        AssignMode::Add => var.assign_add(&ins[0])?,
-                        AssignMode::Sub => var.assign_sub(&ins[0])?,
-                    }
-                }
+                NodeKind::Assign(..) | NodeKind::Update(..) => self.effect(&node.kind, &ins)?,
             }
             // Free values after their last use, so their buffers can be reused.
             for &s in &node.inputs {
@@ -196,6 +192,29 @@ impl Graph {
             }
         }
         self.results(&vals)
+    }
+
+    /// Runs an assignment or an optimizer update on its inputs `ins`.
+    fn effect(&self, kind: &NodeKind, ins: &[Tensor]) -> Result<()> {
+        match kind {
+            NodeKind::Assign(v, mode) => {
+                let var = &self.variables[*v];
+                match mode {
+                    AssignMode::Set => var.assign(&ins[0]),
+                    AssignMode::Add => var.assign_add(&ins[0]),
+                    AssignMode::Sub => var.assign_sub(&ins[0]),
+                }
+            }
+            NodeKind::Update(rule, vars) => {
+                let slots: Vec<Variable> = vars[1..]
+                    .iter()
+                    .map(|&i| self.variables[i].clone())
+                    .collect();
+                let var = &self.variables[vars[0]];
+                crate::optim::apply_one(rule, &ins[0], &ins[1], var, &ins[2], &slots)
+            }
+            _ => Err(crate::Error::Internal("graph: not an assignment".into())),
+        }
     }
 
     /// The output values out of the slots.
@@ -263,7 +282,7 @@ impl Graph {
         self.nodes
             .iter()
             .map(|n| match &n.kind {
-                NodeKind::Op(_) => 1,
+                NodeKind::Op(_) | NodeKind::Update(..) => 1,
                 NodeKind::Fused(f) => f.code.len(),
                 NodeKind::While(w) => w.op_count(),
                 _ => 0,
@@ -330,7 +349,7 @@ impl Graph {
         let mut keep = vec![false; self.nodes.len()];
         for (k, n) in self.nodes.iter().enumerate().rev() {
             let effects = match &n.kind {
-                NodeKind::Assign(..) => true,
+                NodeKind::Assign(..) | NodeKind::Update(..) => true,
                 NodeKind::While(w) => w.has_effects(),
                 _ => false,
             };
@@ -405,6 +424,18 @@ impl std::fmt::Display for Graph {
                     self.variables[*v].name(),
                     args.join(", ")
                 ),
+                NodeKind::Update(rule, vars) => {
+                    let names: Vec<String> = vars
+                        .iter()
+                        .map(|&v| format!("'{}'", self.variables[v].name()))
+                        .collect();
+                    format!(
+                        "{}({}, {})",
+                        rule.op_name(),
+                        names.join(", "),
+                        args.join(", ")
+                    )
+                }
             };
             if outs.is_empty() {
                 writeln!(f, "  {what}")?;

@@ -358,13 +358,8 @@ impl Graph {
                 NodeKind::Op(op) => map_dims(op, &mut f)?.eval(&ins)?,
                 NodeKind::Const(c) => vec![self.consts[*c].clone()],
                 NodeKind::ReadVariable(v) => vec![self.variables[*v].read()],
-                NodeKind::Assign(v, mode) => {
-                    let var = &self.variables[*v];
-                    match mode {
-                        super::AssignMode::Set => var.assign(&ins[0])?,
-                        super::AssignMode::Add => var.assign_add(&ins[0])?,
-                        super::AssignMode::Sub => var.assign_sub(&ins[0])?,
-                    }
+                NodeKind::Assign(..) | NodeKind::Update(..) => {
+                    self.effect(&node.kind, &ins)?;
                     vec![]
                 }
                 NodeKind::While(w) => {

@@ -291,6 +291,48 @@ pub(crate) fn assign(v: &Variable, mode: AssignMode, value: &Tensor) {
     });
 }
 
+/// Records an optimizer update of `var` and its slots by `rule` as one node reading
+/// `[lr, step, grad]` (see [`crate::optim::apply_one`]), and applies it now to the values
+/// being traced; like assignments, it is undone when the trace ends and the graph's runs
+/// apply it.
+pub(crate) fn update(
+    rule: &crate::optim::Rule,
+    lr: &Tensor,
+    step: &Tensor,
+    var: &Variable,
+    grad: &Tensor,
+    slots: &[Variable],
+) -> Result<()> {
+    with_top_outer(|b, outer| {
+        let mut vars = Vec::with_capacity(1 + slots.len());
+        for v in std::iter::once(var).chain(slots) {
+            if !b.saved.iter().any(|(w, _)| w.same(v)) {
+                b.saved.push((v.clone(), v.peek()));
+            }
+            vars.push(b.variable(v));
+        }
+        let inputs = [lr, step, grad].map(|t| b.slot_of(t, outer)).to_vec();
+        b.nodes.push(Node {
+            kind: NodeKind::Update(rule.clone(), vars),
+            inputs,
+            outputs: vec![],
+        });
+    });
+    suspended(|| crate::optim::apply_one(rule, lr, step, var, grad, slots))
+}
+
+/// Runs `f` with tracing off on this thread (the traces stay, and resume after it).
+fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    struct Resume(usize);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(self.0));
+        }
+    }
+    let _resume = Resume(DEPTH.with(|d| d.replace(0)));
+    f()
+}
+
 /// Ends the innermost trace: `outputs` become the graph's results (constants if untraced).
 pub fn finish(outputs: &[Tensor]) -> Result<Graph> {
     finish_sub(outputs).map(|(g, _)| g)

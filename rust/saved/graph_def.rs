@@ -19,6 +19,7 @@
 //! ```
 
 use crate::graph::{AssignMode, Graph, Node, NodeKind, Op, While};
+use crate::optim::Rule;
 use crate::{DType, Error, Result, Tensor, Variable};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -47,6 +48,14 @@ pub enum NodeOp {
     ReadVariable(usize),
     /// Updates variable number `i` with the node's input.
     Assign(usize, AssignMode),
+    /// An optimizer update of variables `variables` (the variable, then its slots), reading
+    /// `[learning rate, step, gradient]`.
+    Update {
+        /// The rule and its hyperparameters.
+        rule: Rule,
+        /// The variable and its slots.
+        variables: Vec<usize>,
+    },
     /// A loop (see [`crate::graph::While`]); the sub-graphs name their own constants and
     /// variables.
     While {
@@ -122,6 +131,13 @@ impl GraphDef {
         let mut const_of: HashMap<usize, usize> = HashMap::new();
         let mut vars: Vec<String> = Vec::new();
         let mut var_of: HashMap<usize, usize> = HashMap::new();
+        // The number of graph variable `v` in the definition's list.
+        let mut var_index = |v: usize, key: &mut dyn FnMut(&Variable) -> String| {
+            *var_of.entry(v).or_insert_with(|| {
+                vars.push(key(&g.variables[v]));
+                vars.len() - 1
+            })
+        };
         let mut nodes = Vec::with_capacity(g.primitive_nodes.len());
         for n in &g.primitive_nodes {
             let op = match &n.kind {
@@ -132,16 +148,12 @@ impl GraphDef {
                     keys.push(key);
                     keys.len() - 1
                 })),
-                NodeKind::ReadVariable(v) | NodeKind::Assign(v, _) => {
-                    let i = *var_of.entry(*v).or_insert_with(|| {
-                        vars.push(var_key(&g.variables[*v]));
-                        vars.len() - 1
-                    });
-                    match &n.kind {
-                        NodeKind::Assign(_, mode) => NodeOp::Assign(i, *mode),
-                        _ => NodeOp::ReadVariable(i),
-                    }
-                }
+                NodeKind::ReadVariable(v) => NodeOp::ReadVariable(var_index(*v, var_key)),
+                NodeKind::Assign(v, mode) => NodeOp::Assign(var_index(*v, var_key), *mode),
+                NodeKind::Update(rule, vs) => NodeOp::Update {
+                    rule: rule.clone(),
+                    variables: vs.iter().map(|&v| var_index(v, var_key)).collect(),
+                },
                 NodeKind::While(w) => NodeOp::While {
                     cond: Box::new(Self::encode(&w.cond, prefix, consts, var_key)),
                     body: Box::new(Self::encode(&w.body, prefix, consts, var_key)),
@@ -255,6 +267,7 @@ impl GraphDef {
                 NodeOp::Op(op) => (op.arity(n.inputs.len()), op_outputs(op, n, &self.specs)),
                 NodeOp::Const(_) | NodeOp::ReadVariable(_) => (0, 1),
                 NodeOp::Assign(..) => (1, 0),
+                NodeOp::Update { .. } => (3, 0),
                 NodeOp::While {
                     cond,
                     body,
@@ -324,6 +337,20 @@ impl GraphDef {
                         NodeOp::Assign(_, mode) => NodeKind::Assign(*v, *mode),
                         _ => NodeKind::ReadVariable(*v),
                     }
+                }
+                NodeOp::Update { rule, variables } => {
+                    if variables.len() != 1 + rule.slots() {
+                        return Err(bad(format!(
+                            "node {k} ({}) names {} variables, but its rule takes {}",
+                            rule.op_name(),
+                            variables.len(),
+                            1 + rule.slots()
+                        )));
+                    }
+                    if let Some(v) = variables.iter().find(|&&v| v >= vars.len()) {
+                        return Err(bad(format!("node {k} names variable {v}, out of range")));
+                    }
+                    NodeKind::Update(rule.clone(), variables.clone())
                 }
                 NodeOp::While {
                     cond,

@@ -23,7 +23,8 @@ pub(crate) fn update(
     slots: &[Variable],
 ) -> Option<Result<()>> {
     let c = context().ok()?;
-    let buffers = 4 + 2 * slots.len() as u32 + 1;
+    let adam = matches!(rule, Rule::Adam { .. });
+    let buffers = 4 + 2 * slots.len() as u32 + 1 + u32::from(adam);
     if c.device.limits().max_storage_buffers_per_shader_stage < buffers {
         return None;
     }
@@ -42,6 +43,7 @@ pub(crate) fn update(
     }
     let run = || -> Result<()> {
         let f = |x: f64| (x as f32).to_bits() as i32;
+        let mut bias = None;
         let (entry, consts) = match *rule {
             Rule::Sgd { momentum: 0.0, .. } => ("sgd", vec![]),
             Rule::Sgd { momentum, nesterov } => (
@@ -54,15 +56,16 @@ pub(crate) fn update(
                 epsilon,
                 weight_decay,
             } => {
-                // The bias correction as the host computes it, in float32.
+                // The bias correction as the host computes it, in float32, goes in a buffer of
+                // its own, so that the kernel's `info` stays the same from step to step.
                 let t = step.item_f64()? as f32;
                 let (b1, b2) = (beta_1 as f32, beta_2 as f32);
                 let sq = (1.0 - b2.powf(t)).sqrt();
                 let den = 1.0 - b1.powf(t);
+                bias = Some(Tensor::from_vec(vec![sq, den], &[2])?.to_device(Device::Gpu)?);
                 let consts = [beta_1, beta_2, epsilon, weight_decay];
                 let mut v: Vec<i32> = consts.iter().map(|&x| f(x)).collect();
                 v.extend([f(1.0 - beta_1), f(1.0 - beta_2)]);
-                v.extend([sq.to_bits() as i32, den.to_bits() as i32]);
                 ("adam", v)
             }
             Rule::RmsProp { rho, epsilon } => ("rmsprop", vec![f(rho), f(epsilon), f(1.0 - rho)]),
@@ -90,6 +93,9 @@ pub(crate) fn update(
         let mut raw = vec![buf(&lr)?, buf(&w)?, buf(&g)?, outs[0].raw()];
         for (old, out) in olds.iter().zip(&outs[1..]) {
             raw.extend([buf(old)?, out.raw()]);
+        }
+        if let Some(b) = &bias {
+            raw.push(buf(b)?);
         }
         if n > 0 {
             let pipeline = c.pipeline(&format!("optim|{entry}"), || {

@@ -12,6 +12,8 @@
 @group(0) @binding(6) var<storage, read_write> s0_out: array<f32>;
 @group(0) @binding(7) var<storage, read> s1: array<f32>;
 @group(0) @binding(8) var<storage, read_write> s1_out: array<f32>;
+// Adam's bias correction of this step: [sqrt(1 - beta_2^t), 1 - beta_1^t].
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
 
 // Constant k of the rule.
 fn h(k: i32) -> f32 {
@@ -46,8 +48,7 @@ fn momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     w_out[i] = w[i] + select(m, mu * m - step, h(1) != 0.0);
 }
 
-// Adam: h = [beta_1, beta_2, epsilon, weight decay, 1 - beta_1, 1 - beta_2,
-// sqrt(1 - beta_2^t), 1 - beta_1^t]; m = s0, v = s1.
+// Adam: h = [beta_1, beta_2, epsilon, weight decay, 1 - beta_1, 1 - beta_2]; m = s0, v = s1.
 @compute @workgroup_size(256)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = index(gid, nwg);
@@ -62,7 +63,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (h(3) != 0.0) {
         wi -= rate * h(3) * wi;
     }
-    w_out[i] = wi - rate * h(6) / h(7) * m / (sqrt(v) + h(2));
+    w_out[i] = wi - rate * bias[0] / bias[1] * m / (sqrt(v) + h(2));
 }
 
 // RMSprop: h = [rho, epsilon, 1 - rho]; a = rho * a + (1 - rho) * g^2; w -= lr * g / (sqrt(a) + eps).
