@@ -12,6 +12,8 @@ Cases:
   shape-polymorphic graph), beside the step traced for the concrete shape and tf.function with
   the same signature.
 - chain8: a chain of 8 elementwise ops on 4M float32, traced against eager.
+- mlp_adam_step: a training step of the MLP 784-256-256-10 on a batch of 128 (softmax
+  cross-entropy) with Adam, traced; jax's step writes Adam's update out by hand.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 
 import numpy as np
 from compare import PEERS, timeit
-from training import _median_run, _seed_data, run_cases
+from training import _median_run, _mlp_data, _seed_data, run_cases
 
 import rstf as tf
 
@@ -119,6 +121,71 @@ def case_chain8():
     traced = tf.function(_chain)
     out = {"rstf": timeit(lambda: traced(x)), "rstf eager": timeit(lambda: _chain(x))}
     return "8 elementwise ops on 4M float32: traced vs eager", out
+
+
+def mlp_adam_tf_like(tfm, params, x, y):
+    """The MLP's step with Keras' Adam, traced: ``tfm`` is rstf or tensorflow."""
+    vs = [tfm.Variable(p) for p in params]
+    w1, b1, w2, b2, w3, b3 = vs
+    x, y = tfm.constant(x), tfm.constant(y)
+    opt = tfm.keras.optimizers.Adam(1e-3)
+
+    @tfm.function
+    def step():
+        with tfm.GradientTape() as tape:
+            h = tfm.nn.relu(x @ w1 + b1)
+            h = tfm.nn.relu(h @ w2 + b2)
+            logits = h @ w3 + b3
+            loss = -tfm.reduce_mean(tfm.reduce_sum(y * tfm.nn.log_softmax(logits), axis=1))
+        opt.apply_gradients(zip(tape.gradient(loss, vs), vs))
+        return loss
+
+    return lambda: float(step())
+
+
+def mlp_adam_jax(params, x, y):
+    import jax
+    import jax.numpy as jnp
+
+    x, y = jnp.asarray(x), jnp.asarray(y)
+
+    def loss_fn(ps):
+        w1, b1, w2, b2, w3, b3 = ps
+        h = jax.nn.relu(x @ w1 + b1)
+        h = jax.nn.relu(h @ w2 + b2)
+        return -jnp.mean(jnp.sum(y * jax.nn.log_softmax(h @ w3 + b3), axis=1))
+
+    @jax.jit
+    def step(ps, ms, vs, t):
+        loss, grads = jax.value_and_grad(loss_fn)(ps)
+        t = t + 1.0
+        ms = [0.9 * m + 0.1 * g for m, g in zip(ms, grads)]
+        vs = [0.999 * v + 0.001 * g * g for v, g in zip(vs, grads)]
+        size = 1e-3 * jnp.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        ps = [p - size * m / (jnp.sqrt(v) + 1e-7) for p, m, v in zip(ps, ms, vs)]
+        return ps, ms, vs, t, loss
+
+    ps = [jnp.asarray(p) for p in params]
+    state = [ps, [jnp.zeros_like(p) for p in ps], [jnp.zeros_like(p) for p in ps], jnp.float32(0)]
+
+    def run():
+        *new, loss = step(*state)
+        state[:] = new
+        return float(loss)
+
+    return run
+
+
+def case_mlp_adam_step():
+    params, x, y = _mlp_data()
+    out = {"rstf": timeit(mlp_adam_tf_like(tf, params, x, y), min_time=1.0)}
+    if "jax" in PEERS:
+        out["jax"] = timeit(mlp_adam_jax(params, x, y), min_time=1.0)
+    if "tensorflow" in PEERS:
+        import tensorflow
+
+        out["tensorflow"] = timeit(mlp_adam_tf_like(tensorflow, params, x, y), min_time=1.0)
+    return "MLP 784-256-256-10, batch 128: a traced training step with Adam", out
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
