@@ -103,11 +103,11 @@ pub(crate) fn matmul(
         let pipeline = if big {
             let la = loader(a_rs, a_cs, m, k, &a_off, ["k", "m"]);
             let lb = loader(b_rs, b_cs, k, n, &b_off, ["n", "k"]);
-            c.pipeline(&format!("matmul_big|{la}|{lb}"), || {
+            c.pipeline_in_bounds(&format!("matmul_big|{la}|{lb}"), || {
                 SHADER_BIG.replace("$A", la).replace("$B", lb)
             })?
         } else {
-            c.pipeline("matmul", || SHADER.to_string())?
+            c.pipeline_in_bounds("matmul", || SHADER.to_string())?
         };
         let (ba, bb) = (buffer_of(a), buffer_of(b));
         let (ba, bb) = ba

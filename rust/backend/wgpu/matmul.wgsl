@@ -1,6 +1,9 @@
 // Tiled matrix product: each workgroup of 16x16 threads computes a 64x64 tile of
 // C[b] = A[b] @ B[b], each thread a 4x4 block, stepping through k in slices of 16 held in
 // workgroup memory. A and B are read through strides, so transposed operands cost nothing.
+// Reads of a and b happen only inside the operands, and workgroup-memory indices stay inside
+// their arrays (ta: at most 15 * 17 + 15, tb: 15 * 16 + 15), so this kernel is compiled
+// without runtime bounds checks.
 // The 16 sums are named vec4 variables, so that no driver needs to unroll a loop to keep them
 // in registers.
 // info: [m, n, k, a_rs, a_cs, b_rs, b_cs, tiles_n, batch, a_off[batch], b_off[batch]]

@@ -26,14 +26,28 @@ struct Params {
 // The operands' strides, offsets and this thread's place (set once by main).
 var<private> p: Params;
 
+// Every read of a or b below is of an index inside the operand (0 where the value is outside
+// the product, then replaced by 0.0), and every workgroup-memory index stays inside its array
+// (see each loader), so this kernel is compiled without runtime bounds checks.
 fn a_at(r: i32, kk: i32) -> f32 {
-    let i = p.a_off + r * p.a_rs + kk * p.a_cs;
-    return select(0.0, a[i >> 2u][i & 3], r < p.m && kk < p.k);
+    let ok = r < p.m && kk < p.k;
+    let i = select(0, p.a_off + r * p.a_rs + kk * p.a_cs, ok);
+    return select(0.0, a[i >> 2u][i & 3], ok);
 }
 
 fn b_at(kk: i32, cc: i32) -> f32 {
-    let i = p.b_off + kk * p.b_rs + cc * p.b_cs;
-    return select(0.0, b[i >> 2u][i & 3], kk < p.k && cc < p.n);
+    let ok = kk < p.k && cc < p.n;
+    let i = select(0, p.b_off + kk * p.b_rs + cc * p.b_cs, ok);
+    return select(0.0, b[i >> 2u][i & 3], ok);
+}
+
+// The vec4 of a (or b) at vec4 index `i` where `ok`, else zeros (reading index 0).
+fn a4(i: i32, ok: bool) -> vec4<f32> {
+    return select(vec4<f32>(0.0), a[select(0, i, ok)], ok);
+}
+
+fn b4(i: i32, ok: bool) -> vec4<f32> {
+    return select(vec4<f32>(0.0), b[select(0, i, ok)], ok);
 }
 
 // Writes v's four values to column j of ta[at], ta[at + step], ta[at + 2 * step], ...
@@ -71,7 +85,7 @@ fn load_a_k(k0: i32, q: i32) -> vec4<f32> {
     let e = p.t + q * 256;
     let r = p.row0 + e / 4;
     let kk = k0 + 4 * (e % 4);
-    return select(vec4<f32>(0.0), a[(p.a_off + r * p.a_rs + kk) / 4], r < p.m && kk < p.k);
+    return a4((p.a_off + r * p.a_rs + kk) / 4, r < p.m && kk < p.k);
 }
 
 fn put_a_k(q: i32, v: vec4<f32>) {
@@ -85,7 +99,7 @@ fn load_a_m(k0: i32, q: i32) -> vec4<f32> {
     let e = p.t + q * 256;
     let r = p.row0 + 4 * (e % 32);
     let kk = k0 + e / 32;
-    return select(vec4<f32>(0.0), a[(p.a_off + r + kk * p.a_cs) / 4], r < p.m && kk < p.k);
+    return a4((p.a_off + r + kk * p.a_cs) / 4, r < p.m && kk < p.k);
 }
 
 fn put_a_m(q: i32, v: vec4<f32>) {
@@ -111,7 +125,7 @@ fn load_b_n(k0: i32, q: i32) -> vec4<f32> {
     let e = p.t + q * 256;
     let kk = k0 + e / 32;
     let cc = p.col0 + 4 * (e % 32);
-    return select(vec4<f32>(0.0), b[(p.b_off + kk * p.b_rs + cc) / 4], kk < p.k && cc < p.n);
+    return b4((p.b_off + kk * p.b_rs + cc) / 4, kk < p.k && cc < p.n);
 }
 
 fn put_b_n(q: i32, v: vec4<f32>) {
@@ -124,7 +138,7 @@ fn load_b_k(k0: i32, q: i32) -> vec4<f32> {
     let e = p.t + q * 256;
     let kk = k0 + 4 * (e % 4);
     let cc = p.col0 + e / 4;
-    return select(vec4<f32>(0.0), b[(p.b_off + kk + cc * p.b_cs) / 4], kk < p.k && cc < p.n);
+    return b4((p.b_off + kk + cc * p.b_cs) / 4, kk < p.k && cc < p.n);
 }
 
 fn put_b_k(q: i32, v: vec4<f32>) {

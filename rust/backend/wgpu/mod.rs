@@ -334,6 +334,31 @@ impl Context {
         key: &str,
         make: impl FnOnce() -> String,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
+        self.build_pipeline(key, make, false)
+    }
+
+    /// [`Self::pipeline`] for a kernel whose every index has been shown to stay inside its
+    /// arrays, whose storage reads are guarded by the kernel itself and whose divisors are
+    /// never zero (the matrix products): compiled without the index clamps and division
+    /// guards that runtime checks add to its inner loops, unless `RSTF_GPU_SHADER_CHECKS=1`
+    /// asks for them everywhere.
+    pub(crate) fn pipeline_in_bounds(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        static CHECKED: OnceLock<bool> = OnceLock::new();
+        let checked = *CHECKED
+            .get_or_init(|| std::env::var("RSTF_GPU_SHADER_CHECKS").is_ok_and(|v| v == "1"));
+        self.build_pipeline(key, make, !checked)
+    }
+
+    fn build_pipeline(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> String,
+        in_bounds: bool,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
         if let Some(p) = lock(&self.pipelines).get(key) {
             return Ok(p.clone());
         }
@@ -342,20 +367,23 @@ impl Context {
             src.insert_str(0, "enable f16;\n");
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        // Bounds and division checks stay on; the loop-bounding guard is left out: it keeps
+        // Bounds and division checks stay on (but see `pipeline_in_bounds`); the loop-bounding
+        // guard is left out: it keeps
         // drivers from unrolling loops (the matrix product ran 10-20x slower with it), and every
         // loop in rstf's shaders ends by its counter (the atomic add's retry loop ends once no
         // other thread wrote in between).
         let checks = wgpu::ShaderRuntimeChecks {
             force_loop_bounding: false,
+            bounds_checks: !in_bounds,
+            int_div_checks: !in_bounds,
             ..wgpu::ShaderRuntimeChecks::checked()
         };
         let desc = wgpu::ShaderModuleDescriptor {
             label: None,
             source: wgpu::ShaderSource::Wgsl(src.as_str().into()),
         };
-        // SAFETY: only loop bounding is off (see above); shaders cannot read or write outside
-        // their bindings.
+        // SAFETY: loop bounding is off (see above), and bounds checks only for kernels that
+        // stay inside their arrays (see `pipeline_in_bounds`).
         let module = unsafe { self.device.create_shader_module_trusted(desc, checks) };
         let p = self
             .device
