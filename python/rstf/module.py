@@ -28,11 +28,16 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
+# Types of values that hold no Variables or Modules: skipped without a call.
+_LEAVES = frozenset((str, int, float, bool, bytes, type(None)))
+
+
 def _walk(value, seen_modules, found, want):
-    """Collects Variables (want='variables') or Modules (want='modules') reachable from value."""
+    """Collects Variables (want='variables', into the dict `found` keyed by id, in the order
+    first met) or Modules (want='modules', into the list `found`) reachable from value."""
     if isinstance(value, Variable):
-        if want == "variables" and all(value is not f for f in found):
-            found.append(value)
+        if want == "variables":
+            found.setdefault(id(value), value)
     elif isinstance(value, Module):
         if id(value) in seen_modules:
             return
@@ -42,10 +47,13 @@ def _walk(value, seen_modules, found, want):
         value._collect(seen_modules, found, want)
     elif isinstance(value, dict):
         for k in sorted(value, key=str):
-            _walk(value[k], seen_modules, found, want)
+            v = value[k]
+            if type(v) not in _LEAVES:
+                _walk(v, seen_modules, found, want)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _walk(v, seen_modules, found, want)
+            if type(v) not in _LEAVES:
+                _walk(v, seen_modules, found, want)
 
 
 class Module:
@@ -78,14 +86,15 @@ class Module:
 
     def _collect(self, seen_modules, found, want):
         for _, v in self._attributes():
-            _walk(v, seen_modules, found, want)
+            if type(v) not in _LEAVES:
+                _walk(v, seen_modules, found, want)
 
     @property
     def variables(self):
         """Every Variable of this module and its sub-modules, each once."""
-        found: list = []
+        found: dict = {}
         self._collect({id(self)}, found, "variables")
-        return tuple(found)
+        return tuple(found.values())
 
     @property
     def trainable_variables(self):
