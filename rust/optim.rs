@@ -139,7 +139,14 @@ pub(crate) fn apply_one(
             value.shape()
         );
     }
-    for x in s {
+    for (i, x) in s.iter().enumerate() {
+        if x.same(v) || s[..i].iter().any(|y| y.same(x)) {
+            bail!(
+                "ApplyGradients: variable '{}' is given '{}' as a slot twice, or as its own slot",
+                v.name(),
+                x.name()
+            );
+        }
         let t = x.peek();
         if t.dtype() != value.dtype() || t.shape() != value.shape() {
             bail!(

@@ -327,3 +327,12 @@ def test_update_of_a_float64_variable_and_bad_gradients():
     opt._slots[(w._id, "v")] = tf.Variable(np.zeros(3, np.float32))
     with pytest.raises(tf.errors.InvalidArgumentError, match="slot .* shape \\[3\\] for variable"):
         opt.apply_gradients([(tf.ones([2]), w)])
+    # A variable given as its own slot, or one slot twice, is refused (not a deadlock).
+    lr, step, g = tf.constant(0.1), tf.constant(1, tf.int64), tf.ones([2])
+    momentum = {"momentum": 0.9, "nesterov": 0.0}
+    with pytest.raises(tf.errors.InvalidArgumentError, match="as a slot twice, or as its own slot"):
+        tf._rstf.apply_gradients("sgd", momentum, lr, step, [w], [g], [[w]])
+    m = tf.Variable(np.zeros(2, np.float32))
+    adam = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": 0.0}
+    with pytest.raises(tf.errors.InvalidArgumentError, match="as a slot twice"):
+        tf._rstf.apply_gradients("adam", adam, lr, step, [w], [g], [[m, m]])

@@ -497,13 +497,35 @@ def test_a_traced_training_step_saves_and_trains_after_loading(tmp_path):
     np.testing.assert_array_equal(r.w.numpy(), t.w.numpy())
     assert int(r.opt.iterations.numpy()) == int(t.opt.iterations.numpy()) == 4
 
-    def drop_a_slot(doc):
-        for node in doc["functions"][0]["graph"]["nodes"]:
-            if "Update" in node["op"]:
-                node["op"]["Update"]["variables"].pop()
+    def update_nodes(doc):
+        return [n["op"]["Update"] for n in doc["functions"][0]["graph"]["nodes"] if "Update" in n["op"]]
 
-    d = str(tmp_path / "slot")
-    _copy_model(str(tmp_path / "m"), d)
-    _edit_doc(d, drop_a_slot)
-    with pytest.raises(tf.errors.DataLossError, match="ResourceApplyAdam.*names 2 variables, but its rule"):
-        tf.saved_model.load(d)
+    def drop_a_slot(doc):
+        update_nodes(doc)[0]["variables"].pop()
+
+    def repeat_a_slot(doc):
+        vs = update_nodes(doc)[0]["variables"]
+        vs[2] = vs[1]
+
+    def counter_as_a_slot(doc):  # the int64 step counter
+        graph = doc["functions"][0]["graph"]
+        counter = next(n["op"]["Assign"][0] for n in graph["nodes"] if "Assign" in n["op"])
+        update_nodes(doc)[0]["variables"][1] = counter
+
+    def rate_as_the_gradient(doc):
+        node = next(n for n in doc["functions"][0]["graph"]["nodes"] if "Update" in n["op"])
+        node["inputs"][2] = node["inputs"][0]
+
+    def other_rule(doc):
+        update_nodes(doc)[0]["rule"] = {"Sgd": {"momentum": 0.0, "nesterov": False}}
+
+    for edit, error in [(drop_a_slot, "ResourceApplyAdam.*names 2 variables, but its rule"),
+                        (repeat_a_slot, "ResourceApplyAdam.*names variable .* twice"),
+                        (counter_as_a_slot, "slot .* has dtype int64 and shape \\[\\]"),
+                        (rate_as_the_gradient, "reads a gradient of float32 \\[\\] for variable"),
+                        (other_rule, "ResourceApplyGradientDescent.*names 3 variables")]:
+        d = str(tmp_path / edit.__name__)
+        _copy_model(str(tmp_path / "m"), d)
+        _edit_doc(d, edit)
+        with pytest.raises(tf.errors.DataLossError, match=error):
+            tf.saved_model.load(d)

@@ -350,6 +350,43 @@ impl GraphDef {
                     if let Some(v) = variables.iter().find(|&&v| v >= vars.len()) {
                         return Err(bad(format!("node {k} names variable {v}, out of range")));
                     }
+                    // The variable and its slots: distinct, alike, and alike to the gradient
+                    // (inputs: learning rate, step, gradient); the rates are scalars.
+                    let var = &vars[variables[0]];
+                    let (dtype, shape) = (var.dtype(), var.shape());
+                    for (i, &s) in variables.iter().enumerate() {
+                        let x = &vars[s];
+                        if variables[..i].iter().any(|&o| vars[o].same(x)) {
+                            return Err(bad(format!(
+                                "node {k} ({}) names variable '{}' twice",
+                                rule.op_name(),
+                                x.name()
+                            )));
+                        }
+                        if x.dtype() != dtype || x.shape() != shape {
+                            return Err(bad(format!(
+                                "node {k} ({}): slot '{}' has dtype {} and shape {:?}, unlike variable '{}' ({dtype}, {shape:?})",
+                                rule.op_name(),
+                                x.name(),
+                                x.dtype(),
+                                x.shape(),
+                                var.name()
+                            )));
+                        }
+                    }
+                    let [lr, step, grad] = [0, 1, 2].map(|j| &self.specs[n.inputs[j]]);
+                    let scalar = |sp: &SpecDef| sp.shape.iter().product::<usize>() == 1;
+                    if !spec_is(n.inputs[2], dtype, &shape) || !scalar(lr) || !scalar(step) {
+                        return Err(bad(format!(
+                            "node {k} ({}) reads a gradient of {} {:?} for variable '{}' ({dtype}, {shape:?}) and rates of shapes {:?} and {:?}",
+                            rule.op_name(),
+                            grad.dtype,
+                            grad.shape,
+                            var.name(),
+                            lr.shape,
+                            step.shape
+                        )));
+                    }
                     NodeKind::Update(rule.clone(), variables.clone())
                 }
                 NodeOp::While {

@@ -83,6 +83,17 @@ pub(crate) fn matmul(
             b.shape()
         )));
     }
+    // The kernels index the result and the operands' buffers with 32-bit integers.
+    super::elementwise::elements(&shape)?;
+    for t in [a, b] {
+        if buffer_of(t).is_some_and(|b| b.len() > i32::MAX as usize) {
+            return Err(Error::ResourceExhausted(format!(
+                "MatMul: an operand of shape {:?} lies in a buffer of more than 2^31 elements, {}",
+                t.shape(),
+                super::TOO_LARGE
+            )));
+        }
+    }
     let dst = GpuBuffer::new(DType::F32, nb * m * n, "MatMul")?;
     if m * n * nb > 0 {
         let (a_rs, a_cs, a_off) = operand(a, ta, batch);
