@@ -104,9 +104,23 @@ impl Variable {
     }
 
     /// The current value; active tapes start watching the variable if it is trainable.
+    ///
+    /// Inside a trace each read is a value of its own (a `ReadVariable` node with a new
+    /// identity, which tapes see as an identity of the variable): a read taken before an
+    /// assignment keeps standing for the value before it, however the reads interleave.
     pub fn read(&self) -> Tensor {
         crate::autodiff::variable_read(self);
-        self.peek()
+        let value = self.peek();
+        if !crate::graph::trace::active() {
+            return value;
+        }
+        let mut t = value.clone();
+        t.renew_id();
+        crate::graph::trace::variable_read(self, &t);
+        crate::autodiff::record_on_tapes("ReadVariableOp", &[&value], &[t.clone()], |_| {
+            crate::autodiff::rule(|g, _| Ok(vec![Some(g[0].clone())]))
+        });
+        t
     }
 
     fn check(&self, op: &str, t: &Tensor) -> Result<()> {

@@ -425,6 +425,44 @@ def test_read_after_assign_in_the_same_function_sees_the_new_value():
     assert "AssignVariableOp" in text and text.count("ReadVariableOp") == 2
 
 
+def test_a_read_taken_before_an_assignment_keeps_the_old_value():
+    # Each traced read is a value of its own, however reads and assignments interleave.
+    v = tf.Variable([1.0, 2.0])
+
+    @tf.function
+    def f(g):
+        before = v.read_value()
+        v.assign_sub(g)
+        after = v.read_value()
+        return before + 0.0, after + 0.0
+
+    for start in ([1.0, 2.0], [0.5, 1.5]):
+        b, a = f(tf.constant([0.5, 0.5]))
+        np.testing.assert_array_equal(b.numpy(), start)
+        np.testing.assert_array_equal(a.numpy(), np.array(start) - 0.5)
+
+
+def test_two_training_steps_in_one_function_match_two_eager_steps():
+    def make():
+        return tf.Variable([[0.5], [-0.25]]), tf.keras.optimizers.Adam(0.1)
+
+    x, y = tf.constant([[1.0, 2.0], [3.0, 4.0]]), tf.constant([[1.0], [2.0]])
+
+    def one(w, opt):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+        opt.apply_gradients(zip(tape.gradient(loss, [w]), [w]))
+        return loss
+
+    w1, o1 = make()
+    eager = [one(w1, o1) for _ in range(4)]
+    w2, o2 = make()
+    two = tf.function(lambda: (one(w2, o2), one(w2, o2)))
+    traced = [*two(), *two()]
+    np.testing.assert_array_equal([float(t) for t in traced], [float(t) for t in eager])
+    np.testing.assert_array_equal(w2.numpy(), w1.numpy())
+
+
 def test_get_concrete_function_does_not_run_assignments():
     v = tf.Variable(5.0)
 

@@ -323,7 +323,6 @@ pub fn record_opaque(
 /// Called when a variable is read: active tapes that watch accessed variables start watching
 /// it (trainable variables only).
 pub fn variable_read(v: &crate::Variable) {
-    crate::graph::trace::variable_read(v);
     if !is_recording() || !v.trainable() {
         return;
     }

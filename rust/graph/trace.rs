@@ -257,14 +257,14 @@ pub(crate) fn record_source(op: Op, out: &mut Tensor) {
     });
 }
 
-pub(crate) fn variable_read(v: &Variable) {
+/// Records a read of `v` whose value is `t` (see [`Variable::read`]).
+pub(crate) fn variable_read(v: &Variable, t: &Tensor) {
     if !active() {
         return;
     }
-    let t = v.peek();
     with_top(|b| {
         let i = b.variable(v);
-        let out = b.value(&t);
+        let out = b.value(t);
         b.nodes.push(Node {
             kind: NodeKind::ReadVariable(i),
             inputs: vec![],
