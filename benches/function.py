@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 from compare import PEERS, timeit
-from training import _median_run, _mlp_data, _seed_data, run_cases
+from training import _median_run, _mlp_data, _seed_data, mlp_loss, run_cases
 
 import rstf as tf
 
@@ -126,17 +126,13 @@ def case_chain8():
 def mlp_adam_tf_like(tfm, params, x, y):
     """The MLP's step with Keras' Adam, traced: ``tfm`` is rstf or tensorflow."""
     vs = [tfm.Variable(p) for p in params]
-    w1, b1, w2, b2, w3, b3 = vs
     x, y = tfm.constant(x), tfm.constant(y)
     opt = tfm.keras.optimizers.Adam(1e-3)
 
     @tfm.function
     def step():
         with tfm.GradientTape() as tape:
-            h = tfm.nn.relu(x @ w1 + b1)
-            h = tfm.nn.relu(h @ w2 + b2)
-            logits = h @ w3 + b3
-            loss = -tfm.reduce_mean(tfm.reduce_sum(y * tfm.nn.log_softmax(logits), axis=1))
+            loss = mlp_loss(tfm, vs, x, y)
         opt.apply_gradients(zip(tape.gradient(loss, vs), vs))
         return loss
 

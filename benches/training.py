@@ -39,18 +39,22 @@ def _mlp_data():
     return params, x, y
 
 
+def mlp_loss(tfm, vs, x, y):
+    """The MLP's softmax cross-entropy, written against TensorFlow's API (rstf or tensorflow)."""
+    w1, b1, w2, b2, w3, b3 = vs
+    h = tfm.nn.relu(x @ w1 + b1)
+    h = tfm.nn.relu(h @ w2 + b2)
+    return -tfm.reduce_mean(tfm.reduce_sum(y * tfm.nn.log_softmax(h @ w3 + b3), axis=1))
+
+
 def mlp_tf_like(tfm, params, x, y):
     """The step written once against TensorFlow's API: ``tfm`` is rstf or tensorflow."""
     vs = [tfm.Variable(p) for p in params]
-    w1, b1, w2, b2, w3, b3 = vs
     x, y = tfm.constant(x), tfm.constant(y)
 
     def step():
         with tfm.GradientTape() as tape:
-            h = tfm.nn.relu(x @ w1 + b1)
-            h = tfm.nn.relu(h @ w2 + b2)
-            logits = h @ w3 + b3
-            loss = -tfm.reduce_mean(tfm.reduce_sum(y * tfm.nn.log_softmax(logits), axis=1))
+            loss = mlp_loss(tfm, vs, x, y)
         grads = tape.gradient(loss, vs)
         for v, g in zip(vs, grads):
             v.assign_sub(0.01 * g)

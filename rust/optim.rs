@@ -129,16 +129,21 @@ pub(crate) fn apply_one(
         );
     }
     let value = v.peek();
-    if g.dtype() != value.dtype() || g.shape() != value.shape() {
-        bail!(
-            "ApplyGradients: gradient of dtype {} and shape {:?} for variable '{}' of dtype {} and shape {:?}",
-            g.dtype(),
-            g.shape(),
-            v.name(),
-            value.dtype(),
-            value.shape()
-        );
-    }
+    // The gradient and every slot must be like the variable.
+    let like = |what: &str, t: &Tensor| -> Result<()> {
+        if t.dtype() != value.dtype() || t.shape() != value.shape() {
+            bail!(
+                "ApplyGradients: {what} of dtype {} and shape {:?} for variable '{}' of dtype {} and shape {:?}",
+                t.dtype(),
+                t.shape(),
+                v.name(),
+                value.dtype(),
+                value.shape()
+            );
+        }
+        Ok(())
+    };
+    like("gradient", g)?;
     for (i, x) in s.iter().enumerate() {
         if x.same(v) || s[..i].iter().any(|y| y.same(x)) {
             bail!(
@@ -147,18 +152,7 @@ pub(crate) fn apply_one(
                 x.name()
             );
         }
-        let t = x.peek();
-        if t.dtype() != value.dtype() || t.shape() != value.shape() {
-            bail!(
-                "ApplyGradients: slot '{}' of dtype {} and shape {:?} for variable '{}' of dtype {} and shape {:?}",
-                x.name(),
-                t.dtype(),
-                t.shape(),
-                v.name(),
-                value.dtype(),
-                value.shape()
-            );
-        }
+        like(&format!("slot '{}'", x.name()), &x.peek())?;
     }
     if lr.numel() != 1 || step.numel() != 1 {
         bail!(
