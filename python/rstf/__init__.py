@@ -13,7 +13,7 @@ rstf.Tensor(
 from . import _rstf
 from ._format import tensor_text as _tensor_text
 from ._rstf import Tensor
-from ._shape import TensorShape
+from ._shape import TensorShape, _from_dims
 from .dtypes import (
     ALL as _ALL_DTYPES,
 )
@@ -33,7 +33,7 @@ from .dtypes import (
     uint8,
 )
 
-_rstf._set_helpers(list(_ALL_DTYPES), TensorShape, _tensor_text)
+_rstf._set_helpers(list(_ALL_DTYPES), _from_dims, _tensor_text)
 
 
 from . import (  # noqa: E402

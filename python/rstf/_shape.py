@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import functools
+
 
 class TensorShape(tuple):
     """The shape of a tensor: compares equal to tuples and lists of the same dims."""
@@ -68,3 +70,7 @@ class TensorShape(tuple):
         if len(self) == 1:
             return f"({self[0]},)"
         return "(" + ", ".join(str(d) for d in self) + ")"
+
+
+# A TensorShape of a tuple of ints, as the engine hands out shapes: no per-dimension conversion.
+_from_dims = functools.partial(tuple.__new__, TensorShape)

@@ -143,15 +143,17 @@ class Dense(Layer):
 
     def call(self, inputs):
         x = _o.convert_to_tensor(inputs)
-        if len(x.shape) < 2 or x.shape[-1] != self.kernel.shape[0]:
+        shape, kernel = x.shape, self.kernel
+        rows = kernel.shape[0]
+        if len(shape) < 2 or shape[-1] != rows:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 of "
-                f"input shape to have value {self.kernel.shape[0]}, but received input with shape {x.shape}")
-        if len(x.shape) == 2:
-            y = _o.matmul(x, self.kernel)
+                f"input shape to have value {rows}, but received input with shape {shape}")
+        if len(shape) == 2:
+            y = _o.matmul(x, kernel)
         else:
-            flat = _o.matmul(_o.reshape(x, [-1, x.shape[-1]]), self.kernel)
-            y = _o.reshape(flat, [*x.shape[:-1], self.units])
+            flat = _o.matmul(_o.reshape(x, [-1, shape[-1]]), kernel)
+            y = _o.reshape(flat, [*shape[:-1], self.units])
         if self.use_bias:
             y = y + self.bias
         return self.activation(y)
