@@ -8,7 +8,7 @@ Cases: float32 matmul n x n (PyTorch with TF32 off; also with the second operand
 as in the gradients of a dense layer), elementwise add of n float32 values
 (reported as bandwidth, three 4-byte accesses per element), tiny eager ops with a Python number
 (the host cost of an op), and the seed guide's training loop
-(Dense 64 relu, Dense 1, SGD, 1000 points x 20 epochs of full-batch steps). Prints medians and
+(Dense 64 relu, Dense 1, SGD and then Adam, 1000 points x 20 epochs of full-batch steps). Prints medians and
 ratios (rstf speed / peer speed; above 1 means rstf is faster), and for the tiny ops and the
 training loop the calling thread's CPU time per op or step (the host's cost, which bounds
 them on a fast GPU). GPU work is timed up to a
@@ -142,14 +142,14 @@ def bench_dispatch(reps):
     return "tiny eager ops with a Python number (ops/ms)", out
 
 
-def bench_seed_loop(points, epochs):
+def bench_seed_loop(points, epochs, adam=False):
     rng = np.random.default_rng(1)
     x = rng.uniform(-2, 2, (points, 1)).astype(np.float32)
     y = (x**2 + x + 0.1 * rng.standard_normal((points, 1))).astype(np.float32)
     with tf.device("/GPU:0"):
         model = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(1)])
         model.build((None, 1))
-        opt = tf.keras.optimizers.SGD(0.01)
+        opt = tf.keras.optimizers.Adam(0.01) if adam else tf.keras.optimizers.SGD(0.01)
         xs, ys = tf.constant(x), tf.constant(y)
 
         @tf.function
@@ -169,7 +169,7 @@ def bench_seed_loop(points, epochs):
     out = {"rstf": epochs / wall, "host": {"rstf": cpu / epochs * 1e6}}
     if CUDA:
         net = torch.nn.Sequential(torch.nn.Linear(1, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1)).cuda()
-        topt = torch.optim.SGD(net.parameters(), lr=0.01)
+        topt = (torch.optim.Adam if adam else torch.optim.SGD)(net.parameters(), lr=0.01)
         xt, yt = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
 
         def trun():
@@ -183,7 +183,7 @@ def bench_seed_loop(points, epochs):
         wall, cpu = medians(trun, repeats=3)
         out["torch"] = epochs / wall
         out["host"]["torch"] = cpu / epochs * 1e6
-    return f"seed training loop, {points} points (steps/s)", out
+    return f"seed training loop{', Adam' if adam else ''}, {points} points (steps/s)", out
 
 
 def main():
@@ -196,7 +196,7 @@ def main():
         print("torch GPU:", torch.cuda.get_device_name(0))
     cases = (
         [(bench_matmul, (256, 4)), (bench_add, (1 << 20, 4)), (bench_dispatch, (500,)),
-         (bench_seed_loop, (1000, 20))]
+         (bench_seed_loop, (1000, 20)), (bench_seed_loop, (1000, 20, True))]
         if SMALL
         else [
             (bench_matmul, (1024, 20)),
@@ -206,6 +206,7 @@ def main():
             (bench_add, (256 << 20, 10)),
             (bench_dispatch, (2000,)),
             (bench_seed_loop, (1000, 50)),
+            (bench_seed_loop, (1000, 50, True)),
         ]
     )
     words = [a for a in sys.argv[1:] if not a.startswith("-")]
