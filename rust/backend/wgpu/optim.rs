@@ -8,8 +8,27 @@ use crate::dtype::DType;
 use crate::optim::Rule;
 use crate::tensor::Tensor;
 use crate::{Result, Variable};
+use std::sync::Mutex;
 
 const SHADER: &str = include_str!("optim.wgsl");
+
+/// Adam's bias correction of the last step on the GPU, shared by the step's variables.
+static BIAS: Mutex<Option<([u32; 2], Tensor)>> = Mutex::new(None);
+
+/// A GPU tensor holding `values` (Adam's bias correction): one upload per step, however many
+/// variables the step updates.
+fn bias_buffer(values: [f32; 2]) -> Result<Tensor> {
+    let key = values.map(f32::to_bits);
+    let mut last = BIAS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((k, t)) = last.as_ref() {
+        if *k == key {
+            return Ok(t.clone());
+        }
+    }
+    let t = Tensor::from_vec(values.to_vec(), &[2])?.to_device(Device::Gpu)?;
+    *last = Some((key, t.clone()));
+    Ok(t)
+}
 
 /// Updates GPU float32 variable `var` (gradient `grad`, slots `slots`, checked by the caller)
 /// with one kernel, or `None` when the adapter cannot bind the buffers the rule needs, a
@@ -62,7 +81,7 @@ pub(crate) fn update(
                 let (b1, b2) = (beta_1 as f32, beta_2 as f32);
                 let sq = (1.0 - b2.powf(t)).sqrt();
                 let den = 1.0 - b1.powf(t);
-                bias = Some(Tensor::from_vec(vec![sq, den], &[2])?.to_device(Device::Gpu)?);
+                bias = Some(bias_buffer([sq, den])?);
                 let consts = [beta_1, beta_2, epsilon, weight_decay];
                 let mut v: Vec<i32> = consts.iter().map(|&x| f(x)).collect();
                 v.extend([f(1.0 - beta_1), f(1.0 - beta_2)]);
