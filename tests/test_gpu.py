@@ -336,6 +336,17 @@ def test_traced_optimizer_updates_are_one_gpu_kernel_per_variable(name):
         np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_equal_gpu_constants_are_distinct_tensors_to_tapes():
+    # Scalars uploaded again share a buffer, never an identity: a tape must not mix them up.
+    with tf.device("/GPU:0"):
+        a, b, c = tf.constant(3.0), tf.constant(3.0), tf.constant(3.0)  # b and c: kept copies
+        assert b.device == GPU
+        with tf.GradientTape() as tape:
+            tape.watch(b)
+            z = b * c + 5.0 * b + a
+        assert float(tape.gradient(z, b)) == 8.0
+
+
 def test_checkpoints_of_gpu_variables(tmp_path):
     with tf.device("/GPU:0"):
         v = tf.Variable([[1.0, 2.0]])

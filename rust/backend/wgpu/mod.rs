@@ -520,15 +520,22 @@ pub fn upload(t: &Tensor) -> Result<Tensor> {
     let key = (t.dtype(), t.shape().to_vec(), element_bytes(t)?);
     let mut cache = lock(&SCALARS);
     let m = cache.get_or_insert_with(Scalars::default);
+    // Each copy handed out is a tensor of its own (tapes tell tensors apart by identity);
+    // only the buffer, which no kernel writes in place, is shared.
+    let fresh = |g: &Tensor| {
+        let mut r = g.clone();
+        r.renew_id();
+        r
+    };
     if let Some(g) = m.kept.get(&key) {
-        return Ok(g.clone());
+        return Ok(fresh(g));
     }
     let g = upload_new(t)?;
     if m.seen.remove(&key) {
         if m.kept.len() >= SCALARS_KEPT {
             m.kept.clear();
         }
-        m.kept.insert(key, g.clone());
+        m.kept.insert(key, fresh(&g));
     } else {
         if m.seen.len() >= SCALARS_KEPT {
             m.seen.clear();
