@@ -103,6 +103,35 @@ impl Tensor {
         }
     }
 
+    /// The same values as a new tensor (TensorFlow's `identity`): gradients pass through, and
+    /// a trace records it as a node.
+    pub fn identity(&self) -> Result<Tensor> {
+        let mut out = [self.detach()];
+        crate::autodiff::record(
+            || crate::graph::Op::Identity,
+            &[self],
+            &mut out,
+            |_| crate::autodiff::rule(|g, _| Ok(vec![Some(g[0].clone())])),
+        );
+        let [y] = out;
+        Ok(y)
+    }
+
+    /// The same values as a new tensor that tapes see as a constant (TensorFlow's
+    /// `stop_gradient`); a trace records it as a node, so each call of the graph reads the
+    /// input of that call.
+    pub fn stop_gradient(&self) -> Tensor {
+        let mut out = [self.detach()];
+        crate::autodiff::record(
+            || crate::graph::Op::StopGradient,
+            &[self],
+            &mut out,
+            |_| crate::autodiff::rule(|_, _| Ok(vec![None])),
+        );
+        let [y] = out;
+        y
+    }
+
     pub(crate) fn renew_id(&mut self) {
         self.id = fresh_id();
     }

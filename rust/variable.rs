@@ -105,15 +105,13 @@ impl Variable {
 
     /// The current value; active tapes start watching the variable if it is trainable.
     ///
-    /// Inside a trace each read is a value of its own (a `ReadVariable` node with a new
-    /// identity, which tapes see as an identity of the variable): a read taken before an
-    /// assignment keeps standing for the value before it, however the reads interleave.
+    /// Each read is a value of its own (a new identity, which recording tapes see as an
+    /// identity of the variable, and a `ReadVariable` node inside a trace): a read taken
+    /// before an assignment keeps standing for the value before it, and a read taken before
+    /// a tape starts is a constant to it, as in TensorFlow.
     pub fn read(&self) -> Tensor {
         crate::autodiff::variable_read(self);
         let value = self.peek();
-        if !crate::graph::trace::active() {
-            return value;
-        }
         let mut t = value.clone();
         t.renew_id();
         crate::graph::trace::variable_read(self, &t);

@@ -463,6 +463,34 @@ def test_two_training_steps_in_one_function_match_two_eager_steps():
     np.testing.assert_array_equal(w2.numpy(), w1.numpy())
 
 
+def test_stop_gradient_in_a_traced_function_reads_each_calls_input():
+    f = tf.function(lambda x: x * tf.stop_gradient(x))
+    for value in (3.0, 5.0):
+        x = tf.constant(value)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        assert float(y) == value * value and float(tape.gradient(y, x)) == value
+    assert "StopGradient" in str(f.get_concrete_function(tf.constant(1.0)).graph)
+
+
+def test_reads_and_identities_taken_before_a_tape_are_constants_to_it():
+    w = tf.Variable([1.0, 2.0])
+    anchor = tf.identity(w)
+    snap = w.read_value()
+    w.assign_add([0.5, 0.5])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum((w - anchor) ** 2) + tf.reduce_sum(snap * 10.0)
+    np.testing.assert_array_equal(tape.gradient(loss, w).numpy(), [1.0, 1.0])
+    x = tf.constant([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.identity(x)
+        tape.watch(y)
+        z = x * y
+    np.testing.assert_array_equal(tape.gradient(z, y).numpy(), [1.0, 2.0])
+
+
 def test_get_concrete_function_does_not_run_assignments():
     v = tf.Variable(5.0)
 

@@ -406,7 +406,8 @@ def linspace(start, stop, num, name=None, axis=0) -> Tensor:
 
 
 def identity(input, name=None) -> Tensor:  # noqa: A002
-    return convert_to_tensor(input)
+    """The same values as a new tensor; gradients pass through."""
+    return _rstf.identity(convert_to_tensor(input))
 
 
 def is_tensor(x) -> bool:

@@ -43,6 +43,10 @@ pub enum Op {
     Softmax { axis: i64, log: bool },
     /// `[x]`
     Softplus,
+    /// `[x]`: the same values as a new tensor; gradients pass through
+    Identity,
+    /// `[x]`: the same values as a new tensor; gradients stop
+    StopGradient,
     /// `[g, x]`: `g` where `x > 0`, else 0
     ReluGrad,
     /// `[x]`
@@ -158,6 +162,8 @@ impl Op {
             Op::Softmax { log: false, .. } => "Softmax",
             Op::Softmax { log: true, .. } => "LogSoftmax",
             Op::Softplus => "Softplus",
+            Op::Identity => "Identity",
+            Op::StopGradient => "StopGradient",
             Op::ReluGrad => "ReluGrad",
             Op::Transpose(_) => "Transpose",
             Op::Reshape(_) => "Reshape",
@@ -250,6 +256,8 @@ impl Op {
             } => one(x.matmul(&inputs[1], *transpose_a, *transpose_b)),
             Op::Softmax { axis, log } => one(x.softmax(*axis, *log)),
             Op::Softplus => one(x.softplus()),
+            Op::Identity => one(x.identity()),
+            Op::StopGradient => Ok(vec![x.stop_gradient()]),
             Op::ReluGrad => one(x.relu_grad(&inputs[1])),
             Op::Transpose(p) => one(x.transpose(p)),
             Op::Reshape(s) => one(x.reshape(s)),
@@ -278,9 +286,13 @@ impl Op {
 impl std::fmt::Display for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let attrs = match self {
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Softplus | Op::ReluGrad => {
-                String::new()
-            }
+            Op::Unary(_)
+            | Op::Binary(_)
+            | Op::Select
+            | Op::Softplus
+            | Op::ReluGrad
+            | Op::Identity
+            | Op::StopGradient => String::new(),
             Op::Cast(d) => format!("to={d}"),
             Op::Reduce { axes, keepdims, .. } => format!("axes={axes:?}, keepdims={keepdims}"),
             Op::ArgReduce { axis, .. } => format!("axis={axis}"),

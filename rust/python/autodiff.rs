@@ -337,10 +337,19 @@ fn apply_gradients(
     Ok(())
 }
 
-/// The same values with no link to the tape.
+/// The same values as a new tensor that tapes see as a constant.
 #[pyfunction]
 fn stop_gradient(x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    Ok(PyTensor::new(to_tensor(x, None, false)?.detach()))
+    Ok(PyTensor::new(to_tensor(x, None, false)?.stop_gradient()))
+}
+
+/// The same values as a new tensor that gradients pass through (`tf.identity`).
+#[pyfunction]
+fn identity(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let t = to_tensor(x, None, false)?;
+    t.identity()
+        .map(PyTensor::new)
+        .map_err(|e| super::errors::to_pyerr(py, e))
 }
 
 /// Stops every tape on this thread from recording until `resume_recording`.
@@ -433,6 +442,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVariable>()?;
     m.add_class::<PyTape>()?;
     m.add_function(wrap_pyfunction!(stop_gradient, m)?)?;
+    m.add_function(wrap_pyfunction!(identity, m)?)?;
     m.add_function(wrap_pyfunction!(apply_gradients, m)?)?;
     m.add_function(wrap_pyfunction!(pause_recording, m)?)?;
     m.add_function(wrap_pyfunction!(resume_recording, m)?)?;
