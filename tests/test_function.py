@@ -491,6 +491,61 @@ def test_reads_and_identities_taken_before_a_tape_are_constants_to_it():
     np.testing.assert_array_equal(tape.gradient(z, y).numpy(), [1.0, 2.0])
 
 
+def test_int64_constants_past_2_to_the_53_stay_apart():
+    f = lambda x: (x + tf.constant(2**53, tf.int64), x + tf.constant(2**53 + 1, tf.int64))  # noqa: E731
+    x = tf.constant([0], tf.int64)
+    assert [t.numpy().tolist() for t in tf.function(f)(x)] == [[2**53], [2**53 + 1]]
+
+
+def _nested_loop_assigning(u):
+    def f(x, k):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+
+            def body(i, y):
+                def inner(j):
+                    u.assign_add(1.0)
+                    return (j + 1,)
+
+                tf.while_loop(lambda j: j < k, inner, [tf.constant(0)])  # assigns u
+                return i + 1, y * u  # reads u
+
+            _, y = tf.while_loop(lambda i, y: i < k + 2, body, (tf.constant(0), x))
+        return y
+
+    return f
+
+
+def test_a_variable_assigned_in_a_nested_loop_is_read_at_each_iteration():
+    u = tf.Variable(1.0)
+    f = _nested_loop_assigning(u)
+    x, k = tf.constant([1.0, 2.0]), tf.constant(1)
+    eager = f(x, k).numpy()
+    u.assign(1.0)
+    np.testing.assert_array_equal(tf.function(f)(x, k).numpy(), eager)
+    np.testing.assert_array_equal(eager, [24.0, 48.0])
+
+
+def test_a_tape_through_a_traced_loop_that_assigns_is_refused():
+    u = tf.Variable(1.0)
+
+    @tf.function
+    def f(x, k):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+
+            def body(i, y):
+                u.assign_add(1.0)
+                return i + 1, y * u
+
+            _, y = tf.while_loop(lambda i, y: i < k, body, (tf.constant(0), x))
+            loss = tf.reduce_sum(y)
+        return tape.gradient(loss, x)
+
+    with pytest.raises(tf.errors.UnimplementedError, match="loop whose body assigns variables"):
+        f(tf.constant([1.0, 2.0]), tf.constant(3))
+
+
 def test_get_concrete_function_does_not_run_assignments():
     v = tf.Variable(5.0)
 

@@ -236,21 +236,16 @@ impl While {
     /// loop and the variables, in the order of the new captures.
     pub(crate) fn lift_variable_reads(&self) -> Result<(While, Vec<Variable>)> {
         let body = &self.body;
-        let assigned: Vec<usize> = body
-            .primitive_nodes
-            .iter()
-            .flat_map(|n| match &n.kind {
-                NodeKind::Assign(v, _) => vec![*v],
-                NodeKind::Update(_, vars) => vars.clone(),
-                _ => vec![],
-            })
-            .collect();
+        let mut assigned = Vec::new();
+        assigned_variables(body, &mut assigned);
         let mut inputs = body.inputs.clone();
         let mut lifted = Vec::new();
         let mut nodes = Vec::new();
         for n in &body.primitive_nodes {
             match n.kind {
-                NodeKind::ReadVariable(v) if !assigned.contains(&v) => {
+                NodeKind::ReadVariable(v)
+                    if !assigned.iter().any(|a| a.same(&body.variables[v])) =>
+                {
                     inputs.push(n.outputs[0]);
                     lifted.push(body.variables[v].clone());
                 }
@@ -322,4 +317,20 @@ fn vjp_outputs(body: &Graph, n_vars: usize) -> Result<Vec<Tensor>> {
         .zip(&xs)
         .map(|(g, x)| g.map_or_else(|| Tensor::zeros(x.shape(), x.dtype()), Ok))
         .collect()
+}
+
+/// Pushes onto `out` the variables that `g` or a loop inside it assigns or updates (loops'
+/// graphs number their variables on their own, so they are compared as variables).
+fn assigned_variables(g: &Graph, out: &mut Vec<Variable>) {
+    for n in &g.primitive_nodes {
+        match &n.kind {
+            NodeKind::Assign(v, _) => out.push(g.variables[*v].clone()),
+            NodeKind::Update(_, vars) => out.extend(vars.iter().map(|&v| g.variables[v].clone())),
+            NodeKind::While(w) => {
+                assigned_variables(&w.cond, out);
+                assigned_variables(&w.body, out);
+            }
+            _ => {}
+        }
+    }
 }

@@ -315,8 +315,13 @@ impl Graph {
                 NodeKind::Const(c) => {
                     let t = &self.consts[*c];
                     Some(if t.numel() == 1 && t.rank() == 0 {
-                        // Scalars by value: each `0.01 * g` captures its own 0.01.
-                        format!("const {} {:?}", t.dtype(), t.item_f64().map(f64::to_bits))
+                        // Scalars by value: each `0.01 * g` captures its own 0.01 (int64
+                        // ones exactly: past 2^53 a float64 would merge neighbours).
+                        let value = match t.dtype() {
+                            DType::I64 => t.to_vec::<i64>().map(|v| v[0] as u64),
+                            _ => t.item_f64().map(f64::to_bits),
+                        };
+                        format!("const {} {:?}", t.dtype(), value)
                     } else {
                         format!("const #{}", t.id())
                     })

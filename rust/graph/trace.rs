@@ -405,6 +405,12 @@ pub fn record_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Result<Ve
     let rule_inputs = inputs.clone();
     crate::autodiff::record_on_tapes("While", &refs, &outs, move |_| {
         crate::autodiff::rule(move |g, _| {
+            if w.has_effects() {
+                // The gradient node would run the body again, and its assignments with it.
+                return Err(crate::Error::Unimplemented(
+                    "while_loop: a tape cannot yet differentiate, inside rstf.function, a loop whose body assigns variables; move the assignments out of the loop or the tape".into(),
+                ));
+            }
             let mut rest = rule_inputs[n..].to_vec();
             rest.extend(g.iter().cloned());
             let res = record_while(w.gradient()?, &rule_inputs[..n], &rest)?;
