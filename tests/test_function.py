@@ -546,6 +546,24 @@ def test_a_tape_through_a_traced_loop_that_assigns_is_refused():
         f(tf.constant([1.0, 2.0]), tf.constant(3))
 
 
+def test_cond_on_a_traced_predicate_refuses_branches_that_assign():
+    v = tf.Variable(0.0)
+
+    @tf.function
+    def f(x):
+        def then():
+            v.assign_add(1.0)
+            return x + 1.0
+
+        return tf.cond(x > 0, then, lambda: x - 1.0)
+
+    with pytest.raises(tf.errors.UnimplementedError, match="cannot assign variables"):
+        f(tf.constant(2.0))
+    assert float(v) == 0.0  # the aborted trace left the variable as it was
+    g = tf.function(lambda x: tf.cond(x > 0, lambda: x + 1.0, lambda: x - 1.0))
+    assert float(g(tf.constant(2.0))) == 3.0 and float(g(tf.constant(-2.0))) == -3.0
+
+
 def test_get_concrete_function_does_not_run_assignments():
     v = tf.Variable(5.0)
 

@@ -362,11 +362,17 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None, 
 
 def cond(pred, true_fn=None, false_fn=None, name=None):
     """``true_fn()`` if ``pred`` else ``false_fn()``. On a traced predicate both branches are
-    traced and the results selected elementwise (branches must not assign variables)."""
+    traced and the results selected elementwise, so branches that assign variables are
+    refused (UnimplementedError) rather than run both."""
     p = _o.convert_to_tensor(pred)
     if not _rstf.is_symbolic(p):
         return true_fn() if bool(p) else false_fn()
+    before = _rstf.trace_effects()
     t, f = true_fn(), false_fn()
+    if _rstf.trace_effects() != before:
+        raise errors.UnimplementedError(
+            "cond: the branches of a cond on a traced predicate cannot assign variables yet (both "
+            "branches would run); compute the new value with tf.where and assign it once")
     ft, ff = nest.flatten(t), nest.flatten(f)
     if len(ft) != len(ff):
         raise ValueError("cond: true_fn and false_fn must return the same structure")

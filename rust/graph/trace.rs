@@ -291,6 +291,22 @@ pub(crate) fn assign(v: &Variable, mode: AssignMode, value: &Tensor) {
     });
 }
 
+/// The number of assignments and updates the innermost trace has recorded so far (loops'
+/// included), or 0 outside a trace.
+pub fn effects() -> usize {
+    with_top(|b| {
+        b.nodes
+            .iter()
+            .filter(|n| match &n.kind {
+                NodeKind::Assign(..) | NodeKind::Update(..) => true,
+                NodeKind::While(w) => w.has_effects(),
+                _ => false,
+            })
+            .count()
+    })
+    .unwrap_or(0)
+}
+
 /// Records an optimizer update of `var` and its slots by `rule` as one node reading
 /// `[lr, step, grad]` (see [`crate::optim::apply_one`]), and applies it now to the values
 /// being traced; like assignments, it is undone when the trace ends and the graph's runs

@@ -175,6 +175,12 @@ fn is_tracing() -> bool {
     trace::active()
 }
 
+/// The number of assignments recorded so far by the innermost trace.
+#[pyfunction]
+fn trace_effects() -> usize {
+    trace::effects()
+}
+
 /// True for a traced value (its data is only an example).
 #[pyfunction]
 fn is_symbolic(x: &Bound<'_, PyAny>) -> bool {
@@ -221,6 +227,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace_while, m)?)?;
     m.add_function(wrap_pyfunction!(is_tracing, m)?)?;
     m.add_function(wrap_pyfunction!(is_symbolic, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_effects, m)?)?;
     m.add_function(wrap_pyfunction!(signature_key, m)?)?;
     Ok(())
 }
