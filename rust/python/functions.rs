@@ -192,6 +192,12 @@ fn gpu_bind_groups() -> u64 {
     gpu_count!(bind_groups)
 }
 
+/// GPU buffers created so far (a count for tests that repeated ops reuse pooled buffers).
+#[pyfunction]
+fn gpu_buffers_created() -> u64 {
+    gpu_count!(buffers_created)
+}
+
 /// Bytes read back from the GPU so far (a count for tests of what crosses to the host).
 #[pyfunction]
 fn gpu_bytes_read() -> u64 {
@@ -626,6 +632,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_bytes_read, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_dispatches, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_bind_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_buffers_created, m)?)?;
     m.add_function(wrap_pyfunction!(disable_gpu, m)?)?;
     m.add_function(wrap_pyfunction!(to_device, m)?)?;
     m.add_function(wrap_pyfunction!(im2col, m)?)?;

@@ -46,6 +46,10 @@ pub(crate) struct Context {
     software: bool,
     f16: bool,
     max_binding: u64,
+    /// Bytes the buffer pool keeps at most: [`POOL_BYTES`], or room for two tensors of the
+    /// largest size where that is more (a repeated op on such tensors then reuses its
+    /// results' buffers). Allocations that fail empty the pool and try again.
+    pool_bytes: u64,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     pool: Mutex<Pool>,
     pending: Mutex<Pending>,
@@ -53,7 +57,7 @@ pub(crate) struct Context {
     lost: Arc<Mutex<Option<String>>>,
 }
 
-/// Bytes the buffer pool keeps at most.
+/// Bytes the buffer pool keeps at least (see `Context::pool_bytes`).
 const POOL_BYTES: u64 = 2 << 30;
 
 /// Free buffers. Reuse follows release order (last released, first reused), whatever the
@@ -72,6 +76,8 @@ static CONTEXT: OnceLock<Option<Context>> = OnceLock::new();
 static DISABLED: AtomicBool = AtomicBool::new(false);
 /// Bytes read back from GPU buffers so far.
 static BYTES_READ: AtomicU64 = AtomicU64::new(0);
+/// GPU buffers created so far.
+static BUFFERS: AtomicU64 = AtomicU64::new(0);
 /// Kernels dispatched so far.
 static DISPATCHES: AtomicU64 = AtomicU64::new(0);
 
@@ -85,6 +91,11 @@ pub fn bytes_read() -> u64 {
 /// takes).
 pub fn dispatches() -> u64 {
     DISPATCHES.load(Ordering::Relaxed)
+}
+
+/// GPU buffers created so far (a count for tests that repeated ops reuse pooled buffers).
+pub fn buffers_created() -> u64 {
+    BUFFERS.load(Ordering::Relaxed)
 }
 
 /// Keeps the GPU off for this process (when called before the first use), as does the
@@ -166,6 +177,7 @@ fn init() -> Option<Context> {
         software: info.device_type == wgpu::DeviceType::Cpu,
         f16,
         max_binding,
+        pool_bytes: POOL_BYTES.max(2 * max_binding),
         pipelines: Mutex::default(),
         pool: Mutex::default(),
         pending: Mutex::default(),
@@ -291,6 +303,20 @@ impl Context {
                 }
             }
         }
+        // A device out of memory may have room once the pool lets go of its free buffers.
+        let b = match self.create_buffer(size) {
+            Err(_) if self.empty_pool() => self.create_buffer(size),
+            r => r,
+        };
+        b.map_err(|e| {
+            Error::ResourceExhausted(format!(
+                "{op}: OOM when allocating a GPU buffer of {bytes} bytes ({e})"
+            ))
+        })
+    }
+
+    fn create_buffer(&self, size: u64) -> std::result::Result<wgpu::Buffer, wgpu::Error> {
+        BUFFERS.fetch_add(1, Ordering::Relaxed);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let b = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
@@ -300,31 +326,76 @@ impl Context {
                 | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::ResourceExhausted(format!(
-                "{op}: OOM when allocating a GPU buffer of {bytes} bytes ({e})"
-            )));
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(e),
+            None => Ok(b),
         }
-        Ok(b)
+    }
+
+    /// Lets go of every free buffer of the pool; false when it held none. Kept bind groups
+    /// that hold one let go of it too, unless this thread is recording a dispatch (the
+    /// recorder's lock is taken): their buffers then stay alive.
+    fn empty_pool(&self) -> bool {
+        let freed: Vec<wgpu::Buffer> = {
+            let mut p = lock(&self.pool);
+            p.bytes = 0;
+            p.free
+                .drain()
+                .flat_map(|(_, v)| v)
+                .map(|(b, _)| b)
+                .collect()
+        };
+        let pending = match self.pending.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(g)) => Some(g.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        if let Some(mut p) = pending {
+            for b in &freed {
+                self.forget(&mut p, b.clone());
+            }
+        }
+        !freed.is_empty()
     }
 
     fn release(&self, b: wgpu::Buffer) {
-        if let Some(b) = self.pool_put(b) {
-            self.forget(&mut lock(&self.pending), b);
+        let dropped = self.pool_put(b);
+        if !dropped.is_empty() {
+            let mut p = lock(&self.pending);
+            for b in dropped {
+                self.forget(&mut p, b);
+            }
         }
     }
 
-    /// Puts `b` in the pool; gives it back when the pool is full.
-    fn pool_put(&self, b: wgpu::Buffer) -> Option<wgpu::Buffer> {
+    /// Puts `b` in the pool, making room by letting go of the buffers released longest ago;
+    /// gives back the buffers let go (`b` itself when it is larger than the pool).
+    fn pool_put(&self, b: wgpu::Buffer) -> Vec<wgpu::Buffer> {
         let mut p = lock(&self.pool);
         let size = b.size();
-        if p.bytes + size > POOL_BYTES {
-            return Some(b);
+        if size > self.pool_bytes {
+            return vec![b];
+        }
+        let mut dropped = Vec::new();
+        while p.bytes + size > self.pool_bytes {
+            let oldest = p
+                .free
+                .iter()
+                .filter_map(|(&s, v)| v.first().map(|&(_, at)| (at, s)))
+                .min();
+            let Some((_, s)) = oldest else { break };
+            let v = p.free.get_mut(&s).expect("the size class was just found");
+            let (old, _) = v.remove(0);
+            if v.is_empty() {
+                p.free.remove(&s);
+            }
+            p.bytes -= s;
+            dropped.push(old);
         }
         p.bytes += size;
         let at = p.submitted;
         p.free.entry(size).or_default().push((b, at));
-        None
+        dropped
     }
 
     /// The pipeline named `key`, compiled once from the WGSL source `make` returns (entry

@@ -97,7 +97,7 @@ impl Context {
 
     /// Returns `b` to the pool, or drops it when the pool is full.
     fn put_back(&self, p: &mut Pending, b: wgpu::Buffer) {
-        if let Some(b) = self.pool_put(b) {
+        for b in self.pool_put(b) {
             self.forget(p, b);
         }
     }
