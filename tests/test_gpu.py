@@ -434,7 +434,9 @@ def test_the_gpu_is_looked_for_on_first_use_or_before_tensorflow_is_imported(tmp
     code = ("import sys, rstf, tensorflow; "
             "print(tensorflow.PROBED, len(rstf.config.list_physical_devices('GPU')), "
             "any(getattr(f, '__name__', '') == '_ProbeBeforeTensorFlow' for f in sys.meta_path))")
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    # Where rstf itself comes from a PYTHONPATH, it stays on it.
+    path = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "1", "False"], out.stdout
@@ -479,7 +481,8 @@ def test_exp_log_and_pow_are_accurate_to_a_few_ulps():
         # Near zero too, where log(1 + x) loses the digits of x.
         q = np.concatenate([x[5000:], x[5000:] * 1e-5, [-0.5, 0.42, -0.3, 3.0, 1e30]]).astype(np.float32)
         assert _ulps(tf.math.log1p(q).numpy(), np.log1p(q.astype(np.float64))) <= 3
-        assert _ulps(tf.tanh(q).numpy(), np.tanh(q.astype(np.float64))) <= 4
+        # 4.5 ulps on an NVIDIA driver (its expm1 and division each round a little further).
+        assert _ulps(tf.tanh(q).numpy(), np.tanh(q.astype(np.float64))) <= 6
         erf = np.array([math.erf(v) for v in q.astype(np.float64)])
         # erf: a series below 1/2, Abramowitz and Stegun 7.1.26 above (1.5e-7 absolute).
         assert _ulps(tf.math.erf(q).numpy(), erf) <= 6
@@ -779,6 +782,39 @@ def test_repeated_kernels_reuse_their_bind_groups():
     assert _rstf.gpu_dispatches() - kernels == 200
     assert _rstf.gpu_bind_groups() - before == 0
     np.testing.assert_allclose(y.numpy(), np.full((2, 3), 2.0), rtol=1e-6)
+
+
+def test_a_full_buffer_pool_makes_room_for_the_sizes_in_use():
+    # 18 dropped results of 120 MiB fill the 2 GiB pool; a repeated op of another size then
+    # reuses its result's buffer (the pool lets go of the oldest) instead of creating one per op.
+    with tf.device("/GPU:0"):
+        x = tf.zeros([30 << 20])
+        big = [x + 1.0 for _ in range(18)]
+        del big
+        y = tf.constant(np.ones((256, 1024), np.float32))
+        for _ in range(2):  # the result and the one before it
+            z = y + y
+        before = _rstf.gpu_buffers_created()
+        for _ in range(5):
+            z = y + y
+        assert _rstf.gpu_buffers_created() == before
+    np.testing.assert_array_equal(z.numpy(), np.full((256, 1024), 2.0, np.float32))
+
+
+def test_matmul_gradients_follow_the_device_scope():
+    # Both products of the gradient run at once on two threads: each under the caller's scope.
+    x = tf.constant(np.ones((3, 4), np.float32))
+    w0 = np.arange(8, dtype=np.float32).reshape(4, 2)
+    with tf.device("/GPU:0"):
+        w = tf.constant(w0)
+    with tf.device("/CPU:0"):
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            y = x @ w
+        gx, gw = tape.gradient(y, [x, w])
+    assert gx.device == gw.device == "/job:localhost/replica:0/task:0/device:CPU:0"
+    np.testing.assert_array_equal(gx.numpy(), np.tile(w0.sum(axis=1), (3, 1)))
+    np.testing.assert_array_equal(gw.numpy(), np.full((4, 2), 3.0))
 
 
 def test_a_repeated_training_step_stops_creating_bind_groups():

@@ -384,10 +384,14 @@ fn matmul_grad(
         Ok(Some(unbroadcast(&d, b.shape())?))
     };
     // Both products at once (each on its own thread) when nothing records them (recording is
-    // per thread): two
-    // independent gemms keep the cores busier than one split gemm after the other.
+    // per thread): two independent gemms keep the cores busier than one split gemm after the
+    // other. Each thread runs under this one's device scope.
     let (ga, gb) = if needs[0] && needs[1] && !crate::autodiff::must_record() {
-        rayon::join(da, db)
+        let scope = crate::device::scope();
+        rayon::join(
+            || crate::device::with_device(scope, da),
+            || crate::device::with_device(scope, db),
+        )
     } else {
         (da(), db())
     };

@@ -29,7 +29,8 @@ fn unary_expr(op: UnaryOp, dtype: DType) -> Option<&'static str> {
         DType::F32 => match op {
             Neg => "-x0",
             Abs => "abs(x0)",
-            Sign => "sign(x0)",
+            // sign(NaN) is NaN (drivers' sign gives 0).
+            Sign => "select(sign(x0), x0, rstf_isnan(x0))",
             Square => "x0 * x0",
             Exp => "rstf_exp(x0)",
             Expm1 => "rstf_expm1(x0)",
