@@ -102,6 +102,25 @@ def test_pooling_gradients(op):
     np.testing.assert_allclose(gx.numpy(), want, rtol=1e-5, atol=1e-6)
 
 
+def test_max_pool_gives_a_tied_window_gradient_to_its_first_maximum():
+    # As TensorFlow's MaxPool: the first tap in row-major window order (reduce_max splits).
+    x = tf.constant(np.array([[0.0, 3.0, 1.0, 1.0], [3.0, 2.0, 1.0, 1.0]]).reshape(1, 2, 4, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.max_pool2d(x, 2, 2, "VALID")
+    g = tape.gradient(y, x).numpy().reshape(2, 4)
+    np.testing.assert_array_equal(g, [[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+
+    @tf.function
+    def traced(v):
+        with tf.GradientTape() as t:
+            t.watch(v)
+            out = tf.reduce_sum(tf.nn.max_pool2d(v, 2, 2, "VALID") * 2.0)
+        return t.gradient(out, v)
+
+    np.testing.assert_array_equal(traced(x).numpy().reshape(2, 4), 2 * g)
+
+
 def test_bad_convolution_arguments():
     x = tf.zeros([1, 4, 4, 3])
     with pytest.raises(tf.errors.InvalidArgumentError, match="Conv2D"):

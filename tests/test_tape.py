@@ -463,6 +463,21 @@ def test_persistent_tape_gives_several():
     del tape
 
 
+def test_persistent_tape_records_a_gradient_taken_inside_its_context():
+    x = tf.constant(3.0)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x * x * x
+        dy = tape.gradient(y, x)  # recorded: the tape differentiates it again
+        with tape.stop_recording():
+            dy_quiet = tape.gradient(y, x)
+    check_exact(dy, 27.0, "float32")
+    check_exact(tape.gradient(dy, x), 18.0, "float32")
+    assert tape.gradient(dy_quiet, x) is None
+    check_exact(tape.gradient(y, x), 27.0, "float32")  # the first-order result is unchanged
+    del tape
+
+
 # ----------------------------------------------------------------------------- stopping
 
 def test_stop_recording():
@@ -570,6 +585,38 @@ def test_custom_gradient_with_two_inputs():
     ga, gb = tape.gradient(y, [a, b])
     check_exact(ga, [2.0, 2.0], "float32")
     check_exact(gb, [3.0, 3.0], "float32")
+
+
+def test_custom_gradient_gives_gradients_to_the_variables_it_reads():
+    w = tf.Variable([2.0, 3.0])
+
+    @tf.custom_gradient
+    def scaled(x):
+        def grad(dy, variables=None):
+            assert [v.name for v in variables] == [w.name]
+            return dy * w * 10.0, [dy * x * 100.0]
+
+        return x * w, grad
+
+    x = tf.constant([1.0, 4.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(scaled(x))
+    check_exact(y, 14.0, "float32")
+    gx, gw = tape.gradient(y, [x, w])
+    check_exact(gx, [20.0, 30.0], "float32")
+    check_exact(gw, [100.0, 400.0], "float32")
+
+
+def test_custom_gradient_that_reads_variables_needs_a_variables_argument():
+    w = tf.Variable(2.0)
+
+    @tf.custom_gradient
+    def f(x):
+        return x * w, lambda dy: dy
+
+    with pytest.raises(TypeError, match="keyword argument 'variables'"):
+        f(tf.constant(1.0))
 
 
 # ----------------------------------------------------------------------------- jacobians

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import functools
+import inspect
 
 from . import _ops as _o
 from . import _rstf, nest
@@ -111,6 +112,14 @@ def stop_gradient(input, name=None):  # noqa: A002
     return _rstf.stop_gradient(input)
 
 
+def _takes_variables(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "variables" or p.kind is p.VAR_KEYWORD for p in params)
+
+
 def custom_gradient(f=None):
     """Decorates ``f(*x) -> (y, grad_fn)`` so tapes use ``grad_fn(*dy)`` for ``dx``.
 
@@ -135,18 +144,39 @@ def custom_gradient(f=None):
         # The forward pass is hidden from tapes; inside rstf.function the graph still records
         # it, and tapes inside the function use grad_fn (traced into the graph when they run).
         tracing = _rstf.is_tracing()
+        _rstf.begin_variable_watch()
         (_rstf.hide_tapes if tracing else _rstf.pause_recording)()
         try:
             result, grad_fn = f(*args, **kwargs)
         finally:
             (_rstf.unhide_tapes if tracing else _rstf.resume_recording)()
+            read = _rstf.end_variable_watch()
+        # Trainable variables the forward pass read (other than arguments) get gradients from
+        # grad_fn(*dy, variables=...), which then returns (input gradients, variable gradients).
+        passed = {id(a) for a in inputs if isinstance(a, Variable)}
+        variables = [v for v in map(_lookup, read) if v is not None and id(v) not in passed]
+        if variables and not _takes_variables(grad_fn):
+            raise TypeError(
+                "custom_gradient: the function uses variables ("
+                + ", ".join(v.name for v in variables)
+                + "), so its gradient function must accept a keyword argument 'variables'")
         flat = [_o.convert_to_tensor(r) for r in nest.flatten(result)]
+        n_in = len(inputs)
+
+        def as_list(grads):
+            return nest.flatten(grads) if n_in > 1 or nest.is_nested(grads) else [grads]
 
         def backward(*dys):
-            grads = grad_fn(*dys)
-            return nest.flatten(grads) if len(inputs) > 1 or nest.is_nested(grads) else [grads]
+            if not variables:
+                return as_list(grad_fn(*dys))
+            grads, var_grads = grad_fn(*dys, variables=variables)
+            var_grads = list(var_grads)
+            if len(var_grads) != len(variables):
+                raise ValueError(f"custom_gradient: the gradient function returned {len(var_grads)} "
+                                 f"variable gradients for {len(variables)} variables")
+            return (as_list(grads) if n_in else []) + var_grads
 
-        outs = _rstf.record_gradient(inputs, flat, backward)
+        outs = _rstf.record_gradient(inputs + [v.read_value() for v in variables], flat, backward)
         return nest.pack_sequence_as(result, outs)
 
     return wrapped

@@ -48,6 +48,20 @@ thread_local! {
     static PAUSED: Cell<usize> = const { Cell::new(0) };
     /// Tapes set aside by [`hide_tapes`], innermost last.
     static HIDDEN: RefCell<Vec<Vec<Tape>>> = const { RefCell::new(Vec::new()) };
+    /// Trainable variables read since each [`begin_variable_watch`], innermost last.
+    static WATCHERS: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Starts collecting the trainable variables this thread reads, recording or not (the
+/// variables a custom gradient's forward pass uses).
+pub fn begin_variable_watch() {
+    WATCHERS.with(|w| w.borrow_mut().push(Vec::new()));
+}
+
+/// Ends the innermost [`begin_variable_watch`]: the identities of the trainable variables
+/// read since, in first-read order.
+pub fn end_variable_watch() -> Vec<u64> {
+    WATCHERS.with(|w| w.borrow_mut().pop()).unwrap_or_default()
 }
 
 /// Sets this thread's tapes aside until [`unhide_tapes`]: ops run meanwhile are not taped, but
@@ -206,8 +220,9 @@ pub fn record(
         return;
     }
     let ids: Vec<u64> = inputs.iter().map(|t| t.id()).collect();
-    let traced =
-        crate::graph::trace::tracks_any(&ids) || crate::graph::trace::shape_marked(outputs);
+    let traced = crate::graph::trace::tracks_any(&ids)
+        || crate::graph::trace::captures_any(&ids)
+        || crate::graph::trace::shape_marked(outputs);
     let tapes: Vec<Tape> = if outputs.iter().any(|o| o.dtype().is_float()) {
         ACTIVE.with(|a| {
             a.borrow()
@@ -323,7 +338,17 @@ pub fn record_opaque(
 /// Called when a variable is read: active tapes that watch accessed variables start watching
 /// it (trainable variables only).
 pub fn variable_read(v: &crate::Variable) {
-    if !is_recording() || !v.trainable() {
+    if !v.trainable() {
+        return;
+    }
+    WATCHERS.with(|w| {
+        for seen in w.borrow_mut().iter_mut() {
+            if !seen.contains(&v.id()) {
+                seen.push(v.id());
+            }
+        }
+    });
+    if !is_recording() {
         return;
     }
     let tapes: Vec<Tape> = ACTIVE.with(|a| a.borrow().clone());

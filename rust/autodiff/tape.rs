@@ -199,8 +199,8 @@ impl Tape {
         r
     }
 
-    /// Takes the recorded ops for a backward pass (all of them from a non-persistent tape)
-    /// and stops recording on this tape meanwhile; returns them and the recording state.
+    /// Takes the recorded ops for a backward pass (all of them from a non-persistent tape, which
+    /// stops recording meanwhile); returns them and the recording state.
     /// Also returns which sources the tape tracks: the others get no gradient.
     fn begin(&self, sources: &[u64]) -> Result<(Vec<Arc<Entry>>, HashSet<u64>, bool)> {
         let mut g = self.lock();
@@ -219,7 +219,13 @@ impl Tape {
         } else {
             g.entries.clone()
         };
-        let was = std::mem::replace(&mut g.recording, false);
+        // A persistent tape called inside its context records the backward pass on itself, as
+        // TensorFlow's does (a gradient of a gradient); the pass reads a copy of the entries.
+        let was = if g.persistent {
+            g.recording
+        } else {
+            std::mem::replace(&mut g.recording, false)
+        };
         Ok((entries, live, was))
     }
 

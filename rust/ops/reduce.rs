@@ -182,7 +182,12 @@ impl Tensor {
         })
     }
 
-    fn reduce_raw(&self, op: ReduceOp, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+    pub(crate) fn reduce_raw(
+        &self,
+        op: ReduceOp,
+        axes: Option<&[i64]>,
+        keepdims: bool,
+    ) -> Result<Tensor> {
         let dt = self.dtype();
         let name = op.name();
         let axes = norm_axes(axes, self.rank(), name)?;

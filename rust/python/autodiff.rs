@@ -376,6 +376,18 @@ fn resume_recording() {
     autodiff::resume();
 }
 
+/// Starts collecting the trainable variables read on this thread (see `end_variable_watch`).
+#[pyfunction]
+fn begin_variable_watch() {
+    autodiff::begin_variable_watch();
+}
+
+/// The identities of the trainable variables read since the matching `begin_variable_watch`.
+#[pyfunction]
+fn end_variable_watch() -> Vec<u64> {
+    autodiff::end_variable_watch()
+}
+
 /// Records an op computed in Python: `outputs` from `inputs`, with `grad_fn(*output_grads)`
 /// returning one gradient (or None) per input. Returns the outputs as recorded.
 #[pyfunction]
@@ -449,5 +461,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hide_tapes, m)?)?;
     m.add_function(wrap_pyfunction!(unhide_tapes, m)?)?;
     m.add_function(wrap_pyfunction!(record_gradient, m)?)?;
+    m.add_function(wrap_pyfunction!(begin_variable_watch, m)?)?;
+    m.add_function(wrap_pyfunction!(end_variable_watch, m)?)?;
     Ok(())
 }
