@@ -16,6 +16,11 @@ pub(crate) fn fresh_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The identity the next tensor will get: tensors made before this call have smaller ones.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.load(Ordering::Relaxed)
+}
+
 /// An immutable n-dimensional array.
 ///
 /// ```

@@ -28,7 +28,9 @@ def test_none_batch_traces_once_for_every_size():
         np.testing.assert_allclose(m.numpy(), want, rtol=1e-6)
         np.testing.assert_allclose(s.numpy(), a.sum(1))
         assert s.shape == (n,)
-    assert len(calls) == 1 and f.experimental_get_tracing_count() == 1
+    # One trace; its Python body runs twice, at two sizes, to confirm that the graph does not
+    # depend on the size.
+    assert len(calls) == 2 and f.experimental_get_tracing_count() == 1
     cf = f.get_concrete_function()
     assert cf.graph.polymorphic
     assert "float32[None, 2]" in str(cf.graph)
@@ -121,6 +123,26 @@ def test_sizes_computed_from_a_traced_shape_retrace_per_shape():
         np.testing.assert_allclose(scale(tf.ones([n])).numpy(), np.full(n, 1 / n))
 
 
+def test_numbers_computed_from_a_traced_size_are_never_frozen():
+    spec = tf.TensorSpec
+    attn = tf.function(
+        lambda q, k: tf.matmul(q, k, transpose_b=True) / tf.sqrt(tf.cast(tf.shape(k)[-1], tf.float32)),
+        input_signature=[spec([None, None]), spec([None, None])])
+    for d in (16, 4):
+        q = tf.ones([2, d])
+        np.testing.assert_allclose(attn(q, q).numpy(), np.full((2, 2), np.sqrt(d)), rtol=1e-6)
+    drop = tf.function(lambda x: x[: tf.shape(x)[0] - 10], input_signature=[spec([None])])
+    for n in (13, 20):
+        np.testing.assert_array_equal(drop(tf.range(float(n))).numpy(), np.arange(n - 10))
+    # Sizes near the ones that stand for None while tracing are the user's own.
+    fixed = tf.function(lambda x: tf.reduce_sum(x) + tf.reduce_sum(tf.ones([1005])),
+                        input_signature=[spec([None])])
+    assert float(fixed(tf.ones([30]))) == 1035.0
+    wide = tf.function(lambda x: tf.zeros([tf.shape(x)[0], 64]) + tf.reduce_sum(x, 1, keepdims=True),
+                       input_signature=[spec([None, 20000])])
+    assert wide(tf.ones([2, 20000])).shape == (2, 64)
+
+
 def test_random_with_the_input_shape():
     f = tf.function(lambda x: x + tf.random.uniform(x.shape, 0.0, 1.0),
                     input_signature=[tf.TensorSpec([None, 2])])
@@ -148,11 +170,11 @@ def test_reduce_retracing_relaxes_shapes():
     f, calls = _counting(lambda x: tf.reduce_sum(x * x), reduce_retracing=True)
     for n in (2, 3, 4, 5, 3):
         assert float(f(tf.ones([n]))) == n
-    assert len(calls) == 2
+    assert len(calls) == 3      # [2], then [None] (its Python run at two sizes)
     f(tf.ones([2, 2]))          # another rank: traced anew
     f(tf.ones([3, 3]))          # relaxed to [None, None]
     f(tf.ones([4, 1]))
-    assert len(calls) == 4
+    assert len(calls) == 6
     plain, plain_calls = _counting(lambda x: tf.reduce_sum(x))
     for n in (2, 3, 4):
         plain(tf.ones([n]))
@@ -201,3 +223,17 @@ def test_keras_saved_model_takes_any_batch(tmp_path):
         out = serve(x[:n])
         out = next(iter(out.values())) if isinstance(out, dict) else out
         np.testing.assert_allclose(out.numpy(), model(x[:n]).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_functions_that_do_not_fit_the_stand_in_sizes_trace_per_shape():
+    # The sizes that stand for None while tracing are odd primes: a reshape into pairs, an
+    # even split or a broadcast against a fixed size fails there, and the call gets a trace
+    # of its own shapes, as eager code would run.
+    spec = tf.TensorSpec
+    pairs = tf.function(lambda x: tf.reshape(x, [-1, 2]), input_signature=[spec([None])])
+    np.testing.assert_array_equal(pairs(tf.range(4.0)).numpy(), [[0.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(pairs(tf.range(6.0)).numpy()[-1], [4.0, 5.0])
+    halves = tf.function(lambda x: tf.split(x, 2), input_signature=[spec([None, 2])])
+    assert [h.shape for h in halves(tf.ones([4, 2]))] == [(2, 2), (2, 2)]
+    plus = tf.function(lambda x: x + tf.ones([5]), input_signature=[spec([None])])
+    np.testing.assert_array_equal(plus(tf.ones([5])).numpy(), np.full(5, 2.0))

@@ -108,6 +108,9 @@ def _key_of(leaf):
         return ("S" if shape is None or None in shape else "T", leaf.dtype.name, shape)
     if isinstance(leaf, np.ndarray):
         return ("T", str(leaf.dtype), leaf.shape)
+    if isinstance(leaf, float):
+        # By repr: -0.0 and 0.0 are equal but trace apart (1 / x), and every NaN is one key.
+        return ("P", type(leaf).__name__, repr(leaf))
     try:
         hash(leaf)
     except TypeError:
@@ -169,6 +172,7 @@ class Function:
         self._input_signature = None if input_signature is None else list(input_signature)
         self._reduce_retracing = reduce_retracing
         self._cache = {}
+        self._unfit = set()  # keys of generic arguments whose trace failed at the marker sizes
         self._fast = {}  # signature_key of all-tensor positional calls -> ConcreteFunction
         self._tracing_count = 0
         self._instances = weakref.WeakKeyDictionary()
@@ -243,7 +247,16 @@ class Function:
             return cf
         flat = nest.flatten((args, kwargs))
         for generic in self._generic_arguments(args, kwargs, key):
-            g = self._concrete(*generic)
+            gkey = _structure_key(*generic)
+            if gkey in self._unfit:
+                continue
+            try:
+                g = self._concrete(*generic)
+            except errors.InvalidArgumentError:
+                # The sizes standing for None did not fit the function (``tf.reshape(x, [-1,
+                # 2])`` with an odd one): a trace for this call's shapes instead.
+                self._unfit.add(gkey)
+                continue
             if g._graph.polymorphic and g._graph.accepts([flat[i] for i in g._arg_positions]):
                 return g
         return self._concrete(args, kwargs)
@@ -310,6 +323,8 @@ class Function:
                 # None]``): one size for every None dimension, as a graph that binds them all.
                 markers, alternates = (markers[0],) * len(markers), (alternates[0],) * len(markers)
                 graph, result, layout = self._trace_with(args, kwargs, markers, alternates)
+            if graph.polymorphic:
+                graph = self._confirm(graph, args, kwargs, markers, alternates)
         specs = list(flat)
         for i in positions:
             a = flat[i]
@@ -321,6 +336,22 @@ class Function:
         inputs = nest.pack_sequence_as((args, kwargs), specs)
         return ConcreteFunction(graph, result, layout, positions, self.__name__, inputs,
                                 owner=self if generic else None)
+
+    def _confirm(self, graph, args, kwargs, markers, alternates):
+        """``graph``, polymorphic only if tracing the function again with the alternate sizes
+        gives the same graph: a number computed from a traced size (``tf.shape(x)[0] - 10``)
+        would be frozen into the graph, and then calls with other sizes trace again."""
+        try:
+            other, _, _ = self._trace_with(args, kwargs, alternates, None)
+        except Exception:  # noqa: BLE001 - any failure at other sizes: stay concrete
+            other = None
+        axes = sorted({ax for a in nest.flatten((args, kwargs)) if _has_none(a)
+                       for ax, d in enumerate(a.shape) if d is None})
+        used = list(dict.fromkeys(markers[a % len(markers)] for a in axes))
+        alt = [alternates[markers.index(m)] for m in used]
+        if other is None:
+            return _rstf.trace_confirm(graph, graph, [])
+        return _rstf.trace_confirm(graph, other, alt)
 
     def _trace_with(self, args, kwargs, markers, alternates):
         """Runs the Python function on traced inputs (a ``None`` dimension at axis ``a`` sized
@@ -344,7 +375,8 @@ class Function:
         except BaseException:
             _rstf.trace_abort()
             raise
-        graph = _rstf.trace_finish(tensors, used, [alternates[markers.index(m)] for m in used])
+        alt = [] if alternates is None else [alternates[markers.index(m)] for m in used]
+        graph = _rstf.trace_finish(tensors, used if alt else [], alt)
         return graph, result, layout
 
 

@@ -85,6 +85,9 @@ pub struct Graph {
     /// differentiate the forward ops instead of the custom rule, so running it under a
     /// recording tape is refused.
     pub custom_gradient: bool,
+    /// Constants with identities below this are tensors the function captured (see
+    /// `trace::Builder`): each stays its own node, so that a run reads that very tensor.
+    pub captured_before: u64,
     /// The marker sizes standing for `None` dimensions in a shape-polymorphic graph (empty
     /// otherwise); see [`Graph::make_polymorphic`].
     pub symbols: Vec<usize>,
@@ -314,17 +317,19 @@ impl Graph {
                 NodeKind::Op(op) => Some(format!("{op}{:?}", n.inputs)),
                 NodeKind::Const(c) => {
                     let t = &self.consts[*c];
-                    Some(if t.numel() == 1 && t.rank() == 0 {
-                        // Scalars by value: each `0.01 * g` captures its own 0.01 (int64
-                        // ones exactly: past 2^53 a float64 would merge neighbours).
-                        let value = match t.dtype() {
-                            DType::I64 => t.to_vec::<i64>().map(|v| v[0] as u64),
-                            _ => t.item_f64().map(f64::to_bits),
-                        };
-                        format!("const {} {:?}", t.dtype(), value)
-                    } else {
-                        format!("const #{}", t.id())
-                    })
+                    Some(
+                        if t.numel() == 1 && t.rank() == 0 && t.id() >= self.captured_before {
+                            // Scalars by value: each `0.01 * g` captures its own 0.01 (int64
+                            // ones exactly: past 2^53 a float64 would merge neighbours).
+                            let value = match t.dtype() {
+                                DType::I64 => t.to_vec::<i64>().map(|v| v[0] as u64),
+                                _ => t.item_f64().map(f64::to_bits),
+                            };
+                            format!("const {} {:?}", t.dtype(), value)
+                        } else {
+                            format!("const #{}", t.id())
+                        },
+                    )
                 }
                 _ => None,
             };

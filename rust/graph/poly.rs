@@ -146,6 +146,117 @@ fn predicted(shape: &[usize], bind: &[(usize, usize)]) -> Option<Vec<usize>> {
     shape.iter().map(|&d| subst_dim(d, bind)).collect()
 }
 
+/// True when two graphs hold the same nodes in the same order, reading and writing matching
+/// slots (numbered apart: each trace numbers its own) of the same specs. Constants are
+/// matched by value wherever they are read (each trace orders them by first use).
+fn same_structure(a: &Graph, b: &Graph) -> bool {
+    let consts = |g: &Graph| -> HashMap<usize, usize> {
+        g.nodes
+            .iter()
+            .filter_map(|n| match n.kind {
+                NodeKind::Const(c) => Some((n.outputs[0], c)),
+                _ => None,
+            })
+            .collect()
+    };
+    let (ca, cb) = (consts(a), consts(b));
+    let mut map: HashMap<usize, usize> = HashMap::new();
+    let bind = |x: usize, y: usize, map: &mut HashMap<usize, usize>| {
+        a.specs.get(x) == b.specs.get(y) && *map.entry(x).or_insert(y) == y
+    };
+    let same_slot = |x: usize, y: usize, map: &HashMap<usize, usize>| match (ca.get(&x), cb.get(&y))
+    {
+        (Some(&i), Some(&j)) => same_values(&a.consts[i], &b.consts[j]),
+        (None, None) => map.get(&x) == Some(&y),
+        _ => false,
+    };
+    let same_slots = |xs: &[usize], ys: &[usize], map: &HashMap<usize, usize>| {
+        xs.len() == ys.len() && xs.iter().zip(ys).all(|(&x, &y)| same_slot(x, y, map))
+    };
+    fn ops(g: &Graph) -> Vec<&super::Node> {
+        g.nodes
+            .iter()
+            .filter(|n| !matches!(n.kind, NodeKind::Const(_)))
+            .collect()
+    }
+    let (na, nb) = (ops(a), ops(b));
+    if a.inputs.len() != b.inputs.len()
+        || !a
+            .inputs
+            .iter()
+            .zip(&b.inputs)
+            .all(|(&x, &y)| bind(x, y, &mut map))
+        || a.variables.len() != b.variables.len()
+        || !a.variables.iter().zip(&b.variables).all(|(x, y)| x.same(y))
+        || na.len() != nb.len()
+    {
+        return false;
+    }
+    for (x, y) in na.into_iter().zip(nb) {
+        let kind = match (&x.kind, &y.kind) {
+            (NodeKind::Op(p), NodeKind::Op(q)) => unseeded(p) == unseeded(q),
+            (NodeKind::Fused(p), NodeKind::Fused(q)) => p == q,
+            (NodeKind::While(p), NodeKind::While(q)) => {
+                p.n_vars == q.n_vars
+                    && p.n_cond_captures == q.n_cond_captures
+                    && p.max_iterations == q.max_iterations
+                    && same_structure(&p.cond, &q.cond)
+                    && same_structure(&p.body, &q.body)
+                    && match (&p.grad, &q.grad) {
+                        (Some(g), Some(h)) => same_structure(g, h),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            }
+            (p, q) => format!("{p:?}") == format!("{q:?}"),
+        };
+        if !kind
+            || !same_slots(&x.inputs, &y.inputs, &map)
+            || x.outputs.len() != y.outputs.len()
+            || !x
+                .outputs
+                .iter()
+                .zip(&y.outputs)
+                .all(|(&o, &p)| bind(o, p, &mut map))
+        {
+            return false;
+        }
+    }
+    same_slots(&a.outputs, &b.outputs, &map)
+}
+
+/// `op` with a random op's seed left out (each trace draws its own).
+fn unseeded(op: &Op) -> Op {
+    match op {
+        Op::Random { .. } => {
+            let mut o = op.clone();
+            if let Op::Random { seed, .. } = &mut o {
+                *seed = 0;
+            }
+            o
+        }
+        _ => op.clone(),
+    }
+}
+
+/// True when two tensors have the same dtype, shape and bits.
+fn same_values(a: &Tensor, b: &Tensor) -> bool {
+    fn bits(t: &Tensor) -> Option<Vec<u8>> {
+        let h = t.to_host().ok()?.contiguous().ok()?;
+        let size = h.dtype().size();
+        let start = h.layout().offset * size;
+        Some(
+            h.storage()
+                .as_bytes()
+                .get(start..start + h.numel() * size)?
+                .to_vec(),
+        )
+    }
+    a.dtype() == b.dtype()
+        && a.shape() == b.shape()
+        && matches!((bits(a), bits(b)), (Some(x), Some(y)) if x == y)
+}
+
 impl Graph {
     /// True when nothing in the graph (its sub-graphs too) holds a number derived from the
     /// markers other than the markers themselves in shape attributes.
@@ -231,6 +342,31 @@ impl Graph {
         true
     }
 
+    /// Keeps the graph polymorphic only when `other`, the same function traced again with
+    /// `alternates` standing for the symbols, is this graph replayed at those sizes: node for
+    /// node, with equal constants. A number the trace computed from a `None` dimension's size
+    /// (`tf.shape(x)[0] - 10`, the square root of a size) then differs between the two traces,
+    /// and the graph stays concrete. Returns whether it is still polymorphic.
+    pub fn confirm_polymorphic(&mut self, other: &Graph, alternates: &[usize]) -> bool {
+        if self.symbols.is_empty() {
+            return false;
+        }
+        let bind: Vec<(usize, usize)> = self
+            .symbols
+            .iter()
+            .copied()
+            .zip(alternates.iter().copied())
+            .collect();
+        let same = alternates.len() == self.symbols.len()
+            && self
+                .replay(&bind, None)
+                .is_ok_and(|alt| same_structure(&alt, other));
+        if !same {
+            self.symbols.clear();
+        }
+        same
+    }
+
     /// The sizes `args` give the graph's symbols (`None`: the traced sizes themselves, or a
     /// graph that is not polymorphic). Errors when an argument does not fit the traced specs.
     pub(crate) fn bind(&self, args: &[Tensor]) -> Result<Option<Vec<usize>>> {
@@ -307,7 +443,13 @@ impl Graph {
     /// Tapes are set aside meanwhile: the replay is not part of any gradient.
     fn replay(&self, bind: &[(usize, usize)], args: Option<&[Tensor]>) -> Result<Graph> {
         crate::autodiff::hide_tapes();
-        trace::begin();
+        trace::begin_capturing_before(self.captured_before);
+        if args.is_none() {
+            // Sizes that stand for None, as when the function was traced: ops making a result
+            // of such a size stay ops (a replay with real arguments folds them).
+            let markers: Vec<usize> = bind.iter().map(|&(_, to)| to).collect();
+            trace::set_markers(&markers);
+        }
         let res = self.replay_nodes(bind, args);
         let out = match res {
             Ok(outs) => trace::finish(&outs),
@@ -423,5 +565,29 @@ mod tests {
         let mut g = trace::finish(&[y]).unwrap();
         assert!(!g.make_polymorphic(&[1009], &[1013]));
         assert!(!g.accepts(&[Tensor::zeros(&[4], DType::F32).unwrap()]));
+    }
+
+    #[test]
+    fn a_second_trace_confirms_or_refuses_polymorphism() {
+        use crate::DType;
+        // f(x) = x * k, with k = 2 (fixed) or k = sqrt(n) computed from the traced size n.
+        let traced = |n: usize, from_size: bool| {
+            trace::begin();
+            trace::set_markers(&[n]);
+            let x = trace::input(&Tensor::zeros(&[n], DType::F32).unwrap());
+            let k = if from_size { (n as f32).sqrt() } else { 2.0 };
+            let y = x.mul(&Tensor::scalar(k)).unwrap();
+            trace::finish(&[y]).unwrap()
+        };
+        for (from_size, kept) in [(false, true), (true, false)] {
+            let mut g = traced(1009, from_size);
+            // The constant sqrt(1009) looks unrelated to 1009: the replay alone accepts it.
+            assert!(g.make_polymorphic(&[1009], &[1013]));
+            assert_eq!(
+                g.confirm_polymorphic(&traced(1013, from_size), &[1013]),
+                kept
+            );
+            assert_eq!(!g.symbols.is_empty(), kept);
+        }
     }
 }

@@ -46,6 +46,12 @@ pub struct Builder {
     /// Sizes standing for `None` dimensions (see `graph::poly`): an op whose result has one
     /// is traced even when its inputs are constants (`ones_like` of a traced value).
     markers: Vec<usize>,
+    /// Tensors with smaller identities were made before the trace began (0 in sub-graphs and
+    /// graphs rstf traces itself; see [`begin_function`]):
+    /// the function captures them, as TensorFlow captures eager tensors, so ops on them are
+    /// traced (a run reads them again and a tape outside sees the ops) rather than computed
+    /// once into constants.
+    start_id: u64,
 }
 
 thread_local! {
@@ -137,7 +143,23 @@ impl Builder {
 
 /// Starts tracing on this thread (traces nest: the innermost one records).
 pub fn begin() {
-    STACK.with(|s| s.borrow_mut().push(Builder::default()));
+    begin_capturing_before(0);
+}
+
+/// Starts tracing a function written by a user: tensors made before this call that it uses
+/// are captured (see `Builder::start_id`), as TensorFlow captures eager tensors.
+pub fn begin_function() {
+    begin_capturing_before(crate::tensor::next_id());
+}
+
+/// Starts tracing with the tensors whose identities are below `id` captured (a replay of a
+/// graph keeps the captures of the trace it replays).
+pub(crate) fn begin_capturing_before(id: u64) {
+    let b = Builder {
+        start_id: id,
+        ..Builder::default()
+    };
+    STACK.with(|s| s.borrow_mut().push(b));
     DEPTH.with(|d| d.set(d.get() + 1));
 }
 
@@ -221,6 +243,12 @@ pub fn tracks_any(ids: &[u64]) -> bool {
     active()
         && with_top_outer(|b, outer| ids.iter().any(|i| b.traced(i) || outer_traced(b, outer, i)))
             .unwrap_or(false)
+}
+
+/// True when the innermost trace captures one of `ids`: a tensor made before a function's
+/// trace began (see `Builder::start_id`).
+pub fn captures_any(ids: &[u64]) -> bool {
+    active() && with_top(|b| ids.iter().any(|&i| i < b.start_id)).unwrap_or(false)
 }
 
 /// True when `t` is a traced (symbolic) value: its data is only an example.
@@ -380,6 +408,7 @@ pub fn finish_sub(outputs: &[Tensor]) -> Result<(Graph, Vec<Tensor>)> {
         primitive_nodes: Vec::new(),
         check_specs: false,
         custom_gradient: b.custom_gradient,
+        captured_before: b.start_id,
         symbols: Vec::new(),
         specialised: Default::default(),
     };

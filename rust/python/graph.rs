@@ -80,7 +80,7 @@ impl PyGraph {
 #[pyfunction]
 #[pyo3(signature = (markers=Vec::new()))]
 fn trace_begin(markers: Vec<usize>) {
-    trace::begin();
+    trace::begin_function();
     trace::set_markers(&markers);
 }
 
@@ -121,6 +121,15 @@ fn trace_finish(
         g.make_polymorphic(&markers, &alternates);
     }
     Ok(PyGraph { g })
+}
+
+/// `graph`, polymorphic only where `other` (the same function traced again with `alternates`
+/// standing for its symbols) is its replay at those sizes (see `Graph::confirm_polymorphic`).
+#[pyfunction]
+fn trace_confirm(graph: &PyGraph, other: &PyGraph, alternates: Vec<usize>) -> PyGraph {
+    let mut g = graph.g.clone();
+    g.confirm_polymorphic(&other.g, &alternates);
+    PyGraph { g }
 }
 
 /// Starts tracing a loop's condition or body inside the current trace.
@@ -223,6 +232,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace_input, m)?)?;
     m.add_function(wrap_pyfunction!(trace_finish, m)?)?;
     m.add_function(wrap_pyfunction!(trace_begin_sub, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_confirm, m)?)?;
     m.add_function(wrap_pyfunction!(trace_finish_sub, m)?)?;
     m.add_function(wrap_pyfunction!(trace_while, m)?)?;
     m.add_function(wrap_pyfunction!(is_tracing, m)?)?;

@@ -452,6 +452,7 @@ impl GraphDef {
             primitive_nodes: Vec::new(),
             check_specs: true,
             custom_gradient: false,
+            captured_before: 0,
             symbols: self.symbols.clone(),
             specialised: Default::default(),
         };
