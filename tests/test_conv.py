@@ -161,3 +161,21 @@ def test_keras_cnn_trains_traced_and_saves(tmp_path):
     served = tf.saved_model.load(str(tmp_path / "cnn_dir"))
     np.testing.assert_allclose(served.signatures["serving_default"](x[:16]).numpy(),
                                model.predict(x[:16], verbose=0), rtol=1e-6)
+
+
+def test_max_pool_tie_gradients_through_a_graph_and_in_half_precision():
+    # A tape outside a traced function differentiates the graph's MaxPool node with the same
+    # rule; tap indices stay exact where float16 counts are not (a 46x46 window has 2116).
+    x = tf.constant(np.array([[0.0, 3.0, 1.0, 1.0], [3.0, 2.0, 1.0, 1.0]]).reshape(1, 2, 4, 1))
+    pool = tf.function(lambda v: tf.nn.max_pool2d(v, 2, 2, "VALID"))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = pool(x)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy().reshape(2, 4),
+                                  [[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    h = tf.constant(np.ones((1, 46, 46, 1), np.float16))
+    with tf.GradientTape() as tape:
+        tape.watch(h)
+        y = tf.nn.max_pool2d(h, 46, 1, "VALID")
+    g = tape.gradient(y, h).numpy()
+    assert g.sum() == 1.0 and g[0, 0, 0, 0] == 1.0

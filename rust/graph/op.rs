@@ -43,6 +43,9 @@ pub enum Op {
     Softmax { axis: i64, log: bool },
     /// `[x]`
     Softplus,
+    /// `[patches]`: the maximum over axis 3 of `[N, OH, OW, taps, C]` pooling patches, whose
+    /// gradient goes to the first tap holding it (TensorFlow's MaxPool)
+    MaxPoolPatches,
     /// `[x]`: the same values as a new tensor; gradients pass through
     Identity,
     /// `[x]`: the same values as a new tensor; gradients stop
@@ -164,6 +167,7 @@ impl Op {
             Op::Softplus => "Softplus",
             Op::Identity => "Identity",
             Op::StopGradient => "StopGradient",
+            Op::MaxPoolPatches => "MaxPool",
             Op::ReluGrad => "ReluGrad",
             Op::Transpose(_) => "Transpose",
             Op::Reshape(_) => "Reshape",
@@ -258,6 +262,7 @@ impl Op {
             Op::Softplus => one(x.softplus()),
             Op::Identity => one(x.identity()),
             Op::StopGradient => Ok(vec![x.stop_gradient()]),
+            Op::MaxPoolPatches => one(x.max_pool_patches()),
             Op::ReluGrad => one(x.relu_grad(&inputs[1])),
             Op::Transpose(p) => one(x.transpose(p)),
             Op::Reshape(s) => one(x.reshape(s)),
@@ -292,6 +297,7 @@ impl std::fmt::Display for Op {
             | Op::Softplus
             | Op::ReluGrad
             | Op::Identity
+            | Op::MaxPoolPatches
             | Op::StopGradient => String::new(),
             Op::Cast(d) => format!("to={d}"),
             Op::Reduce { axes, keepdims, .. } => format!("axes={axes:?}, keepdims={keepdims}"),

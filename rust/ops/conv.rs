@@ -298,7 +298,7 @@ impl Tensor {
         let [n, oh, ow] = [p.shape()[0], p.shape()[1], p.shape()[2]].map(|d| d as i64);
         let p = p.reshape(&[n, oh, ow, taps, c])?;
         if max {
-            return max_over_taps(&p, taps);
+            return p.max_pool_patches();
         }
         let sum = p.reduce(crate::ops::ReduceOp::Sum, Some(&[3]), false)?;
         // Taps inside the image for each output position (a constant).
@@ -312,27 +312,37 @@ impl Tensor {
     }
 }
 
-/// The maximum over axis 3 (the window's taps) of `[N, OH, OW, taps, C]` patches, whose
-/// gradient goes to the first tap holding the maximum, as TensorFlow's MaxPool (a plain
-/// reduce_max splits it among ties).
-fn max_over_taps(p: &Tensor, taps: i64) -> Result<Tensor> {
-    use crate::ops::{BinaryOp, ReduceOp};
-    let fwd = || p.reduce_raw(ReduceOp::Max, Some(&[3]), false);
-    let desc = || crate::graph::Op::Reduce {
-        op: ReduceOp::Max,
-        axes: Some(vec![3]),
-        keepdims: false,
-    };
-    crate::autodiff::op1(desc, &[p], fwd, |_| {
-        let p = p.clone();
-        crate::autodiff::rule(move |g, _| {
-            let dt = p.dtype();
-            let first = p.arg_reduce(3, true)?.cast(dt)?.expand_dims(3)?;
-            let tap = Tensor::range(0.0, taps as f64, 1.0, dt)?.reshape(&[1, 1, 1, taps, 1])?;
-            let at_first = tap.binary(&first, BinaryOp::Equal)?;
-            let zero = crate::autodiff::scalar_like(&p, 0.0)?;
-            let gk = g[0].expand_dims(3)?.broadcast_to(p.shape())?;
-            Ok(vec![Some(Tensor::select(&at_first, &gk, &zero)?)])
-        })
-    })
+impl Tensor {
+    /// The maximum over axis 3 (the window's taps) of `[N, OH, OW, taps, C]` patches, whose
+    /// gradient goes to the first tap holding the maximum, as TensorFlow's MaxPool (a plain
+    /// reduce_max splits it among ties).
+    pub fn max_pool_patches(&self) -> Result<Tensor> {
+        use crate::ops::{BinaryOp, ReduceOp};
+        if self.rank() != 5 {
+            bail!(
+                "MaxPool: expected patches of rank 5 [N, OH, OW, taps, C], got shape {:?}",
+                self.shape()
+            );
+        }
+        let fwd = || self.reduce_raw(ReduceOp::Max, Some(&[3]), false);
+        op1(
+            || Op::MaxPoolPatches,
+            &[self],
+            fwd,
+            |_| {
+                let p = self.clone();
+                rule(move |g, _| {
+                    // Tap indices compared as int32 (a float16 count is inexact past 2048).
+                    let taps = p.shape()[3] as i64;
+                    let first = p.arg_reduce(3, true)?.cast(DType::I32)?.expand_dims(3)?;
+                    let tap = Tensor::range(0.0, taps as f64, 1.0, DType::I32)?
+                        .reshape(&[1, 1, 1, taps, 1])?;
+                    let at_first = tap.binary(&first, BinaryOp::Equal)?;
+                    let zero = crate::autodiff::scalar_like(&p, 0.0)?;
+                    let gk = g[0].expand_dims(3)?.broadcast_to(p.shape())?;
+                    Ok(vec![Some(Tensor::select(&at_first, &gk, &zero)?)])
+                })
+            },
+        )
+    }
 }

@@ -18,7 +18,7 @@ use crate::graph::fuse::Arg;
 use crate::graph::Op;
 use crate::layout::{broadcast_shapes, contiguous_strides, Layout};
 use crate::ops::reduce::norm_axes;
-use crate::ops::{BinaryOp, UnaryOp};
+use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -389,6 +389,19 @@ fn gpu(op: &Op, x: &[&Tensor]) -> Option<Result<Tensor>> {
                 return None;
             }
             Some(elementwise::map(x, shape, dt?, "x0"))
+        }
+        Op::MaxPoolPatches => {
+            let t = x[0];
+            if t.rank() != 5 || !reduce::supported(ReduceOp::Max, dt?) {
+                return None;
+            }
+            let s = t.shape();
+            Some(reduce::reduce(
+                t,
+                ReduceOp::Max,
+                &[3],
+                &[s[0], s[1], s[2], s[4]],
+            ))
         }
         Op::Reduce { op, axes, keepdims } => {
             if !reduce::supported(*op, dt?) {
