@@ -84,3 +84,40 @@ def test_python_floats_trace_by_their_exact_value():
     assert np.isnan(float(f(one, float("nan"))))
     assert np.isnan(float(f(one, float("nan"))))
     assert f.experimental_get_tracing_count() == 3
+
+
+def test_values_computed_from_captured_tensors_are_readable_while_tracing():
+    # They are the same on every run (a captured tensor never changes), so Python may use them
+    # as indices, sizes and conditions, as it may outside the function.
+    k = tf.constant(2)
+    shape = tf.constant([2, 3])
+    cases = [
+        lambda x: x[:k + 1],
+        lambda x: tf.range(k * 2),
+        lambda x: tf.one_hot([0, 1], k + 1),
+        lambda x: tf.reshape(x, shape[::-1]),
+        lambda x: x * 2.0 if tf.reduce_sum(k) > 0 else x,
+    ]
+    for fn in cases:
+        traced = tf.function(fn)
+        for x in (tf.ones([6]), tf.range(6.0)):
+            np.testing.assert_array_equal(traced(x).numpy(), fn(x).numpy())
+
+
+def test_a_tensor_made_on_the_first_trace_keeps_the_function_polymorphic():
+    # A layer's build() keeps a plain tensor: made by the first trace, it is a constant of
+    # the second one too (which confirms the graph at other sizes).
+    class Table(tf.keras.layers.Layer):
+        def build(self, shape):
+            self.table = tf.sin(tf.range(float(shape[-1])))
+
+        def call(self, x):
+            return x + self.table * 2.0
+
+    layer = Table()
+    f = tf.function(layer, input_signature=[tf.TensorSpec([None, 4])])
+    for n in (2, 3, 5):
+        np.testing.assert_allclose(f(tf.ones([n, 4])).numpy(),
+                                   1.0 + 2.0 * np.sin(np.tile(np.arange(4.0), (n, 1))), rtol=1e-6)
+    assert f.experimental_get_tracing_count() == 1
+    assert f.get_concrete_function().graph.polymorphic

@@ -618,6 +618,17 @@ def test_custom_gradient_that_reads_variables_needs_a_variables_argument():
     with pytest.raises(TypeError, match="keyword argument 'variables'"):
         f(tf.constant(1.0))
 
+    # A variable passed as an argument, by position or keyword, is an input, not a capture.
+    @tf.custom_gradient
+    def g(x, v=None):
+        return x * v, lambda dy: dy * v
+
+    x = tf.constant(3.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = g(x, v=w)
+    check_exact(tape.gradient(y, x), 2.0, "float32")
+
 
 # ----------------------------------------------------------------------------- jacobians
 

@@ -342,7 +342,7 @@ class Function:
         gives the same graph: a number computed from a traced size (``tf.shape(x)[0] - 10``)
         would be frozen into the graph, and then calls with other sizes trace again."""
         try:
-            other, _, _ = self._trace_with(args, kwargs, alternates, None)
+            other, _, _ = self._trace_with(args, kwargs, alternates, None, graph.captured_before)
         except Exception:  # noqa: BLE001 - any failure at other sizes: stay concrete
             other = None
         axes = sorted({ax for a in nest.flatten((args, kwargs)) if _has_none(a)
@@ -353,13 +353,13 @@ class Function:
             return _rstf.trace_confirm(graph, graph, [])
         return _rstf.trace_confirm(graph, other, alt)
 
-    def _trace_with(self, args, kwargs, markers, alternates):
+    def _trace_with(self, args, kwargs, markers, alternates, captured_before=None):
         """Runs the Python function on traced inputs (a ``None`` dimension at axis ``a`` sized
         ``markers[a]``); returns the graph, the Python result and the output layout."""
         flat = nest.flatten((args, kwargs))
         axes = sorted({ax for a in flat if _has_none(a) for ax, d in enumerate(a.shape) if d is None})
         used = list(dict.fromkeys(markers[a % len(markers)] for a in axes))
-        _rstf.trace_begin(used)
+        _rstf.trace_begin(used, captured_before)
         try:
             traced = [_rstf.trace_input(_example(a, markers) if isinstance(a, TensorSpec) else a)
                       if isinstance(a, (Tensor, TensorSpec)) else a for a in flat]

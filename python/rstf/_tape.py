@@ -153,7 +153,7 @@ def custom_gradient(f=None):
             read = _rstf.end_variable_watch()
         # Trainable variables the forward pass read (other than arguments) get gradients from
         # grad_fn(*dy, variables=...), which then returns (input gradients, variable gradients).
-        passed = {id(a) for a in inputs if isinstance(a, Variable)}
+        passed = {id(a) for a in nest.flatten((args, kwargs)) if isinstance(a, Variable)}
         variables = [v for v in map(_lookup, read) if v is not None and id(v) not in passed]
         if variables and not _takes_variables(grad_fn):
             raise TypeError(

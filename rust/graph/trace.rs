@@ -26,6 +26,9 @@ pub struct Builder {
     slots: HashMap<u64, usize>,
     /// Per slot: true for captured constants (not traced values).
     constant: Vec<bool>,
+    /// Per slot: a traced value computed from constants alone (ops on a captured tensor): its
+    /// value is the same on every run, so Python may read it while tracing.
+    known: Vec<bool>,
     specs: Vec<(crate::DType, Vec<usize>)>,
     nodes: Vec<Node>,
     consts: Vec<Tensor>,
@@ -100,12 +103,17 @@ impl Builder {
         let n = self.specs.len();
         self.specs.push((t.dtype(), t.shape().to_vec()));
         self.constant.push(false);
+        self.known.push(false);
         self.slots.insert(t.id(), n);
         n
     }
 
     fn traced(&self, id: &u64) -> bool {
         self.slots.get(id).is_some_and(|&s| !self.constant[s])
+    }
+
+    fn known_value(&self, id: &u64) -> bool {
+        self.slots.get(id).is_some_and(|&s| self.known[s])
     }
 
     /// The slot holding `t`: a traced value, a value of an enclosing trace (a sub-graph
@@ -154,7 +162,7 @@ pub fn begin_function() {
 
 /// Starts tracing with the tensors whose identities are below `id` captured (a replay of a
 /// graph keeps the captures of the trace it replays).
-pub(crate) fn begin_capturing_before(id: u64) {
+pub fn begin_capturing_before(id: u64) {
     let b = Builder {
         start_id: id,
         ..Builder::default()
@@ -251,15 +259,39 @@ pub fn captures_any(ids: &[u64]) -> bool {
     active() && with_top(|b| ids.iter().any(|&i| i < b.start_id)).unwrap_or(false)
 }
 
-/// True when `t` is a traced (symbolic) value: its data is only an example.
+/// True when `t` is a traced (symbolic) value: its data is only an example (a value computed
+/// from constants and captured tensors alone is not: it is the same on every run).
 pub fn is_symbolic(t: &Tensor) -> bool {
-    tracks_any(&[t.id()])
+    let id = t.id();
+    active()
+        && with_top_outer(|b, outer| {
+            for b in std::iter::once(&*b).chain(outer.iter().rev()) {
+                if b.traced(&id) {
+                    return !b.known_value(&id);
+                }
+                if !b.sub {
+                    return false;
+                }
+            }
+            false
+        })
+        .unwrap_or(false)
 }
 
 pub(crate) fn record(op: &Op, inputs: &[&Tensor], outputs: &[Tensor]) {
     with_top_outer(|b, outer| {
         let ins: Vec<usize> = inputs.iter().map(|t| b.slot_of(t, outer)).collect();
+        let known = !ins.is_empty()
+            && ins.iter().all(|&s| b.constant[s] || b.known[s])
+            && !outputs.iter().any(|o| {
+                o.shape()
+                    .iter()
+                    .any(|&d| super::poly::follows(d, &b.markers))
+            });
         let outs: Vec<usize> = outputs.iter().map(|t| b.value(t)).collect();
+        for &o in &outs {
+            b.known[o] = known;
+        }
         b.nodes.push(Node {
             kind: NodeKind::Op(op.clone()),
             inputs: ins,

@@ -55,6 +55,12 @@ impl PyGraph {
         Ok(self.g.accepts(&ts))
     }
 
+    /// Tensors with identities below this were captured by the trace.
+    #[getter]
+    fn captured_before(&self) -> u64 {
+        self.g.captured_before
+    }
+
     /// True when the graph runs for any size of its `None` dimensions.
     #[getter]
     fn polymorphic(&self) -> bool {
@@ -76,11 +82,18 @@ impl PyGraph {
     }
 }
 
-/// Starts a trace on this thread; `markers` are the sizes standing for `None` dimensions.
+/// Starts a trace on this thread; `markers` are the sizes standing for `None` dimensions and
+/// tensors with identities below `captured_before` (by default: made before this call) are
+/// captured.
 #[pyfunction]
-#[pyo3(signature = (markers=Vec::new()))]
-fn trace_begin(markers: Vec<usize>) {
-    trace::begin_function();
+#[pyo3(signature = (markers=Vec::new(), captured_before=None))]
+fn trace_begin(markers: Vec<usize>, captured_before: Option<u64>) {
+    // A second trace of a function takes the first one's captures: tensors the first one made
+    // (a layer's weights built on first call) stay constants.
+    match captured_before {
+        Some(id) => trace::begin_capturing_before(id),
+        None => trace::begin_function(),
+    }
     trace::set_markers(&markers);
 }
 
