@@ -99,6 +99,20 @@ def test_signatures_structures_and_python_values(tmp_path):
         r.double(tf.constant([1, 2]))
 
 
+def test_a_module_with_a_traced_call_loads_callable(tmp_path):
+    class Doubler(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+        def __call__(self, x):
+            return x * 2.0
+
+    tf.saved_model.save(Doubler(), str(tmp_path / "call"))
+    r = tf.saved_model.load(str(tmp_path / "call"))
+    np.testing.assert_array_equal(r(tf.ones([3, 4])).numpy(), np.full((3, 4), 2.0))
+    tf.saved_model.save(tf.Module(), str(tmp_path / "plain"))
+    with pytest.raises(TypeError, match="not callable"):
+        tf.saved_model.load(str(tmp_path / "plain"))(tf.ones([1]))
+
+
 def test_a_failed_save_keeps_the_previous_model(tmp_path):
     mod = MyModule(3)
     mod.multiply(tf.constant([1, 2, 3]))

@@ -174,7 +174,9 @@ def _savable_children(obj):
             if isinstance(v, (Function, ConcreteFunction)) and not k.startswith("__"):
                 items[k] = v
         for k in dir(type(obj)):
-            if not k.startswith("__") and isinstance(getattr(type(obj), k, None), Function):
+            # A traced __call__ is saved too: the loaded object is then callable.
+            if (not k.startswith("__") or k == "__call__") \
+                    and isinstance(getattr(type(obj), k, None), Function):
                 bound = getattr(obj, k)
                 if bound._cache or bound.input_signature is not None:
                     items[k] = bound
@@ -266,6 +268,13 @@ def _bind(spec, value, out) -> bool:
 
 class _Restored(Module):
     """An object of a loaded saved model: its attributes are the saved attributes."""
+
+    def __call__(self, *args, **kwargs):
+        fn = self.__dict__.get("__call__")
+        if fn is None:
+            raise TypeError(f"the restored {self.__dict__.get('_saved_class', 'object')} is not "
+                            "callable: its __call__ was not a traced rstf.function when saved")
+        return fn(*args, **kwargs)
 
     def __repr__(self):
         return f"<rstf restored {self.__dict__.get('_saved_class', 'object')}>"
