@@ -121,3 +121,20 @@ def test_a_tensor_made_on_the_first_trace_keeps_the_function_polymorphic():
                                    1.0 + 2.0 * np.sin(np.tile(np.arange(4.0), (n, 1))), rtol=1e-6)
     assert f.experimental_get_tracing_count() == 1
     assert f.get_concrete_function().graph.polymorphic
+
+
+def test_a_tensor_captured_in_a_loop_body_gets_gradients_on_every_call():
+    c = tf.constant([1.0, 2.0, 3.0])
+
+    @tf.function
+    def f(n):
+        body = lambda i, acc: (i + 1, acc + c * c)  # noqa: E731
+        return tf.reduce_sum(tf.while_loop(lambda i, a: i < n, body, (0, tf.zeros([3])))[1])
+
+    for _ in range(3):
+        with tf.GradientTape() as tape:
+            tape.watch(c)
+            y = f(tf.constant(2))
+        assert float(y) == 28.0
+        np.testing.assert_array_equal(tape.gradient(y, c).numpy(), [4.0, 8.0, 12.0])
+    assert f.experimental_get_tracing_count() == 1

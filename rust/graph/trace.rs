@@ -82,20 +82,27 @@ fn with_top_outer<R>(f: impl FnOnce(&mut Builder, &[Builder]) -> R) -> Option<R>
 }
 
 /// True when `id` is traced by an enclosing trace that `top` may read from (through a chain of
-/// sub-graphs).
+/// sub-graphs), or captured by the function that encloses them.
 fn outer_traced(top: &Builder, outer: &[Builder], id: &u64) -> bool {
+    outer_value(top, outer, id).is_some()
+}
+
+/// For a value that `top`, a sub-graph, reads from its enclosing traces (see [`outer_traced`]):
+/// whether it is known (the same on every run: a captured tensor, or one computed from
+/// constants alone).
+fn outer_value(top: &Builder, outer: &[Builder], id: &u64) -> Option<bool> {
     if !top.sub {
-        return false;
+        return None;
     }
     for b in outer.iter().rev() {
         if b.traced(id) {
-            return true;
+            return Some(b.known_value(id));
         }
         if !b.sub {
-            return false;
+            return (*id < b.start_id).then_some(true);
         }
     }
-    false
+    None
 }
 
 impl Builder {
@@ -122,8 +129,9 @@ impl Builder {
         if let Some(&s) = self.slots.get(&t.id()) {
             return s;
         }
-        if outer_traced(self, outer, &t.id()) {
+        if let Some(known) = outer_value(self, outer, &t.id()) {
             let s = self.value(t);
+            self.known[s] = known;
             self.inputs.push(s);
             self.captures.push(t.clone());
             return s;
@@ -458,7 +466,7 @@ pub fn finish_sub(outputs: &[Tensor]) -> Result<(Graph, Vec<Tensor>)> {
 pub fn record_while(w: While, vars: &[Tensor], captures: &[Tensor]) -> Result<Vec<Tensor>> {
     let all: Vec<&Tensor> = vars.iter().chain(captures).collect();
     let ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
-    if !tracks_any(&ids) {
+    if !tracks_any(&ids) && !captures_any(&ids) {
         let ins: Vec<Tensor> = all.into_iter().cloned().collect();
         return w.run(&ins);
     }
