@@ -243,14 +243,7 @@ fn unseeded(op: &Op) -> Op {
 fn same_values(a: &Tensor, b: &Tensor) -> bool {
     fn bits(t: &Tensor) -> Option<Vec<u8>> {
         let h = t.to_host().ok()?.contiguous().ok()?;
-        let size = h.dtype().size();
-        let start = h.layout().offset * size;
-        Some(
-            h.storage()
-                .as_bytes()
-                .get(start..start + h.numel() * size)?
-                .to_vec(),
-        )
+        Some(crate::saved::tensors::bytes_of(&h).to_vec())
     }
     a.dtype() == b.dtype()
         && a.shape() == b.shape()

@@ -182,8 +182,8 @@ fn read_hashed(
     Ok(())
 }
 
-/// The bytes of a contiguous tensor's elements.
-fn bytes_of(t: &Tensor) -> &[u8] {
+/// The bytes of a contiguous host tensor's elements.
+pub(crate) fn bytes_of(t: &Tensor) -> &[u8] {
     let size = t.dtype().size();
     let start = t.layout().offset * size;
     &t.storage().as_bytes()[start..start + t.numel() * size]
