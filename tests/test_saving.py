@@ -379,10 +379,12 @@ model.compile(optimizer="sgd", loss=tf.keras.losses.MSE)
 model.fit(x, x ** 2, epochs=2, batch_size=32, verbose=0)
 model.save({path!r})
 np.save({path + '.npy'!r}, model.predict(x, batch_size=32, verbose=0))
-# In the same process the class is known: the model is rebuilt.
-again = tf.keras.models.load_model({path!r})
+# A class passed in custom_objects (or registered) is rebuilt by class, as in Keras 3.
+again = tf.keras.models.load_model({path!r}, custom_objects={{"MyModel": MyModel}})
 assert type(again).__name__ == "MyModel"
 assert np.array_equal(again.predict(x, batch_size=32, verbose=0), np.load({path + '.npy'!r}))
+# Without it, a class is not looked up in the module the file names: the model is revived.
+assert type(tf.keras.models.load_model({path!r})).__name__ != "MyModel"
 """)
     # Here MyModel does not exist: the model is revived from its traced serving function.
     loaded = tf.keras.models.load_model(path)

@@ -16,17 +16,39 @@ loading a SavedModel directory is revived from its traced functions instead.
 >>> again = tf.keras.models.load_model(path)
 >>> bool(np.array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0)))
 True
+
+Loading never runs code named in a file: a config's classes are looked up only among rstf's own
+layers, models, optimizers and losses, the classes registered with
+:func:`register_keras_serializable` (or in :func:`get_custom_objects`), those of an active
+:class:`custom_object_scope`, and ``custom_objects``; no module named in a file is imported. A
+subclassed model is found again once its class is registered:
+
+>>> @tf.keras.saving.register_keras_serializable(package="Docs")
+... class Twice(tf.keras.Model):
+...     def call(self, x):
+...         return 2.0 * x
+>>> tf.keras.saving.get_registered_name(Twice)
+'Docs>Twice'
+
+A ``.keras`` file is a zip: before its weights are unpacked, their declared size is checked
+against two settable limits, so that a small crafted file cannot cost gigabytes:
+
+- ``rstf.keras.saving.MAX_WEIGHTS_BYTES`` (16 GiB): the largest unpacked weights file;
+- ``rstf.keras.saving.MAX_COMPRESSION_RATIO`` (100): the largest unpacked/packed size ratio of
+  an entry over ``RATIO_CHECK_ABOVE_BYTES`` (64 MiB) unpacked. rstf stores weights uncompressed;
+  floats barely compress, so only a file packed by something else can come near the ratio.
+
+Unpacking also stops at the declared size (a lying entry is a DataLossError).
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import inspect
 import json
 import os
-import shutil
-import sys
 import tempfile
+import threading
 import zipfile
 
 import numpy as np
@@ -36,6 +58,13 @@ from .. import _trackable
 
 _WEIGHTS_FORMAT = "rstf.keras.weights"
 _MAX_CONFIG = 64 << 20
+
+MAX_WEIGHTS_BYTES = 16 << 30
+"""The largest weights file a ``.keras`` file may unpack to (bytes)."""
+MAX_COMPRESSION_RATIO = 100
+"""The largest unpacked/packed size ratio of a ``.keras`` entry over ``RATIO_CHECK_ABOVE_BYTES``."""
+RATIO_CHECK_ABOVE_BYTES = 64 << 20
+"""Entries that unpack to at most this many bytes are not held to ``MAX_COMPRESSION_RATIO``."""
 
 
 class CapturesInit:
@@ -78,6 +107,8 @@ def _unvalue(v, custom_objects):
     if isinstance(v, list):
         return [_unvalue(x, custom_objects) for x in v]
     if isinstance(v, dict):
+        if v.get("class_name") == "__lambda__" or v.get("function_type") == "lambda":
+            _refuse_code("a `lambda` object")
         if set(v) == {"__layer__"}:
             return deserialize(v["__layer__"], custom_objects)
         if set(v) == {"__activation__"}:
@@ -117,36 +148,136 @@ def _default_get_config(self):
 
 def serialize(obj) -> dict:
     cls = type(obj)
-    return {"class_name": cls.__name__, "module": cls.__module__, "config": get_config(obj)}
+    doc = {"class_name": cls.__name__, "module": cls.__module__, "config": get_config(obj)}
+    if cls in _GLOBAL_CUSTOM_NAMES:
+        doc["registered_name"] = _GLOBAL_CUSTOM_NAMES[cls]
+    return doc
+
+
+# -- which classes a file may name --------------------------------------------------------------
+
+_GLOBAL_CUSTOM_OBJECTS: dict = {}
+_GLOBAL_CUSTOM_NAMES: dict = {}
+_state = threading.local()  # .scope: the custom_object_scope dict; .safe_mode
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """A decorator that lets ``load_model`` find a class (or function) by the key
+    ``'package>name'`` (``name`` defaults to its ``__name__``), saved as its
+    ``registered_name``."""
+
+    def decorator(arg):
+        key = f"{package}>{name if name is not None else arg.__name__}"
+        if inspect.isclass(arg) and not (hasattr(arg, "get_config") or issubclass(arg, CapturesInit)):
+            raise ValueError("Cannot register a class that does not have a get_config() method.")
+        _GLOBAL_CUSTOM_OBJECTS[key] = arg
+        _GLOBAL_CUSTOM_NAMES[arg] = key
+        return arg
+
+    return decorator
+
+
+def get_custom_objects() -> dict:
+    """The live global dictionary of registered objects, by key."""
+    return _GLOBAL_CUSTOM_OBJECTS
+
+
+def get_registered_name(obj) -> str:
+    """The key ``obj`` is registered under, else its ``__name__``."""
+    return _GLOBAL_CUSTOM_NAMES.get(obj, obj.__name__)
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object registered (or in scope, or in ``custom_objects``) under ``name``, or None."""
+    for objects in (getattr(_state, "scope", None), _GLOBAL_CUSTOM_OBJECTS, custom_objects, module_objects):
+        if objects and name in objects:
+            return objects[name]
+    return None
+
+
+class CustomObjectScope:
+    """``with custom_object_scope({'MyLayer': MyLayer}):`` lets loading find those objects."""
+
+    def __init__(self, custom_objects=None):
+        self.custom_objects = dict(custom_objects or {})
+        self._backup = None
+
+    def __enter__(self):
+        self._backup = getattr(_state, "scope", None)
+        _state.scope = {**(self._backup or {}), **self.custom_objects}
+        return self
+
+    def __exit__(self, *exc):
+        _state.scope = self._backup
+
+
+custom_object_scope = CustomObjectScope
+
+
+@contextlib.contextmanager
+def _safe_mode_scope(safe_mode):
+    before = getattr(_state, "safe_mode", True)
+    _state.safe_mode = bool(safe_mode)
+    try:
+        yield
+    finally:
+        _state.safe_mode = before
+
+
+def _refuse_code(what):
+    """A config asks for Python code (a lambda's bytecode): never loaded."""
+    if getattr(_state, "safe_mode", True):
+        raise ValueError(f"Requested the deserialization of {what}. This carries a potential risk of "
+                         "arbitrary code execution and thus it is disallowed (safe_mode=True).")
+    raise ValueError(f"Requested the deserialization of {what}: rstf never loads Python code from a "
+                     "file, even with safe_mode=False; register the function or pass it in custom_objects")
+
+
+def _builtin_class(name, module):
+    """An rstf layer, model, optimizer or loss class named ``name``, for a module path of rstf
+    or Keras (the kind the path names first: ``keras.losses.MeanSquaredError`` is the loss)."""
+    from . import layers, models, optimizers
+    from . import losses as _losses
+
+    kinds = {"layers": layers, "models": models, "optimizers": optimizers, "losses": _losses}
+    parts = module.split(".")
+    order = sorted(kinds, key=lambda k: k not in parts)
+    bases = (layers.Layer, optimizers.Optimizer, _losses.Loss)
+    for kind in order:
+        cls = vars(kinds[kind]).get(name)
+        if isinstance(cls, type) and not name.startswith("_") and issubclass(cls, bases) \
+                and cls.__module__.startswith("rstf."):
+            return cls
+    return None
 
 
 def _find_class(doc, custom_objects):
-    name, module = doc.get("class_name"), doc.get("module", "")
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    if module.startswith("rstf."):
-        from . import layers, models, optimizers
-        from . import losses as _losses
-
-        for m in (layers, models, optimizers, _losses):
-            if isinstance(getattr(m, name, None), type):
-                return getattr(m, name)
-    mod = sys.modules.get(module)
-    if mod is None and module != "__main__":
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            mod = None
-    cls = getattr(mod, name, None) if mod is not None else None
-    if not isinstance(cls, type):
-        raise ValueError(f"Unknown class '{name}' (module '{module}'): pass it in custom_objects, as "
-                         f"load_model(path, custom_objects={{'{name}': {name}}})")
-    return cls
+    name, module = doc.get("class_name"), doc.get("module") or ""
+    registered = doc.get("registered_name") or name
+    if not all(isinstance(s, str) for s in (name, module, registered)):
+        raise ValueError(f"load: a config's class_name, module and registered_name must be strings: {doc!r}")
+    for key in dict.fromkeys((registered, name)):
+        obj = get_registered_object(key, custom_objects)
+        if obj is not None:
+            return obj
+    if module in ("keras", "rstf") or module.startswith(("keras.", "rstf.")):
+        cls = _builtin_class(name, module)
+        if cls is not None:
+            return cls
+    raise ValueError(f"Unknown class '{name}' (module '{module}'): loading imports no module named in a "
+                     "file; register the class with rstf.keras.saving.register_keras_serializable() or "
+                     f"pass it in custom_objects, as load_model(path, custom_objects={{'{name}': {name}}})")
 
 
 def deserialize(doc, custom_objects=None):
+    if not isinstance(doc, dict):
+        raise ValueError(f"load: a saved object must be a dict with a class_name, got {doc!r}")
+    if doc.get("class_name") == "__lambda__":
+        _refuse_code("a `lambda` object")
     cls = _find_class(doc, custom_objects)
     config = _unvalue(doc.get("config", {}), custom_objects)
+    if not isinstance(config, dict):
+        raise ValueError(f"load: the config of {doc.get('class_name')!r} must be a dict")
     if hasattr(cls, "from_config"):
         return cls.from_config(config)
     return cls(**config)
@@ -157,6 +288,8 @@ def deserialize(doc, custom_objects=None):
 def model_metadata(model) -> dict:
     """The class, constructor config, compile arguments and build input of a model."""
     meta = {"class_name": type(model).__name__, "module": type(model).__module__}
+    if type(model) in _GLOBAL_CUSTOM_NAMES:
+        meta["registered_name"] = _GLOBAL_CUSTOM_NAMES[type(model)]
     try:
         meta["config"] = get_config(model)
     except (NotImplementedError, TypeError) as e:
@@ -199,7 +332,8 @@ def _compile(model, meta, custom_objects):
 
 def _rebuild(meta, custom_objects, compile):
     """A model from its metadata, compiled and built (weights not yet restored)."""
-    model = deserialize({k: meta.get(k) for k in ("class_name", "module", "config")}, custom_objects)
+    model = deserialize({k: meta.get(k) for k in ("class_name", "module", "registered_name", "config")},
+                        custom_objects)
     if compile:
         _compile(model, meta, custom_objects)
     build = meta.get("build_input")
@@ -281,11 +415,49 @@ def _save_keras_zip(model, path):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved by ``model.save``."""
+    """Loads a model saved by ``model.save``. Classes are found as the module docstring says;
+    ``safe_mode`` refuses configs that ask for Python code (lambdas), as in Keras."""
+    filepath = os.fspath(filepath)
+    with custom_object_scope(custom_objects), _safe_mode_scope(safe_mode):
+        return _load_model(filepath, custom_objects, compile)
+
+
+def _check_entry(filepath, info):
+    """Refuses an entry that would unpack to more than the limits allow (see the module doc)."""
+    from ..errors import DataLossError
+
+    size = info.file_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise DataLossError(f"{filepath}: {info.filename} unpacks to {size} bytes, more than "
+                            f"rstf.keras.saving.MAX_WEIGHTS_BYTES ({MAX_WEIGHTS_BYTES}); raise that limit "
+                            "to load a larger model from a trusted file")
+    packed = max(1, min(info.compress_size, os.path.getsize(filepath)))
+    if size > RATIO_CHECK_ABOVE_BYTES and size > MAX_COMPRESSION_RATIO * packed:
+        raise DataLossError(f"{filepath}: {info.filename} unpacks {packed} bytes to {size} bytes, a ratio "
+                            f"over rstf.keras.saving.MAX_COMPRESSION_RATIO ({MAX_COMPRESSION_RATIO}); "
+                            "raise that limit to load a trusted file")
+
+
+def _extract(filepath, z, info, dst_path):
+    """Copies an entry out, stopping at its declared size (declared sizes can lie)."""
+    from ..errors import DataLossError
+
+    left = info.file_size
+    with z.open(info) as src, open(dst_path, "wb") as dst:
+        while True:
+            chunk = src.read(min(1 << 20, left + 1))
+            if not chunk:
+                return
+            left -= len(chunk)
+            if left < 0:
+                raise DataLossError(f"{filepath}: {info.filename} is larger than its declared size")
+            dst.write(chunk)
+
+
+def _load_model(filepath, custom_objects, compile):
     from ..errors import DataLossError, NotFoundError
     from ..train import load_variables
 
-    filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise NotFoundError(f"load_model: {filepath} does not exist")
     if os.path.isdir(filepath):
@@ -296,12 +468,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             if info.file_size > _MAX_CONFIG:
                 raise DataLossError(f"{filepath}: config.json is too large")
             doc = json.loads(z.read("config.json"))
-            if doc.get("format") != "rstf.keras" or doc.get("version") != 1:
+            if not isinstance(doc, dict) or doc.get("format") != "rstf.keras" or doc.get("version") != 1 \
+                    or not isinstance(doc.get("model"), dict):
                 raise DataLossError(f"{filepath}: not an rstf .keras file of version 1")
-            with z.open("model.weights.safetensors") as src, \
-                    open(os.path.join(tmp, "w.safetensors"), "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            values = load_variables(os.path.join(tmp, "w.safetensors"), _WEIGHTS_FORMAT)
+            info = z.getinfo("model.weights.safetensors")
+            _check_entry(filepath, info)
+            wpath = os.path.join(tmp, "w.safetensors")
+            _extract(filepath, z, info, wpath)
+            values = load_variables(wpath, _WEIGHTS_FORMAT)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError) as e:
         raise DataLossError(f"{filepath}: not a valid .keras file: {e}") from None
     model = _rebuild(doc["model"], custom_objects, compile)
