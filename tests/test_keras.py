@@ -140,6 +140,32 @@ def test_sequential_classifier_with_metrics_and_validation():
     assert h.history["val_accuracy"][-1] > 0.85
 
 
+@pytest.mark.parametrize("kwargs", [{"input_shape": (4,)}, {"input_dim": 4},
+                                    {"batch_input_shape": (None, 4)}])
+def test_sequential_whose_first_layer_declares_its_input_is_built_at_once(kwargs):
+    model = tf.keras.Sequential([tf.keras.layers.Dense(3, **kwargs)])
+    assert len(model.weights) == 2 and model.count_params() == 4 * 3 + 3  # Keras: 15
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Total params: 15" in lines
+    assert model(np.ones((2, 4), np.float32)).shape == (2, 3)
+
+
+def test_predict_and_evaluate_take_steps():
+    x = np.arange(1000, dtype=np.float32)[:, None]
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, kernel_initializer="ones")])
+    model.compile(optimizer="sgd", loss="mae")
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(32)
+    # Keras: steps batches, 10 * 32 rows of the 1000.
+    np.testing.assert_array_equal(model.predict(ds, steps=10, verbose=0), x[:320])
+    np.testing.assert_array_equal(model.predict(x, batch_size=32, steps=10, verbose=0), x[:320])
+    assert model.predict(ds, verbose=0).shape == (1000, 1)
+    pairs = tf.data.Dataset.from_tensor_slices((x, np.zeros_like(x))).batch(32)
+    assert model.evaluate(pairs, steps=2, verbose=0) == pytest.approx(float(np.mean(x[:64])))
+    assert model.evaluate(x, np.zeros_like(x), batch_size=32, steps=2, verbose=0) == pytest.approx(
+        float(np.mean(x[:64])))
+
+
 def test_fit_bad_input():
     model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
     with pytest.raises(RuntimeError, match="compile"):

@@ -50,6 +50,14 @@ class Layer(CapturesInit, Module):
         self.built = False
         self._dtype = dtype or "float32"
         self.input_spec = None
+        # Keras' input_shape / input_dim / batch_input_shape: the first layer of a Sequential
+        # declares the model's input with them.
+        shape = kwargs.get("input_shape")
+        if kwargs.get("input_dim") is not None:
+            shape = (kwargs["input_dim"],)
+        elif kwargs.get("batch_input_shape") is not None:
+            shape = tuple(kwargs["batch_input_shape"])[1:]
+        self.__dict__["_input_shape_arg"] = None if shape is None else tuple(shape)
 
     @property
     def dtype(self):

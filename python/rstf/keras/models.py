@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 
@@ -322,24 +323,27 @@ class Model(Layer):
         history.model = self
         return history
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, **kwargs):
-        """The loss (and metrics) over ``(x, y)`` or a Dataset of ``(x, y)`` batches."""
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 return_dict=False, **kwargs):
+        """The loss (and metrics) over ``(x, y)`` or a Dataset of ``(x, y)`` batches (its
+        first ``steps`` batches when ``steps`` is given)."""
         if not self._compiled:
             self._check(x, y)
         batches, _ = self._inputs(x, y, batch_size or 32, "evaluate")
         _, eval_fn = self._functions()
-        logs = self._run_epoch(eval_fn, batches())
+        logs = self._run_epoch(eval_fn, itertools.islice(batches(), steps))
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, **kwargs):
         """The model's outputs for ``x`` (arrays, tensors, or a Dataset of inputs or of
-        ``(x, y)`` pairs), as a numpy array."""
+        ``(x, y)`` pairs), as a numpy array: for its first ``steps`` batches when ``steps`` is
+        given."""
         if isinstance(x, _data.Dataset):
             outs = []
-            for e in x:
+            for e in itertools.islice(x, steps):
                 xb = e[0] if isinstance(e, tuple) else e
                 if xb.dtype.name == "float64":
                     xb = _o.cast(xb, "float32")
@@ -349,8 +353,8 @@ class Model(Layer):
         if x.dtype == np.float64:
             x = x.astype(np.float32)
         batch_size = batch_size or 32
-        outs = [np.asarray(self(_o.constant(x[i:i + batch_size]), training=False))
-                for i in range(0, len(x), batch_size)]
+        starts = range(0, len(x), batch_size)[:steps]
+        outs = [np.asarray(self(_o.constant(x[i:i + batch_size]), training=False)) for i in starts]
         return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
 
     def summary(self, print_fn=print):
@@ -431,6 +435,10 @@ class Sequential(Model):
                 raise ValueError("Sequential: an Input can only be the first layer")
             self.__dict__["_input"] = layer
             return
+        declared = layer.__dict__.get("_input_shape_arg")
+        if not self._layers and declared is not None and "_input" not in self.__dict__:
+            # As Keras: a first layer given input_shape declares the model's input.
+            self.__dict__["_input"] = InputLayer(shape=declared, dtype=layer.dtype)
         self._layers.append(layer)
         spec = self.__dict__.get("_input")
         if spec is not None:
