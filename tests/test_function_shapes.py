@@ -237,3 +237,20 @@ def test_functions_that_do_not_fit_the_stand_in_sizes_trace_per_shape():
     assert [h.shape for h in halves(tf.ones([4, 2]))] == [(2, 2), (2, 2)]
     plus = tf.function(lambda x: x + tf.ones([5]), input_signature=[spec([None])])
     np.testing.assert_array_equal(plus(tf.ones([5])).numpy(), np.full(5, 2.0))
+
+
+def test_kept_traces_are_bounded_least_recently_used_first(monkeypatch):
+    import rstf._function as function_module
+
+    monkeypatch.setattr(function_module, "MAX_CACHED_TRACES", 8)
+    f, calls = _counting(lambda x: tf.reduce_sum(x) + 1.0)
+    hot = tf.ones([1])  # a tensor: its calls take the fast path
+    with pytest.warns(UserWarning, match="traced 6 times"):
+        for n in range(2, 40):
+            assert float(f(np.ones((n,), np.float32))) == n + 1.0
+            assert float(f(hot)) == 2.0  # used between every new shape: never dropped
+    assert len(f._list_all_concrete_functions()) == 8
+    assert len(calls) == 39  # the 38 shapes and the hot one, traced once
+    f(np.ones((39,), np.float32))  # among the 8 kept
+    f(np.ones((2,), np.float32))  # dropped long ago: traced again
+    assert len(calls) == 40 and len(f._list_all_concrete_functions()) == 8

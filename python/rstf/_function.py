@@ -13,10 +13,16 @@ Tracing.
 <rstf.Tensor: shape=(), dtype=int32, numpy=27>
 >>> my_func.experimental_get_tracing_count()
 1
+
+A function keeps at most ``rstf._function.MAX_CACHED_TRACES`` (256) traced graphs: past that,
+the least recently used one is dropped (and traced again if it is called again). Calls with many
+different shapes are better served by an ``input_signature`` with ``None`` dimensions or by
+``reduce_retracing=True``; a warning says so at the sixth trace.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import warnings
 import weakref
@@ -73,6 +79,9 @@ _MARKERS = (
     ((61, 223, 263, 283, 383, 409, 587, 631), (67, 227, 269, 293, 389, 419, 593, 641)),
 )
 _EXAMPLE_BUDGET = 1 << 22
+
+MAX_CACHED_TRACES = 256
+"""How many traced graphs a function keeps (least recently used dropped first)."""
 
 
 def _has_none(spec) -> bool:
@@ -171,9 +180,9 @@ class Function:
         self._python_function = python_function
         self._input_signature = None if input_signature is None else list(input_signature)
         self._reduce_retracing = reduce_retracing
-        self._cache = {}
+        self._cache = collections.OrderedDict()  # key -> ConcreteFunction, least recently used first
         self._unfit = set()  # keys of generic arguments whose trace failed at the marker sizes
-        self._fast = {}  # signature_key of all-tensor positional calls -> ConcreteFunction
+        self._fast = {}  # signature_key of all-tensor positional calls -> (ConcreteFunction, key)
         self._tracing_count = 0
         self._instances = weakref.WeakKeyDictionary()
         self.__name__ = name or getattr(python_function, "__name__", "function")
@@ -235,7 +244,17 @@ class Function:
         if cf is None:
             cf = self._trace(args, kwargs)
             self._cache[key] = cf
+            while len(self._cache) > max(1, MAX_CACHED_TRACES):
+                _, old = self._cache.popitem(last=False)
+                for fast in [f for f, (c, _) in self._fast.items() if c is old]:
+                    del self._fast[fast]
+        else:
+            self._cache.move_to_end(key)
         return cf
+
+    def _list_all_concrete_functions(self):
+        """The traced graphs kept, least recently used first."""
+        return list(self._cache.values())
 
     def _for_call(self, args, kwargs) -> ConcreteFunction:
         """The graph that runs a call with these arguments: a graph traced for them, else a
@@ -244,6 +263,7 @@ class Function:
         key = _structure_key(args, kwargs)
         cf = self._cache.get(key)
         if cf is not None:
+            self._cache.move_to_end(key)
             return cf
         flat = nest.flatten((args, kwargs))
         for generic in self._generic_arguments(args, kwargs, key):
@@ -290,14 +310,17 @@ class Function:
     def __call__(self, *args, **kwargs):
         fast = None if kwargs else _rstf.signature_key(args)
         if fast is not None:
-            cf = self._fast.get(fast)
-            if cf is not None:
-                return cf._call_flat(args)
+            hit = self._fast.get(fast)
+            if hit is not None:
+                self._cache.move_to_end(hit[1])
+                return hit[0]._call_flat(args)
         self._check_signature(args, kwargs)
         args, kwargs = self._normalize(args, kwargs)
         cf = self._for_call(args, kwargs)
         if fast is not None:
-            self._fast[fast] = cf
+            key = next((k for k, c in reversed(self._cache.items()) if c is cf), None)
+            if key is not None:
+                self._fast[fast] = (cf, key)
         flat = nest.flatten((args, kwargs))
         return cf._call_flat([flat[i] for i in cf._arg_positions])
 
