@@ -272,6 +272,25 @@ def test_repr_layout():
     assert repr(tf.constant(False)) == "<rstf.Tensor: shape=(), dtype=bool, numpy=False>"
 
 
+def test_format_is_the_numpy_values_format():
+    # TensorFlow's EagerTensor.__format__ is ``self._numpy().__format__(format_spec)``.
+    assert f"{tf.constant([1, 2, 3])}" == format(tf.constant([1, 2, 3])) == "[1 2 3]"
+    assert f"{tf.constant(21.0)}" == "21.0"
+    assert f"{tf.constant(3.14159):.2f}" == format(tf.constant(3.14159), ".2f") == "3.14"
+    assert f"{tf.constant(7):>4}|{tf.constant(255):x}" == "   7|ff"
+    with pytest.raises(TypeError):
+        format(tf.constant([1.0, 2.0]), ".2f")
+    seen = []
+
+    @tf.function
+    def f(x):
+        seen.append((format(x), str(x)))  # a traced tensor formats as its str
+        return x
+
+    f(tf.constant(1.0))
+    assert seen[0][0] == seen[0][1] and "traced" in seen[0][0]
+
+
 def test_repr_of_views_and_bfloat16():
     x = tf.constant([[1, 2, 3], [4, 5, 6]])
     assert repr(tf.transpose(x)[::-1]) == ("<rstf.Tensor: shape=(3, 2), dtype=int32, numpy=\n"

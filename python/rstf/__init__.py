@@ -11,6 +11,7 @@ rstf.Tensor(
 """
 
 from . import _rstf
+from ._format import tensor_format as _tensor_format
 from ._format import tensor_text as _tensor_text
 from ._rstf import Tensor
 from ._shape import TensorShape, _from_dims
@@ -34,6 +35,7 @@ from .dtypes import (
 )
 
 _rstf._set_helpers(list(_ALL_DTYPES), _from_dims, _tensor_text)
+Tensor.__format__ = _tensor_format  # type: ignore[method-assign]
 
 
 from . import (  # noqa: E402

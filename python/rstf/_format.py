@@ -27,3 +27,13 @@ def tensor_text(t, is_repr: bool) -> str:
     if is_repr:
         return f"<rstf.Tensor: shape={shape}, dtype={t.dtype.name}, numpy={_numpy_text(value, True)}>"
     return f"rstf.Tensor({_numpy_text(value, False)}, shape={shape}, dtype={t.dtype.name})"
+
+
+def tensor_format(t, format_spec: str) -> str:
+    """``format(t, spec)``: as TensorFlow's eager tensors, the numpy value's ``__format__``
+    (``'{:.2f}'.format(scalar)`` works; ``'{}'`` gives ``str(t.numpy())``)."""
+    from . import _rstf
+
+    if _rstf.is_symbolic(t):
+        return object.__format__(t, format_spec)
+    return np.asarray(t).__format__(format_spec)
