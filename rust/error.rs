@@ -60,3 +60,25 @@ impl From<std::io::Error> for Error {
         }
     }
 }
+
+/// Runs `f`, turning a panic inside it into [`Error::Internal`] naming `op` (a bug in a
+/// kernel must reach the caller as an error it can catch, never abort a Python program or a
+/// loaded model's runner). Costs nothing when nothing panics.
+pub fn catch_panic<T>(op: impl FnOnce() -> String, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(panic_error(&op(), payload)),
+    }
+}
+
+/// The [`Error::Internal`] for a caught panic's payload.
+pub fn panic_error(op: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Error::Internal(format!(
+        "{op}: internal error ({msg}); this is a bug in rstf, please report it"
+    ))
+}

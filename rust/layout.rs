@@ -100,13 +100,14 @@ impl Layout {
         (lo as usize, hi as usize + 1)
     }
 
-    /// Normalises a possibly negative `axis` against `rank`, naming `op` on error.
+    /// Normalises a possibly negative `axis` against `rank`, naming `op` on error. A scalar
+    /// has no axis at all (TensorFlow refuses axis 0 and -1 there too).
     pub fn norm_axis(axis: i64, rank: usize, op: &str) -> Result<usize> {
         let r = rank as i64;
-        if axis < -r
-            || axis >= r.max(1) && !(r == 0 && axis == 0)
-            || (r == 0 && axis != 0 && axis != -1)
-        {
+        if axis < -r || axis >= r {
+            if rank == 0 {
+                bail!("{op}: axis {axis} is out of bounds for a scalar (a tensor of rank 0 has no axes)");
+            }
             bail!("{op}: axis {axis} is out of bounds for a tensor of rank {rank}; expected -{rank} <= axis < {rank}");
         }
         Ok(if axis < 0 {

@@ -20,6 +20,7 @@ pub mod dtype;
 pub mod error;
 pub mod graph;
 pub mod layout;
+pub mod limits;
 pub mod ops;
 pub mod optim;
 pub mod saved;

@@ -91,6 +91,7 @@ impl Storage {
 
 /// Allocates a vector of `n` elements, reporting failure instead of aborting.
 pub fn try_alloc<T: Element>(n: usize, op: &str) -> crate::Result<Vec<T>> {
+    crate::limits::check_value(n as u128 * std::mem::size_of::<T>() as u128, op)?;
     let mut v: Vec<T> = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
         crate::Error::ResourceExhausted(format!(

@@ -24,6 +24,7 @@ mod tape;
 
 pub use tape::{ActiveTape, Tape};
 
+use crate::error::catch_panic;
 use crate::graph::Op;
 use crate::{Result, Tensor};
 use std::cell::{Cell, RefCell};
@@ -160,9 +161,15 @@ pub fn op1(
     if crate::device::gpu_involved(inputs) {
         let o = op();
         let fwd = || {
-            let mut v = crate::backend::wgpu::run_op(&o, inputs, || forward().map(|t| vec![t]))?;
-            v.pop()
-                .ok_or_else(|| crate::Error::Internal(format!("{}: no output", o.name())))
+            catch_panic(
+                || o.name().to_string(),
+                || {
+                    let mut v =
+                        crate::backend::wgpu::run_op(&o, inputs, || forward().map(|t| vec![t]))?;
+                    v.pop()
+                        .ok_or_else(|| crate::Error::Internal(format!("{}: no output", o.name())))
+                },
+            )
         };
         if !must_record() {
             return fwd();
@@ -173,9 +180,13 @@ pub fn op1(
         return Ok(y);
     }
     if !must_record() {
-        return forward();
+        return catch_panic(|| op().name().to_string(), forward);
     }
-    let mut out = [paused(forward)?];
+    let y = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| paused(forward))) {
+        Ok(y) => y?,
+        Err(p) => return Err(crate::error::panic_error(op().name(), p)),
+    };
+    let mut out = [y];
     record(op, inputs, &mut out, |o| make(&o[0]));
     let [y] = out;
     Ok(y)
@@ -191,7 +202,12 @@ pub fn op_n(
     #[cfg(feature = "gpu")]
     if crate::device::gpu_involved(inputs) {
         let o = op();
-        let fwd = || crate::backend::wgpu::run_op(&o, inputs, forward);
+        let fwd = || {
+            catch_panic(
+                || o.name().to_string(),
+                || crate::backend::wgpu::run_op(&o, inputs, forward),
+            )
+        };
         if !must_record() {
             return fwd();
         }
@@ -200,9 +216,12 @@ pub fn op_n(
         return Ok(out);
     }
     if !must_record() {
-        return forward();
+        return catch_panic(|| op().name().to_string(), forward);
     }
-    let mut out = paused(forward)?;
+    let mut out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| paused(forward))) {
+        Ok(out) => out?,
+        Err(p) => return Err(crate::error::panic_error(op().name(), p)),
+    };
     record(op, inputs, &mut out, make);
     Ok(out)
 }

@@ -190,6 +190,7 @@ impl While {
         let mut states = Vec::new();
         let mut i = 0u64;
         while self.max_iterations.is_none_or(|m| i < m) {
+            crate::limits::check_iteration(i)?;
             let mut args = vars.clone();
             args.extend_from_slice(cond_caps);
             let c = self.cond.run(&args)?;

@@ -97,8 +97,22 @@ pub struct Graph {
 
 impl Graph {
     /// Runs the graph. Ops go through the public tensor methods, so an active tape records
-    /// them (gradients flow through a graph call).
+    /// them (gradients flow through a graph call). A panic inside (a bug) is an
+    /// [`Error::Internal`](crate::Error::Internal), never an abort.
     pub fn run(&self, args: &[Tensor]) -> Result<Vec<Tensor>> {
+        crate::error::catch_panic(|| "graph".into(), || self.run_unguarded(args))
+    }
+
+    fn run_unguarded(&self, args: &[Tensor]) -> Result<Vec<Tensor>> {
+        // A graph read from a file runs under the limits of `crate::limits`.
+        let _limits = if self.check_specs {
+            let bytes = args
+                .iter()
+                .map(|a| a.numel() as u64 * a.dtype().size() as u64);
+            crate::limits::enter(bytes.sum())
+        } else {
+            None
+        };
         if args.len() != self.inputs.len() {
             bail!(
                 "graph: expected {} arguments, got {}",
@@ -153,6 +167,14 @@ impl Graph {
             }
             match &node.kind {
                 NodeKind::Op(op) => {
+                    if self.check_specs {
+                        for &s in &node.outputs {
+                            let (dt, shape) = &self.specs[s];
+                            let bytes = shape.iter().map(|&d| d as u128).product::<u128>()
+                                * dt.size() as u128;
+                            crate::limits::check_value(bytes, op.name())?;
+                        }
+                    }
                     let res = op.eval(&ins)?;
                     if self.check_specs {
                         self.check(k, op, &node.outputs, &res)?;

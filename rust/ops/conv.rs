@@ -23,8 +23,10 @@ use crate::{bail, Result, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A window over the two spatial dimensions: size, strides, dilations and padding.
+/// A window over the two spatial dimensions: size, strides, dilations and padding. Read from
+/// a file it is checked as [`Window::new`] checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawWindow")]
 pub struct Window {
     /// Window height and width.
     pub size: [usize; 2],
@@ -34,6 +36,23 @@ pub struct Window {
     pub dilations: [usize; 2],
     /// `SAME` padding (output size `ceil(in / stride)`) rather than `VALID` (no padding).
     pub same: bool,
+}
+
+/// A window as stored, before its checks.
+#[derive(Deserialize)]
+struct RawWindow {
+    size: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    same: bool,
+}
+
+impl TryFrom<RawWindow> for Window {
+    type Error = crate::Error;
+
+    fn try_from(w: RawWindow) -> Result<Window> {
+        Window::new(w.size, w.strides, w.dilations, w.same)
+    }
 }
 
 /// Output size and padding before, along one dimension.

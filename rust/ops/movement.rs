@@ -188,6 +188,10 @@ impl Tensor {
 
     /// Reverses the order of elements along `axes` (a view with negative strides).
     fn reverse_raw(&self, axes: &[i64]) -> Result<Tensor> {
+        if self.rank() == 0 {
+            // TensorFlow's ReverseV2 returns a scalar as it is, whatever the axes.
+            return Ok(self.clone());
+        }
         let mut l = self.layout().clone();
         let mut seen = vec![false; l.rank()];
         for &a in axes {

@@ -43,11 +43,14 @@ pub fn norm_axes(axes: Option<&[i64]>, rank: usize, op: &str) -> Result<Vec<usiz
             .map(|&x| Layout::norm_axis(x, rank, op))
             .collect::<Result<_>>()?,
     };
-    if rank == 0 {
-        out.clear();
-    }
     out.sort_unstable();
-    out.dedup();
+    if let Some(w) = out.windows(2).find(|w| w[0] == w[1]) {
+        bail!(
+            "{op}: axis {} specified more than once (axes {:?}, rank {rank})",
+            w[0],
+            axes.unwrap_or_default()
+        );
+    }
     Ok(out)
 }
 

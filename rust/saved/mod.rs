@@ -44,6 +44,13 @@ pub(crate) fn data_loss(path: &Path, why: &str) -> Error {
 
 /// Opens `path` for reading; returns the file and its length.
 pub(crate) fn open(path: &Path) -> Result<(File, u64)> {
+    // Checked before opening too: opening a FIFO or a device for reading can block forever.
+    if !std::fs::metadata(path)
+        .map_err(|e| io_error(path, e))?
+        .is_file()
+    {
+        return Err(data_loss(path, "not a regular file"));
+    }
     let f = File::open(path).map_err(|e| io_error(path, e))?;
     let meta = f.metadata().map_err(|e| io_error(path, e))?;
     if !meta.is_file() {

@@ -188,6 +188,10 @@ impl SavedModel {
 
     /// Reads and validates the saved model in `dir`.
     pub fn load(dir: &Path) -> Result<SavedModel> {
+        crate::error::catch_panic(|| "load".into(), || SavedModel::load_unguarded(dir))
+    }
+
+    fn load_unguarded(dir: &Path) -> Result<SavedModel> {
         if !dir.join(DOC).exists() {
             return Err(Error::NotFound(format!(
                 "{}: no saved model here (no {DOC})",

@@ -303,39 +303,14 @@ pub fn read_into(
         }
         None => None,
     };
+    // Everything is read and checked before any variable changes: a restore that fails
+    // leaves every variable as it was.
     let mut hasher = crc32fast::Hasher::new();
-    let mut rest = Vec::with_capacity(entries.len());
-    let mut done = Vec::new();
+    let mut values = Vec::with_capacity(entries.len());
     for (name, dtype, shape, b, e) in entries {
         let count = ((e - b) as usize) / dtype.size();
-        if let Some(var) = targets.get(&name) {
-            if dtype != DType::Bool && var.dtype() == dtype && var.shape() == shape {
-                let device = var.peek().device();
-                crate::with_dtype!(dtype, T => var.write_with(|t| {
-                    let dst = t.make_mut::<T>()?;
-                    // SAFETY: every element type but bool (excluded) is plain old data.
-                    let bytes = unsafe {
-                        std::slice::from_raw_parts_mut(
-                            dst.as_mut_ptr().cast::<u8>(),
-                            std::mem::size_of_val(dst),
-                        )
-                    };
-                    read_hashed(&mut f, bytes, &mut hasher)
-                        .map_err(|e| data_loss(path, &e.to_string()))?;
-                    // A variable on the GPU goes back there.
-                    if device != crate::Device::Cpu {
-                        let id = t.id();
-                        *t = t.to_device(device)?;
-                        t.set_id(id);
-                    }
-                    Ok(())
-                })?);
-                done.push(name);
-                continue;
-            }
-        }
         let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path, &mut hasher)?);
-        rest.push((name, t));
+        values.push((name, t));
     }
     if let Some(want) = want_crc {
         let got = hasher.finalize();
@@ -344,6 +319,17 @@ pub fn read_into(
                 path,
                 &format!("checksum mismatch (the data has CRC-32 {got:08x}, the header says {want:08x}): the file is corrupted"),
             ));
+        }
+    }
+    let mut rest = Vec::with_capacity(values.len());
+    let mut done = Vec::new();
+    for (name, t) in values {
+        match targets.get(&name) {
+            Some(var) if var.dtype() == t.dtype() && var.shape() == t.shape() => {
+                var.load(t)?;
+                done.push(name);
+            }
+            _ => rest.push((name, t)),
         }
     }
     Ok((rest, metadata, done))
