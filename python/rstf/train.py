@@ -21,17 +21,22 @@ True
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 
 from . import _rstf, _trackable
 from ._variable import Variable
+from .errors import DataLossError
 
 __all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
 
 _FORMAT = "rstf.checkpoint"
 _SUFFIX = ".safetensors"
 _STATE = "checkpoint"
+_STATE_LIMIT = 1 << 20
+_log = logging.getLogger("rstf")
 
 
 def _file(path) -> str:
@@ -43,18 +48,46 @@ def _write_state(directory, latest, all_paths):
     lines = [f'model_checkpoint_path: "{os.path.relpath(latest, directory)}"']
     lines += [f'all_model_checkpoint_paths: "{os.path.relpath(p, directory)}"' for p in all_paths]
     tmp = os.path.join(directory, f".{_STATE}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
+    try:
+        os.unlink(tmp)  # a stale one (or something else planted under that name)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     os.replace(tmp, os.path.join(directory, _STATE))
 
 
-def _read_state(directory):
-    """``(latest, [all])`` from the directory's state file, as full paths (None if absent)."""
+def _check_regular(path):
+    """Raises unless ``path`` is a regular file (a named pipe would block the reader)."""
     try:
-        with open(os.path.join(directory, _STATE)) as f:
-            text = f.read(1 << 20)
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # the reader says it is missing
+    if not stat.S_ISREG(mode):
+        raise DataLossError(f"{path}: not a regular file")
+
+
+def _read_state(directory):
+    """``(latest, [all])`` from the directory's state file, as full paths (None if absent).
+    Relative entries are joined to the directory and absolute ones kept, as TensorFlow does.
+    A state file that is not regular UTF-8 text raises DataLossError."""
+    path = os.path.join(directory, _STATE)
+    try:
+        # Non-blocking, so that a named pipe planted as the state file cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         return None, []
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DataLossError(f"{path}: not a regular file")
+        data = f.read(_STATE_LIMIT + 1)
+    if len(data) > _STATE_LIMIT:
+        raise DataLossError(f"{path}: a checkpoint state file of more than {_STATE_LIMIT} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataLossError(f"{path}: the checkpoint state file is not UTF-8 text ({e})") from None
     latest, paths = None, []
     for key, value in re.findall(r'^(\w+):\s*"(.*)"\s*$', text, re.M):
         full = value if os.path.isabs(value) else os.path.join(directory, value)
@@ -65,8 +98,19 @@ def _read_state(directory):
     return latest, paths
 
 
+def _inside(directory, path) -> bool:
+    """True if the directory entry ``path`` lies inside ``directory`` once symbolic links of
+    both are resolved (the entry itself may be a link: removing it removes only the link)."""
+    top = os.path.realpath(directory)
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return parent == top or parent.startswith(top.rstrip(os.sep) + os.sep)
+
+
 def latest_checkpoint(checkpoint_dir, latest_filename=None):
-    """The path of the newest checkpoint saved in ``checkpoint_dir``, or None."""
+    """The path of the newest checkpoint saved in ``checkpoint_dir``, or None. As in
+    TensorFlow, an absolute path in the directory's ``checkpoint`` file is taken as it is and a
+    relative one is joined to the directory; a state file that is not regular UTF-8 text raises
+    DataLossError."""
     latest, _ = _read_state(os.fspath(checkpoint_dir))
     if latest is not None and os.path.exists(_file(latest)):
         return latest
@@ -191,7 +235,11 @@ class Checkpoint:
 
 
 class CheckpointManager:
-    """Numbered checkpoints in a directory, keeping the newest ``max_to_keep``."""
+    """Numbered checkpoints in a directory, keeping the newest ``max_to_keep``.
+
+    It only ever deletes files inside its directory: entries of the directory's state file
+    that lie elsewhere (``../x``, an absolute path, a path through a symbolic link that leaves
+    the directory) are left out of :attr:`checkpoints` with a warning, and never removed."""
 
     def __init__(self, checkpoint, directory, max_to_keep, keep_checkpoint_every_n_hours=None,
                  checkpoint_name="ckpt", step_counter=None, checkpoint_interval=None, init_fn=None):
@@ -200,7 +248,11 @@ class CheckpointManager:
         self.max_to_keep = max_to_keep
         self._prefix = os.path.join(self.directory, checkpoint_name)
         _, paths = _read_state(self.directory)
-        self._checkpoints = [p for p in paths if os.path.exists(_file(p))]
+        outside = [p for p in paths if not _inside(self.directory, _file(p))]
+        if outside:
+            _log.warning("%s: ignoring the checkpoints listed outside the directory: %s",
+                         os.path.join(self.directory, _STATE), outside)
+        self._checkpoints = [p for p in paths if p not in outside and os.path.exists(_file(p))]
 
     @property
     def checkpoints(self) -> list:
@@ -226,9 +278,11 @@ class CheckpointManager:
         self._checkpoints = [p for p in self._checkpoints if p != path] + [path]
         if self.max_to_keep is not None:
             while len(self._checkpoints) > self.max_to_keep:
-                old = self._checkpoints.pop(0)
+                old = _file(self._checkpoints.pop(0))
+                if not _inside(self.directory, old):
+                    continue  # never deletes outside its directory
                 try:
-                    os.remove(_file(old))
+                    os.remove(old)
                 except FileNotFoundError:
                     pass
         _write_state(self.directory, path, self._checkpoints)
