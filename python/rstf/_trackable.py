@@ -62,6 +62,10 @@ def children(obj) -> list:
         items = []
     items = [(k, v) for k, v in items if trackable(v)]
     items.sort(key=lambda kv: (kv[0].startswith("_"), kv[0]))
+    for (a, _), (b, _) in zip(items, items[1:]):
+        if a == b:
+            raise ValueError(f"Two objects held by one {type(obj).__name__} are both named '{a}' "
+                             "(dict keys are named by str(key)): their variables cannot be saved apart")
     return items
 
 

@@ -180,9 +180,24 @@ class CheckpointLoadStatus:
 
 
 class Checkpoint:
-    """Saves and restores the Variables reachable from the objects given as keywords."""
+    """Saves and restores the Variables reachable from the objects given as keywords and
+    from those assigned to its attributes later (``ckpt.layers = [...]``), lists, tuples and
+    dicts of them included.
+
+    >>> import os, tempfile
+    >>> import rstf as tf
+    >>> ckpt = tf.train.Checkpoint(step=tf.Variable(1))
+    >>> ckpt.listed = [tf.Variable(1.0)]
+    >>> ckpt.mapped = {"a": tf.Variable(2.0)}
+    >>> path = ckpt.write(os.path.join(tempfile.mkdtemp(), "c"))
+    >>> _ = ckpt.mapped["a"].assign(0.0)
+    >>> _ = ckpt.restore(path).assert_consumed()
+    >>> float(ckpt.mapped["a"].numpy())
+    2.0
+    """
 
     _rstf_trackable = True
+    _OWN = frozenset({"_objects", "save_counter"})
 
     def __init__(self, root=None, **kwargs):
         for k, v in kwargs.items():
@@ -199,8 +214,28 @@ class Checkpoint:
             return objects[name]
         raise AttributeError(f"'Checkpoint' object has no attribute '{name}'")
 
+    def __setattr__(self, name, value):
+        objects = self.__dict__.get("_objects")
+        if objects is not None and name in objects:
+            objects[name] = value
+        else:
+            object.__setattr__(self, name, value)
+        if "_rstf_deferred" in self.__dict__:
+            _trackable.on_setattr(self, name, value)
+
+    def __delattr__(self, name):
+        objects = self.__dict__.get("_objects")
+        if objects is not None and name in objects:
+            del objects[name]
+        else:
+            object.__delattr__(self, name)
+
     def _trackable_children(self):
-        return [*self._objects.items(), ("save_counter", self.save_counter)]
+        items = dict(self._objects)
+        for k, v in vars(self).items():
+            if k not in self._OWN and not k.startswith("__") and k not in _trackable._NOT_CHILDREN:
+                items.setdefault(k, v)
+        return [*items.items(), ("save_counter", self.save_counter)]
 
     def write(self, file_prefix, options=None) -> str:
         """Writes the checkpoint to ``file_prefix`` (no numbering); returns the path."""
