@@ -6,11 +6,15 @@ restore that leaves values unused says so (TensorFlow's status object and its wa
 import gc
 import logging
 import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 
 import rstf as tf
+from rstf import _rstf
 
 # -- 1. the manager deletes only inside its directory -------------------------------------------
 
@@ -139,3 +143,88 @@ def test_dict_keys_that_share_a_name_are_refused(tmp_path):
     owner.d = {1: tf.Variable(1.0), "1": tf.Variable(2.0)}
     with pytest.raises(ValueError, match="both named '1'"):
         tf.train.Checkpoint(model=owner).write(str(tmp_path / "c"))
+
+
+# -- 4. tensor names and unmatched values --------------------------------------------------------
+
+def _checkpoint_with_key(tmp_path, key):
+    path = str(tmp_path / "c.safetensors")
+    _rstf.save_tensors(path, [(key, np.float32(7.0)), ("save_counter", np.int64(0))],
+                       {"format": "rstf.checkpoint", "version": "1"})
+    return str(tmp_path / "c")
+
+
+@pytest.mark.parametrize("key", ["../../v", "/etc/v", "v\x00", "a//v", "v/", "v/.OPTIMIZER_SLOT/x"])
+def test_tensor_names_that_are_not_object_paths_are_data_loss(tmp_path, key):
+    path = _checkpoint_with_key(tmp_path, key)
+    v = tf.Variable(1.0)
+    with pytest.raises(tf.errors.DataLossError, match=r"c\.safetensors.*not an object path"):
+        tf.train.Checkpoint(v=v).restore(path)
+    assert float(v.numpy()) == 1.0
+
+
+def test_renamed_tensor_is_reported_by_the_status(tmp_path, caplog):
+    path = _checkpoint_with_key(tmp_path, "w")  # the variable is 'v': one character flipped
+    v = tf.Variable(1.0)
+    ckpt = tf.train.Checkpoint(v=v)
+    status = ckpt.restore(path)
+    assert float(v.numpy()) == 1.0
+    with pytest.raises(AssertionError, match="'v'"):
+        status.assert_existing_objects_matched()
+    with pytest.raises(AssertionError):
+        status.assert_consumed()
+    # Unchecked, TensorFlow logs the unused values when the restore's objects go away.
+    with caplog.at_level(logging.WARNING, logger="rstf"):
+        del status, ckpt
+        gc.collect()
+    assert "Unresolved object in checkpoint" in caplog.text and ": w" in caplog.text
+    assert "expect_partial" in caplog.text
+
+
+def test_expect_partial_silences_the_warning(tmp_path, caplog):
+    path = _checkpoint_with_key(tmp_path, "w")
+    with caplog.at_level(logging.WARNING, logger="rstf"):
+        tf.train.Checkpoint(v=tf.Variable(1.0)).restore(path)
+        gc.collect()
+        assert "Unresolved object in checkpoint" in caplog.text  # unchecked: logged
+        caplog.clear()
+        tf.train.Checkpoint(v=tf.Variable(1.0)).restore(path).expect_partial()
+        gc.collect()
+    assert "Unresolved" not in caplog.text
+
+
+# -- 5. named pipes never block ------------------------------------------------------------------
+
+FIFO_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import rstf as tf
+    from rstf.train import load_variables
+    d = sys.argv[1]
+    fifo_state, fifo_ckpt = os.path.join(d, "state"), os.path.join(d, "ckpts")
+    os.makedirs(fifo_state); os.makedirs(fifo_ckpt)
+    os.mkfifo(os.path.join(fifo_state, "checkpoint"))
+    os.mkfifo(os.path.join(fifo_ckpt, "ckpt-1.safetensors"))
+    ckpt = tf.train.Checkpoint(v=tf.Variable(1.0))
+    calls = [lambda: tf.train.latest_checkpoint(fifo_state),
+             lambda: tf.train.CheckpointManager(ckpt, fifo_state, 2),
+             lambda: ckpt.save(os.path.join(fifo_state, "c")),
+             lambda: ckpt.restore(os.path.join(fifo_ckpt, "ckpt-1")),
+             lambda: load_variables(os.path.join(fifo_ckpt, "ckpt-1.safetensors"))]
+    for call in calls:
+        try:
+            call()
+        except tf.errors.DataLossError as e:
+            print("refused:", e)
+        else:
+            print("accepted")
+""")
+
+
+def test_named_pipes_are_refused_without_blocking(tmp_path):
+    # In a child process: a blocked open() cannot be interrupted, only the process killed.
+    out = subprocess.run([sys.executable, "-c", FIFO_SCRIPT, str(tmp_path / "d")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 5, out.stdout
+    assert all(line.startswith("refused:") and "not a regular file" in line for line in lines), lines

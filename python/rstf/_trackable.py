@@ -5,6 +5,9 @@ named by its path of attribute names (``model/dense/kernel``).
 Restoring a value whose variable does not exist yet (a Keras layer not built) is deferred: the
 value waits on the deepest object of its path that exists, and is assigned when the variable
 is set as an attribute there.
+
+Paths are ``/``-separated names: none empty, none ``.`` or ``..``, no control characters
+(:func:`bad_path`). Two children of one object may not share a name (``{1: a, "1": b}``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,26 @@ from ._variable import Variable
 
 _MAX_DEPTH = 64
 # Bookkeeping attributes that are not part of an object's state.
-_NOT_CHILDREN = frozenset({"_rstf_deferred", "_rstf_deferred_slots", "_init_args"})
+_NOT_CHILDREN = frozenset({"_rstf_deferred", "_rstf_deferred_slots", "_rstf_restores", "_init_args"})
+_SLOT = ".OPTIMIZER_SLOT"
+
+
+def bad_path(path) -> str | None:
+    """Why ``path`` is not an object path, or None if it is one."""
+    if not isinstance(path, str) or not path:
+        return "is empty"
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in path):
+        return "holds a control character"
+    parts = path.split("/")
+    if "" in parts:
+        return "has an empty name (a leading, trailing or doubled '/')"
+    if "." in parts or ".." in parts:
+        return "has a '.' or '..' name"
+    if _SLOT in parts:
+        i = parts.index(_SLOT)
+        if i == 0 or len(parts) - i < 3 or parts.count(_SLOT) > 1:
+            return f"is not '{{variable}}/{_SLOT}/{{optimizer}}/{{slot}}'"
+    return None
 
 
 def _is_module(obj) -> bool:
@@ -100,10 +122,10 @@ def variables_by_path(root) -> dict:
     return found
 
 
-def restore(root, values: dict) -> set:
+def restore(root, values: dict, holders: list | None = None) -> set:
     """Assigns ``values`` (``{path: tensor}``) to the variables of ``root``; values whose
-    variable does not exist yet wait on the deepest existing object of their path. Returns the
-    paths assigned now."""
+    variable does not exist yet wait on the deepest existing object of their path (appended to
+    ``holders``). Returns the paths assigned now."""
     objects = dict(walk(root))
     current = variables_by_path(root)
     values = dict(values)
@@ -118,6 +140,8 @@ def restore(root, values: dict) -> set:
         value = values.pop(path)
         if isinstance(var, Variable):
             opt.__dict__.setdefault("_rstf_deferred_slots", {})[(var._id, slot)] = value
+            if holders is not None:
+                holders.append(opt)
         elif var_path in values:
             own = values[var_path]
             if not isinstance(own, _Pending):
@@ -137,6 +161,8 @@ def restore(root, values: dict) -> set:
             i += 1
         if hasattr(at, "__dict__") and not isinstance(at, Variable):
             at.__dict__.setdefault("_rstf_deferred", {})["/".join(parts[i:])] = value
+            if holders is not None:
+                holders.append(at)
     return done
 
 
@@ -160,16 +186,33 @@ def _assign(var, value, path):
     var._load_value(value)
 
 
+def hold(objects, record):
+    """Keeps ``record`` (what a restore read) alive while values wait on ``objects``."""
+    seen = set()
+    for obj in objects:
+        if id(obj) not in seen:
+            seen.add(id(obj))
+            held = obj.__dict__.setdefault("_rstf_restores", [])
+            if not any(r is record for r in held):
+                held.append(record)
+
+
 def on_setattr(obj, name, value):
     """Called when ``obj.name = value``: consumes values waiting for this attribute."""
     pending = obj.__dict__.get("_rstf_deferred")
     if not pending:
         return
+    records = obj.__dict__.get("_rstf_restores", [])
     if isinstance(value, Variable):
         if name in pending:
             _assign(value, pending.pop(name), name)
-        return
-    prefix = name + "/"
-    moved = {k[len(prefix):]: pending.pop(k) for k in [k for k in pending if k.startswith(prefix)]}
-    if moved:
-        restore(value, moved)
+    else:
+        prefix = name + "/"
+        moved = {k[len(prefix):]: pending.pop(k) for k in [k for k in pending if k.startswith(prefix)]}
+        if moved:
+            holders: list = []
+            restore(value, moved, holders)
+            for record in records:
+                hold(holders, record)
+    if not pending:
+        obj.__dict__.pop("_rstf_restores", None)

@@ -117,38 +117,93 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
     return None
 
 
+def _check_keys(path, keys):
+    for key in keys:
+        why = _trackable.bad_path(key)
+        if why is not None:
+            raise DataLossError(f"{path}: the tensor name {key!r} is not an object path: it {why}")
+
+
 def save_variables(path, variables: dict, fmt=_FORMAT):
     """Writes ``{key: Variable}`` to a safetensors file (through a temporary name)."""
+    for key in variables:
+        why = _trackable.bad_path(key)
+        if why is not None:
+            raise ValueError(f"Cannot save the variable at {key!r}: the object path {why}")
     _rstf.save_tensors(os.fspath(path), list(variables.items()), {"format": fmt, "version": "1"})
 
 
 def load_variables(path, fmt=_FORMAT) -> dict:
-    """``{key: tensor}`` from a file written by :func:`save_variables`."""
-    from .errors import DataLossError
-
-    items, meta = _rstf.load_tensors(os.fspath(path))
+    """``{key: tensor}`` from a file written by :func:`save_variables`. A file that is not
+    regular, or whose tensor names are not object paths, raises DataLossError."""
+    path = os.fspath(path)
+    _check_regular(path)
+    items, meta = _rstf.load_tensors(path)
     if meta.get("format") != fmt:
-        raise DataLossError(f"{os.fspath(path)}: not a {fmt} file (format {meta.get('format')!r})")
-    return dict(items)
+        raise DataLossError(f"{path}: not a {fmt} file (format {meta.get('format')!r})")
+    values = dict(items)
+    _check_keys(path, values)
+    return values
 
 
-def restore_variables(root, path, fmt=_FORMAT):
+def restore_variables(root, path, fmt=_FORMAT, holders=None):
     """Restores the variables reachable from ``root`` from a file written by
     :func:`save_variables`: existing variables are read into in place, the other values wait
-    for their variables (see ``_trackable.restore``). Returns ``(values, paths restored)``."""
+    for their variables (on objects appended to ``holders``; see ``_trackable.restore``).
+    Returns ``(values, paths restored)``."""
+    path = os.fspath(path)
+    _check_regular(path)
     current = _trackable.variables_by_path(root)
-    rest, _, done = _rstf.restore_tensors(os.fspath(path), list(current.items()), fmt)
+    rest, _, done = _rstf.restore_tensors(path, list(current.items()), fmt)
     values = dict(rest)
-    done = set(done) | _trackable.restore(root, values)
+    _check_keys(path, values)
+    done = set(done) | _trackable.restore(root, values, holders)
     values.update({k: None for k in done if k not in values})
     return values, done
 
 
-class CheckpointLoadStatus:
-    """What a restore matched: ``assert_consumed`` checks that everything did."""
+class _RestoreRecord:
+    """What one restore read (TensorFlow's restore coordinator). It lives as long as its
+    status object or any object that holds values of it waiting for their variables; when it
+    goes, the checkpointed values that never found a variable are logged as warnings on the
+    ``rstf`` logger, as TensorFlow logs them on its own, unless ``expect_partial()`` was called."""
 
-    def __init__(self, root, values, done):
+    def __init__(self, root, path, keys, done):
+        self.root, self.path, self.keys, self.done = root, path, list(keys), set(done)
+        self.expect_partial = False
+
+    def unused(self) -> list:
+        current = _trackable.variables_by_path(self.root)
+        return [k for k in self.keys if k not in self.done and k not in current]
+
+    def __del__(self):
+        if self.expect_partial:
+            return
+        try:
+            unused = self.unused()
+            for key in unused:
+                _log.warning("Unresolved object in checkpoint %s: %s", self.path, key)
+            if unused:
+                _log.warning(
+                    "A checkpoint was restored but not all checkpointed values were used. See "
+                    "above for specific issues. Use expect_partial() on the load status object, "
+                    "e.g. tf.train.Checkpoint.restore(...).expect_partial(), to silence these "
+                    "warnings, or use assert_consumed() to make the check explicit.")
+        except Exception:  # noqa: BLE001 - at interpreter exit the modules may be gone
+            pass
+
+
+class CheckpointLoadStatus:
+    """What a restore matched: ``assert_consumed`` checks that everything did, and
+    ``assert_existing_objects_matched`` that every variable that exists got a value.
+
+    As in TensorFlow, a restore that leaves checkpointed values unused logs warnings on the
+    ``rstf`` logger ("Unresolved object in checkpoint ...") once the status and the objects
+    whose values wait for variables are gone; ``expect_partial()`` silences them."""
+
+    def __init__(self, root, values, done, record=None):
         self._root, self._values, self._done = root, values, done
+        self._record = record
 
     def assert_consumed(self):
         """Raises AssertionError unless every saved value found its variable and every
@@ -170,7 +225,9 @@ class CheckpointLoadStatus:
         return self
 
     def expect_partial(self):
-        """Accepts a partial restore silently."""
+        """Accepts a partial restore silently: no warning about unused values."""
+        if self._record is not None:
+            self._record.expect_partial = True
         return self
 
     def assert_nontrivial_match(self):
@@ -265,8 +322,11 @@ class Checkpoint:
         yet are assigned when they are (a Keras layer built later)."""
         if save_path is None:
             return CheckpointLoadStatus(self, {}, set())
-        values, done = restore_variables(self, _file(save_path))
-        return CheckpointLoadStatus(self, values, done)
+        path, holders = _file(save_path), []
+        values, done = restore_variables(self, path, holders=holders)
+        record = _RestoreRecord(self, path, values, done)
+        _trackable.hold(holders, record)
+        return CheckpointLoadStatus(self, values, done, record)
 
 
 class CheckpointManager:
