@@ -243,3 +243,22 @@ def check_close(t, expected, dtype: str, rtol=None, atol=None):
     assert got.dtype == NP_DTYPES[dtype], got.dtype
     np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
                                equal_nan=True)
+
+
+def edit_saved_model(d, edit):
+    """Edits a saved model's ``saved_model.json`` with ``edit(doc)`` and records the new
+    checksum, as someone crafting a file would."""
+    import json
+    import zlib
+
+    with open(os.path.join(d, "saved_model.json")) as f:
+        doc = json.load(f)
+    edit(doc)
+    text = json.dumps(doc).encode()
+    with open(os.path.join(d, "saved_model.json"), "wb") as f:
+        f.write(text)
+    vpath = os.path.join(d, "variables.safetensors")
+    items, meta = tf._rstf.load_tensors(vpath)
+    meta["saved_model.json.crc32"] = f"{zlib.crc32(text):08x}"
+    meta.pop("crc32", None)
+    tf._rstf.save_tensors(vpath, items, meta)

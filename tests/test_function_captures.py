@@ -138,3 +138,42 @@ def test_a_tensor_captured_in_a_loop_body_gets_gradients_on_every_call():
         assert float(y) == 28.0
         np.testing.assert_array_equal(tape.gradient(y, c).numpy(), [4.0, 8.0, 12.0])
     assert f.experimental_get_tracing_count() == 1
+
+
+def test_variables_passed_as_arguments_trace_once_per_dtype_and_shape():
+    # TensorFlow: a variable argument is an input (keyed by dtype and shape), not a constant.
+    traces = []
+
+    @tf.function
+    def step(v, x):
+        traces.append(1)
+        v.assign_add(x)
+        return v * 2.0
+
+    vs = [tf.Variable([1.0, 2.0]), tf.Variable([10.0, 20.0]), tf.Variable([100.0, 200.0])]
+    for v in vs:
+        np.testing.assert_array_equal(step(v, tf.constant([1.0, 1.0])).numpy(), v.numpy() * 2.0)
+    assert len(traces) == 1
+    assert [v.numpy().tolist() for v in vs] == [[2.0, 3.0], [11.0, 21.0], [101.0, 201.0]]
+    step(vs[0], tf.constant([1.0, 1.0]))  # back to the first: still the same trace
+    assert len(traces) == 1 and vs[0].numpy().tolist() == [3.0, 4.0]
+    step(tf.Variable([1.0, 2.0, 3.0]), tf.constant([1.0, 1.0, 1.0]))  # another shape: a trace
+    assert len(traces) == 2
+
+    @tf.function
+    def dot(a, b):
+        traces.append(1)
+        return tf.reduce_sum(a * b)
+
+    del traces[:]
+    for a, b in [(vs[0], vs[0]), (vs[1], vs[1]), (vs[1], vs[2]), (vs[2], vs[0])]:
+        with tf.GradientTape() as tape:
+            y = dot(a, b)
+        assert float(y) == float(np.sum(a.numpy() * b.numpy()))
+        grads = tape.gradient(y, [a, b])
+        if a is b:  # the same variable twice: d(sum(a * a))/da = 2a
+            np.testing.assert_array_equal(grads[0].numpy(), 2.0 * a.numpy())
+        else:
+            np.testing.assert_array_equal(grads[0].numpy(), b.numpy())
+            np.testing.assert_array_equal(grads[1].numpy(), a.numpy())
+    assert len(traces) == 2  # one for dot(v, v), one for dot(v, w)

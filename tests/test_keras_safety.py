@@ -6,10 +6,10 @@ import os
 import sys
 import time
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
+from helpers import edit_saved_model
 
 import rstf as tf
 
@@ -78,17 +78,7 @@ def test_keras_file_naming_code_is_refused(tmp_path, payloads, where, kind):
 
 def _edit_saved_dir(path, edit):
     """Edits a model directory's keras metadata, with a new checksum as an attacker would."""
-    with open(os.path.join(path, "saved_model.json")) as f:
-        doc = json.load(f)
-    edit(doc["objects"][0]["extra"]["keras"])
-    text = json.dumps(doc).encode()
-    with open(os.path.join(path, "saved_model.json"), "wb") as f:
-        f.write(text)
-    vpath = os.path.join(path, "variables.safetensors")
-    items, meta = tf._rstf.load_tensors(vpath)
-    meta["saved_model.json.crc32"] = f"{zlib.crc32(text):08x}"
-    meta.pop("crc32", None)
-    tf._rstf.save_tensors(vpath, items, meta)
+    edit_saved_model(path, lambda doc: edit(doc["objects"][0]["extra"]["keras"]))
 
 
 @pytest.mark.parametrize("where", ["model", "nested layer"])

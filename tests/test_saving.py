@@ -6,10 +6,10 @@ import os
 import shutil
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
+from helpers import edit_saved_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,19 +132,6 @@ def test_a_failed_save_keeps_the_previous_model(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m"]
 
 
-def _edit_doc(d, edit):
-    """Edits a saved model's saved_model.json and records its new checksum."""
-    doc = json.load(open(os.path.join(d, "saved_model.json")))
-    edit(doc)
-    text = json.dumps(doc).encode()
-    open(os.path.join(d, "saved_model.json"), "wb").write(text)
-    vpath = os.path.join(d, "variables.safetensors")
-    items, meta = tf._rstf.load_tensors(vpath)
-    meta["saved_model.json.crc32"] = f"{zlib.crc32(text):08x}"
-    del meta["crc32"]
-    tf._rstf.save_tensors(vpath, items, meta)
-
-
 def _copy_model(src, dst):
     os.makedirs(dst)
     for name in os.listdir(src):
@@ -165,23 +152,23 @@ def test_corrupted_saved_models_raise_clear_errors(tmp_path):
             tf.saved_model.load(d)
     d = str(tmp_path / "version")
     _copy_model(src, d)
-    _edit_doc(d, lambda doc: doc.update(version=99))
+    edit_saved_model(d, lambda doc: doc.update(version=99))
     with pytest.raises(tf.errors.DataLossError, match="version 99"):
         tf.saved_model.load(d)
     d = str(tmp_path / "op")
     _copy_model(src, d)
-    _edit_doc(d, lambda doc: doc["functions"][0]["graph"]["nodes"][1].update(
+    edit_saved_model(d, lambda doc: doc["functions"][0]["graph"]["nodes"][1].update(
         op={"Op": {"Binary": "Frobnicate"}}))
     with pytest.raises(tf.errors.DataLossError, match="Frobnicate"):
         tf.saved_model.load(d)
     d = str(tmp_path / "index")
     _copy_model(src, d)
-    _edit_doc(d, lambda doc: doc["functions"][0]["graph"]["nodes"][1].update(inputs=[0, 7]))
+    edit_saved_model(d, lambda doc: doc["functions"][0]["graph"]["nodes"][1].update(inputs=[0, 7]))
     with pytest.raises(tf.errors.DataLossError, match="before it is written"):
         tf.saved_model.load(d)
     d = str(tmp_path / "shape")
     _copy_model(src, d)
-    _edit_doc(d, lambda doc: doc["functions"][0]["graph"]["specs"][2].update(shape=[4]))
+    edit_saved_model(d, lambda doc: doc["functions"][0]["graph"]["specs"][2].update(shape=[4]))
     r = tf.saved_model.load(d)
     with pytest.raises(tf.errors.InvalidArgumentError, match="declares"):
         r.multiply(tf.constant([1, 2, 3]))
@@ -542,6 +529,6 @@ def test_a_traced_training_step_saves_and_trains_after_loading(tmp_path):
                         (other_rule, "ResourceApplyGradientDescent.*names 3 variables")]:
         d = str(tmp_path / edit.__name__)
         _copy_model(str(tmp_path / "m"), d)
-        _edit_doc(d, edit)
+        edit_saved_model(d, edit)
         with pytest.raises(tf.errors.DataLossError, match=error):
             tf.saved_model.load(d)

@@ -106,12 +106,19 @@ def _example(spec: TensorSpec, markers=None):
     return _o.zeros(dims, spec.dtype)
 
 
+# A traced graph can read and write other variables of the same dtypes and shapes than those it
+# was traced with: variables passed as arguments are then inputs (a trace per dtype and shape),
+# as in TensorFlow, rather than a trace per variable.
+_REBIND = hasattr(_rstf.Graph, "rebind_variables")
+_MAX_REBOUND = 8  # graphs rebound to other variables kept per traced graph
+
+
 def _key_of(leaf):
     """The part of the cache key for one leaf of the arguments."""
     if isinstance(leaf, Tensor):
         return ("T", leaf.dtype.name, tuple(leaf.shape))
     if isinstance(leaf, Variable):
-        return ("V", leaf._id)
+        return ("V", leaf.dtype.name, tuple(leaf.shape)) if _REBIND else ("V", leaf._id)
     if isinstance(leaf, TensorSpec):
         shape = None if leaf.shape is None else tuple(leaf.shape)
         return ("S" if shape is None or None in shape else "T", leaf.dtype.name, shape)
@@ -130,14 +137,27 @@ def _key_of(leaf):
 def _structure_key(args, kwargs):
     flat = nest.flatten((args, kwargs))
     shape = nest.map_structure(lambda _: None, (args, kwargs))
-    return repr(shape), tuple(_key_of(x) for x in flat)
+    keys, first = [], {}
+    for i, x in enumerate(flat):
+        key = _key_of(x)
+        if isinstance(x, Variable) and _REBIND:
+            # Which arguments are the same variable is part of the key: f(a, a) and f(a, b)
+            # trace apart.
+            key = key + (first.setdefault(x._id, i),)
+        keys.append(key)
+    return repr(shape), tuple(keys)
 
 
 class ConcreteFunction:
     """One traced graph of a :class:`Function`, callable with matching tensors."""
 
-    def __init__(self, graph, structure, flat_outputs, arg_positions, name, inputs=None, owner=None):
+    def __init__(self, graph, structure, flat_outputs, arg_positions, name, inputs=None, owner=None,
+                 variables=()):
         self._graph = graph
+        # (flat position, variable traced) of the variable arguments, and the graph rebound to
+        # other variables passed there, by their ids (least recently used first).
+        self._variables = list(variables)
+        self._rebound = collections.OrderedDict()
         # The Function that traced it: a graph traced for None dimensions that could not be made
         # polymorphic sends calls with other sizes back to it (a trace per concrete shape).
         self._owner = owner
@@ -154,8 +174,25 @@ class ConcreteFunction:
         """The graph: ``print(f.graph)`` lists its ops."""
         return self._graph
 
-    def _call_flat(self, tensors):
-        results = self._graph.run(tensors)
+    def _graph_for(self, flat):
+        """The graph, rebound to the variables that ``flat`` passes where the trace had others."""
+        if not self._variables or flat is None:
+            return self._graph
+        pairs = [(v, flat[i]) for i, v in self._variables if flat[i]._id != v._id]
+        if not pairs:
+            return self._graph
+        key = tuple(flat[i]._id for i, _ in self._variables)
+        graph = self._rebound.get(key)
+        if graph is None:
+            graph = self._rebound[key] = self._graph.rebind_variables(pairs)
+            if len(self._rebound) > _MAX_REBOUND:
+                self._rebound.popitem(last=False)
+        else:
+            self._rebound.move_to_end(key)
+        return graph
+
+    def _call_flat(self, tensors, flat=None):
+        results = self._graph_for(flat).run(tensors)
         if self._single:
             return results[0]
         flat = [results[o] if isinstance(o, int) else o[1] for o in self._flat_outputs]
@@ -166,7 +203,7 @@ class ConcreteFunction:
         tensors = [_o.convert_to_tensor(flat[i]) for i in self._arg_positions]
         if self._owner is not None and not self._graph.polymorphic and not self._graph.accepts(tensors):
             return self._owner(*args, **kwargs)
-        return self._call_flat(tensors)
+        return self._call_flat(tensors, flat)
 
     def __repr__(self):
         return f"<ConcreteFunction {self.__name__}: {self._graph.op_count()} ops>"
@@ -322,7 +359,7 @@ class Function:
             if key is not None:
                 self._fast[fast] = (cf, key)
         flat = nest.flatten((args, kwargs))
-        return cf._call_flat([flat[i] for i in cf._arg_positions])
+        return cf._call_flat([flat[i] for i in cf._arg_positions], flat)
 
     def _trace(self, args, kwargs) -> ConcreteFunction:
         self._tracing_count += 1
@@ -357,8 +394,9 @@ class Function:
             else:
                 specs[i] = TensorSpec.from_tensor(a)
         inputs = nest.pack_sequence_as((args, kwargs), specs)
+        variables = [(i, a) for i, a in enumerate(flat) if isinstance(a, Variable)] if _REBIND else ()
         return ConcreteFunction(graph, result, layout, positions, self.__name__, inputs,
-                                owner=self if generic else None)
+                                owner=self if generic else None, variables=variables)
 
     def _confirm(self, graph, args, kwargs, markers, alternates):
         """``graph``, polymorphic only if tracing the function again with the alternate sizes

@@ -174,15 +174,20 @@ class _Pending:
         self.slots: list = []
 
 
+def check_fits(var, value, path):
+    """Raises ValueError unless ``value`` has the dtype and shape of ``var``."""
+    if tuple(var.shape) != tuple(value.shape) or var.dtype != value.dtype:
+        raise ValueError(
+            f"Cannot restore '{path}': the checkpoint holds shape {tuple(value.shape)} and dtype "
+            f"{value.dtype.name}, the variable has shape {tuple(var.shape)} and dtype {var.dtype.name}")
+
+
 def _assign(var, value, path):
     if isinstance(value, _Pending):
         for opt, slot, v in value.slots:
             opt.__dict__.setdefault("_rstf_deferred_slots", {})[(var._id, slot)] = v
         value = value.value
-    if tuple(var.shape) != tuple(value.shape) or var.dtype != value.dtype:
-        raise ValueError(
-            f"Cannot restore '{path}': the checkpoint holds shape {tuple(value.shape)} and dtype "
-            f"{value.dtype.name}, the variable has shape {tuple(var.shape)} and dtype {var.dtype.name}")
+    check_fits(var, value, path)
     var._load_value(value)
 
 

@@ -33,7 +33,44 @@ from ._rstf import Tensor
 from ._variable import _LIVE, Variable
 from .module import Module
 
-__all__ = ["save", "load", "SaveOptions", "LoadOptions"]
+__all__ = ["save", "load", "SaveOptions", "LoadOptions", "get_load_limits", "set_load_limits"]
+
+_LIMITS = ("max_loop_iterations", "max_value_bytes", "value_bytes_per_input_byte")
+
+
+def get_load_limits() -> dict:
+    """The limits that functions read from files (``load``, ``keras.models.load_model`` of a
+    directory) run under; functions traced in this process have none. A loop stops with
+    ``ResourceExhaustedError`` after ``max_loop_iterations`` iterations, and no value may take
+    more than ``max(max_value_bytes, value_bytes_per_input_byte * bytes of the arguments)``.
+    See ``docs/SECURITY.md``.
+
+    >>> import rstf as tf
+    >>> tf.saved_model.get_load_limits()["max_loop_iterations"]
+    1000000
+    """
+    return dict(zip(_LIMITS, _rstf.load_limits()))
+
+
+def set_load_limits(**limits) -> dict:
+    """Changes some of the limits of :func:`get_load_limits` for the calls that start from now
+    on, in every thread; returns the limits in force before.
+
+    >>> import rstf as tf
+    >>> before = tf.saved_model.set_load_limits(max_loop_iterations=10)
+    >>> tf.saved_model.get_load_limits()["max_loop_iterations"]
+    10
+    >>> _ = tf.saved_model.set_load_limits(**before)
+    """
+    before = get_load_limits()
+    unknown = set(limits) - set(_LIMITS)
+    if unknown:
+        raise TypeError(f"set_load_limits: unknown limits {sorted(unknown)}; the limits are {list(_LIMITS)}")
+    new = {**before, **{k: int(v) for k, v in limits.items()}}
+    if any(v < 0 for v in new.values()):
+        raise ValueError(f"set_load_limits: limits must not be negative, got {limits}")
+    _rstf.set_load_limits(*(new[k] for k in _LIMITS))
+    return before
 
 
 class SaveOptions:

@@ -148,18 +148,19 @@ def load_variables(path, fmt=_FORMAT) -> dict:
 
 def restore_variables(root, path, fmt=_FORMAT, holders=None):
     """Restores the variables reachable from ``root`` from a file written by
-    :func:`save_variables`: existing variables are read into in place, the other values wait
-    for their variables (on objects appended to ``holders``; see ``_trackable.restore``).
-    Returns ``(values, paths restored)``."""
+    :func:`save_variables`: existing variables get their values, the other values wait for
+    their variables (on objects appended to ``holders``; see ``_trackable.restore``). The whole
+    file is read and checked (checksum, names, dtypes and shapes) before any variable changes,
+    so a restore that fails leaves every variable as it was. Returns ``(values, paths
+    restored)``, the restored values replaced by None."""
     path = os.fspath(path)
-    _check_regular(path)
+    values = load_variables(path, fmt)
     current = _trackable.variables_by_path(root)
-    rest, _, done = _rstf.restore_tensors(path, list(current.items()), fmt)
-    values = dict(rest)
-    _check_keys(path, values)
-    done = set(done) | _trackable.restore(root, values, holders)
-    values.update({k: None for k in done if k not in values})
-    return values, done
+    for key, var in current.items():
+        if key in values:
+            _trackable.check_fits(var, values[key], key)
+    done = _trackable.restore(root, values, holders)
+    return {k: None if k in done else v for k, v in values.items()}, done
 
 
 class _RestoreRecord:

@@ -157,7 +157,14 @@ impl Tape {
         sources: &[u64],
         output_gradients: Option<&[Option<Tensor>]>,
     ) -> Result<Vec<Option<Tensor>>> {
-        let (entries, live, was) = self.begin(sources)?;
+        let (entries, mut live, was) = self.begin(sources)?;
+        // A source that is itself a target gets its output gradient (ones), watched or not,
+        // as in TensorFlow (`tape.gradient(v, [v, w])` is `[1, None]`).
+        live.extend(sources.iter().filter(|s| {
+            targets
+                .iter()
+                .any(|t| t.id() == **s && t.dtype().is_float())
+        }));
         let r = backprop(&entries, targets, sources, &live, output_gradients);
         drop(entries);
         self.end(was);

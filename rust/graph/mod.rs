@@ -103,6 +103,47 @@ impl Graph {
         crate::error::catch_panic(|| "graph".into(), || self.run_unguarded(args))
     }
 
+    /// The graph reading and writing `to` wherever it read or wrote `from`, for each pair
+    /// `(from, to)` at once (so two pairs may swap variables), loop sub-graphs included: a
+    /// traced function called with other variables of the same dtypes and shapes.
+    pub fn rebind_variables(&self, pairs: &[(Variable, Variable)]) -> Result<Graph> {
+        for (from, to) in pairs {
+            if from.dtype() != to.dtype() || from.shape() != to.shape() {
+                bail!(
+                    "graph: variable '{}' ({} {:?}) cannot stand for '{}' ({} {:?}): a traced graph takes variables of the dtype and shape it was traced with",
+                    to.name(),
+                    to.dtype(),
+                    to.shape(),
+                    from.name(),
+                    from.dtype(),
+                    from.shape()
+                );
+            }
+        }
+        let mut g = self.clone();
+        g.rebind(pairs);
+        Ok(g)
+    }
+
+    fn rebind(&mut self, pairs: &[(Variable, Variable)]) {
+        for v in self.variables.iter_mut() {
+            if let Some((_, to)) = pairs.iter().find(|(from, _)| from.same(v)) {
+                *v = to.clone();
+            }
+        }
+        for n in self.nodes.iter_mut().chain(self.primitive_nodes.iter_mut()) {
+            if let NodeKind::While(w) = &mut n.kind {
+                w.cond.rebind(pairs);
+                w.body.rebind(pairs);
+                if let Some(g) = &mut w.grad {
+                    g.rebind(pairs);
+                }
+            }
+        }
+        // Specialisations are shared between clones and hold the old variables.
+        self.specialised = Default::default();
+    }
+
     fn run_unguarded(&self, args: &[Tensor]) -> Result<Vec<Tensor>> {
         // A graph read from a file runs under the limits of `crate::limits`.
         let _limits = if self.check_specs {

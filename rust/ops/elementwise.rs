@@ -555,12 +555,36 @@ impl Tensor {
             return Ok(self.clone());
         }
         crate::with_dtype!(src, S => crate::with_dtype!(dtype, D => {
-            if src.is_float() || dtype.is_float() || dtype == DType::Bool {
+            if src.is_float() && !dtype.is_float() && dtype != DType::Bool {
+                let wide = dtype == DType::I64;
+                map1_t(self, |x: S| D::of_i64(float_to_int(x.as_f64(), wide)))
+            } else if src.is_float() || dtype.is_float() || dtype == DType::Bool {
                 map1_t(self, |x: S| D::of_f64(x.as_f64()))
             } else {
                 map1_t(self, |x: S| D::of_i64(x.as_i64()))
             }
         }))
+    }
+}
+
+/// A float cast to an integer as TensorFlow's CPU kernels give it: truncated toward zero into
+/// a 64-bit (`wide`) or 32-bit integer, with NaN and values out of that range giving the
+/// integer's minimum (the processor's "integer indefinite"); narrower types then keep the low
+/// bits. So `cast(300.0, uint8)` is 44 and `cast(nan, int32)` is -2147483648.
+fn float_to_int(x: f64, wide: bool) -> i64 {
+    let (lo, hi, min) = if wide {
+        (
+            -9.223_372_036_854_775_808e18,
+            9.223_372_036_854_775_808e18,
+            i64::MIN,
+        )
+    } else {
+        (-2_147_483_648.0, 2_147_483_648.0, i32::MIN as i64)
+    };
+    if x >= lo && x < hi {
+        x as i64
+    } else {
+        min
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tracing and graphs from Python: `rstf.function` (in `rstf/_function.py`) starts a trace,
 //! runs the Python function on traced inputs, and keeps the resulting `Graph`.
 
+use super::autodiff::PyVariable;
 use super::convert::to_tensor;
 use super::tensor::PyTensor;
 use crate::graph::{trace, Graph};
@@ -28,6 +29,18 @@ impl PyGraph {
 
 #[pymethods]
 impl PyGraph {
+    /// This graph with each variable `from` replaced by `to`, for the pairs `(from, to)`.
+    fn rebind_variables(
+        &self,
+        pairs: Vec<(PyRef<'_, PyVariable>, PyRef<'_, PyVariable>)>,
+    ) -> PyResult<PyGraph> {
+        let pairs: Vec<_> = pairs
+            .iter()
+            .map(|(a, b)| (a.v.clone(), b.v.clone()))
+            .collect();
+        Ok(PyGraph::new(self.g.rebind_variables(&pairs)?))
+    }
+
     /// Runs the graph on tensors with the traced dtypes and shapes (GIL released).
     fn run(&self, py: Python<'_>, args: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<PyTensor>> {
         let ts: Vec<Tensor> = args

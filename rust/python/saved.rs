@@ -53,39 +53,6 @@ fn load_tensors(py: Python<'_>, path: PathBuf) -> PyResult<TensorsRead> {
     ))
 }
 
-type Restored = (
-    Vec<(String, PyTensor)>,
-    BTreeMap<String, String>,
-    Vec<String>,
-);
-
-/// Reads a safetensors file of `format` into the variables of `targets` (by name, where dtype
-/// and shape match, without copying); returns `(other tensors, metadata, names restored)`.
-#[pyfunction]
-fn restore_tensors(
-    py: Python<'_>,
-    path: PathBuf,
-    targets: Vec<(String, PyRef<'_, PyVariable>)>,
-    format: &str,
-) -> PyResult<Restored> {
-    let targets: std::collections::HashMap<String, crate::Variable> = targets
-        .iter()
-        .map(|(k, v)| (k.clone(), v.v.clone()))
-        .collect();
-    let (rest, meta, done) = py
-        .detach(|| tensors::read_into(&path, &targets, Some(format)))
-        .map_err(|e| super::errors::to_pyerr(py, e))?;
-    Ok((
-        rest.into_iter()
-            .map(|(k, t)| (k, PyTensor::new(t)))
-            .collect(),
-        meta,
-        done,
-    ))
-}
-
-/// Writes a saved model: the object tree (JSON list of objects), the traced functions as
-/// `(graph, name, signature JSON)` and the variables with their keys.
 #[pyfunction]
 fn saved_model_write(
     py: Python<'_>,
@@ -145,11 +112,38 @@ fn saved_model_read(py: Python<'_>, dir: PathBuf) -> PyResult<Loaded> {
     ))
 }
 
+/// The limits that graphs read from files run under (see `crate::limits`):
+/// `(max_loop_iterations, max_value_bytes, value_bytes_per_input_byte)`.
+#[pyfunction]
+fn load_limits() -> (u64, u64, u64) {
+    let l = crate::limits::get();
+    (
+        l.max_loop_iterations,
+        l.max_value_bytes,
+        l.value_bytes_per_input_byte,
+    )
+}
+
+/// Sets the limits that graphs read from files run under.
+#[pyfunction]
+fn set_load_limits(
+    max_loop_iterations: u64,
+    max_value_bytes: u64,
+    value_bytes_per_input_byte: u64,
+) {
+    crate::limits::set(crate::limits::Limits {
+        max_loop_iterations,
+        max_value_bytes,
+        value_bytes_per_input_byte,
+    });
+}
+
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(load_limits, m)?)?;
+    m.add_function(wrap_pyfunction!(set_load_limits, m)?)?;
     m.add_function(wrap_pyfunction!(save_tensors, m)?)?;
     m.add_function(wrap_pyfunction!(load_tensors, m)?)?;
-    m.add_function(wrap_pyfunction!(restore_tensors, m)?)?;
     m.add_function(wrap_pyfunction!(saved_model_write, m)?)?;
     m.add_function(wrap_pyfunction!(saved_model_read, m)?)?;
     Ok(())

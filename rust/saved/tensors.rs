@@ -269,11 +269,10 @@ pub fn read(path: &Path) -> Result<Contents> {
 }
 
 /// Reads a file into existing variables: a tensor whose name is a key of `targets` and whose
-/// dtype and shape match that variable's is read straight into the variable's buffer (no
-/// allocation). Returns the other tensors, the metadata and the names read into variables.
-/// With `format`, a file whose metadata `format` differs is refused before anything is read.
-/// The data's checksum is verified at the end: a corrupted file gives an error, after which
-/// the variables read into may hold some of its values.
+/// dtype and shape match that variable's becomes its value. Returns the other tensors, the
+/// metadata and the names read into variables. With `format`, a file whose metadata `format`
+/// differs is refused before anything is read. The whole file is read and its checksum
+/// verified before any variable changes: a corrupted file leaves them as they were.
 pub fn read_into(
     path: &Path,
     targets: &HashMap<String, Variable>,

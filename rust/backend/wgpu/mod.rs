@@ -126,8 +126,19 @@ fn init() -> Option<Context> {
     if software_allowed() {
         drivers::bind_software_drivers_now();
     }
+    // Mesa's device-selection layer asks the window system for the default GPU and prints
+    // errors (`XDG_RUNTIME_DIR is invalid`) on machines without one. Compute needs no
+    // display and adapters are ranked below, so the layer is off while the loader starts
+    // (unless the user set NODEVICE_SELECT), and the environment is left as it was.
+    let quiet = std::env::var_os("NODEVICE_SELECT").is_none();
+    if quiet {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+    if quiet {
+        std::env::remove_var("NODEVICE_SELECT");
+    }
     adapters.retain(|a| a.get_info().device_type != wgpu::DeviceType::Cpu || software_allowed());
     adapters.sort_by_key(|a| rank(a.get_info().device_type));
     let adapter = adapters.into_iter().next()?;
