@@ -64,6 +64,14 @@ impl From<std::io::Error> for Error {
 /// Runs `f`, turning a panic inside it into [`Error::Internal`] naming `op` (a bug in a
 /// kernel must reach the caller as an error it can catch, never abort a Python program or a
 /// loaded model's runner). Costs nothing when nothing panics.
+///
+/// ```
+/// use rstf::{error::catch_panic, Error};
+/// let v: Vec<i32> = Vec::new();
+/// let r = catch_panic(|| "Gather".into(), || Ok(v[3]));
+/// assert!(matches!(r, Err(Error::Internal(m)) if m.starts_with("Gather: internal error")));
+/// assert_eq!(catch_panic(|| "Add".into(), || Ok(1)), Ok(1));
+/// ```
 pub fn catch_panic<T>(op: impl FnOnce() -> String, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
