@@ -209,3 +209,12 @@ def test_probing_devices_prints_nothing():
     assert r.returncode == 0, r.stderr
     assert r.stdout == "ok\n"
     assert "XDG_RUNTIME_DIR" not in r.stderr, r.stderr
+
+
+def test_a_dtype_of_none_is_refused_not_float64():
+    # numpy reads dtype None as float64; TensorFlow raises TypeError.
+    with pytest.raises(TypeError):
+        tf.as_dtype(None)
+    with pytest.raises(TypeError):
+        tf.cast(tf.ones([2], tf.int32), None)
+    assert tf.float64 != None  # noqa: E711 - the comparison under test

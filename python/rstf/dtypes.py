@@ -133,6 +133,9 @@ def as_dtype(value) -> DType:
     """Converts a DType, a name, a numpy dtype or a Python type to a DType."""
     if isinstance(value, DType):
         return value
+    if value is None:
+        # numpy reads None as float64; TensorFlow refuses it.
+        raise TypeError("Cannot convert value None to a rstf DType.")
     if isinstance(value, str):
         d = _BY_NAME.get(value)
         if d is None:
