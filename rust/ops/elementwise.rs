@@ -573,11 +573,7 @@ impl Tensor {
 /// bits. So `cast(300.0, uint8)` is 44 and `cast(nan, int32)` is -2147483648.
 fn float_to_int(x: f64, wide: bool) -> i64 {
     let (lo, hi, min) = if wide {
-        (
-            -9.223_372_036_854_775_808e18,
-            9.223_372_036_854_775_808e18,
-            i64::MIN,
-        )
+        (-(2f64.powi(63)), 2f64.powi(63), i64::MIN)
     } else {
         (-2_147_483_648.0, 2_147_483_648.0, i32::MIN as i64)
     };
