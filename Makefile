@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 # Tests build with the dev profile (optimised dependencies) to keep builds short.
 export CARGO_TERM_COLOR = never
 
-.PHONY: demo test lint build deps system-deps rust-test py-test bench clean
+.PHONY: demo test lint build deps system-deps rust-test py-test bench fuzz clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -48,6 +48,11 @@ test: lint rust-test py-test
 
 bench: build
 	$(PY) benches/compare.py
+
+# The loaders' fuzz test for half an hour (the test suite runs it for a minute); RSTF_FUZZ_SEED
+# picks other mutants.
+fuzz: build
+	cd tests && RSTF_FUZZ_SECONDS=1800 ../$(PY) -m pytest -p no:cacheprovider -q test_fuzz_loaders.py
 
 clean:
 	rm -rf $(VENV) target
