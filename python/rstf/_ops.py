@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from . import _rstf
+from . import _args, _rstf
 from ._rstf import Tensor
 from .dtypes import _name, as_dtype
 from .dtypes import float32 as _float32
@@ -29,7 +29,8 @@ def constant(value, dtype=None, shape=None, name=None) -> Tensor:
     >>> tf.constant(0.5, shape=[2]).numpy()
     array([0.5, 0.5], dtype=float32)
     """
-    return _rstf.constant(value, _name(dtype), _shape_list(shape) if shape is not None else None)
+    dims = _shape_list(shape, "Const", "shape", int32=True) if shape is not None else None
+    return _rstf.constant(value, _name(dtype), dims)
 
 
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
@@ -42,29 +43,18 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
     return _rstf.convert_to_tensor(value, _name(dtype))
 
 
-def _shape_list(shape) -> list:
-    if isinstance(shape, Tensor):
-        return [int(d) for d in shape.numpy().reshape(-1)]
-    if isinstance(shape, numbers.Integral):
-        return [int(shape)]
-    return [int(d) for d in shape]
+def _shape_list(shape, op="Shape", attr="Tshape", **kw) -> list:
+    return _args.shape_list(shape, op, attr, **kw)
 
 
-def _axes(axis):
-    if axis is None:
-        return None
-    if isinstance(axis, Tensor):
-        return [int(a) for a in axis.numpy().reshape(-1)]
-    if isinstance(axis, (list, tuple, np.ndarray)):
-        return [int(a) for a in axis]
-    return [int(axis)]
+def _axes(axis, op="Reduce"):
+    return _args.axes(axis, op)
 
 
-def _axis(axis) -> int:
-    a = _axes(axis)
-    if a is None or len(a) != 1:
-        raise TypeError(f"axis must be a single integer, got {axis!r}")
-    return a[0]
+def _invalid(message):
+    from .errors import InvalidArgumentError
+
+    return InvalidArgumentError(message)
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -96,8 +86,24 @@ tanh = _unary("tanh")
 sigmoid = _unary("sigmoid")
 erf = _unary("erf")
 round = _unary("round")  # noqa: A001
-floor = _unary("floor")
-ceil = _unary("ceil")
+
+
+def _float_unary(op, tf_op):
+    """An op that TensorFlow defines for floating-point inputs only (Floor, Ceil)."""
+    def f(x, name=None):
+        if not _args._tensor_like(x):
+            x = convert_to_tensor(x)
+        if x.dtype.is_integer:
+            raise _args.attr_error(tf_op, "T", x.dtype.name, "bfloat16, half, float, double")
+        return _rstf.unary(x, op)
+
+    f.__name__ = op
+    f.__doc__ = f"Elementwise ``{op}`` of a floating-point tensor."
+    return f
+
+
+floor = _float_unary("floor", "Floor")
+ceil = _float_unary("ceil", "Ceil")
 relu = _unary("relu")
 logical_not = _unary("logical_not")
 
@@ -136,7 +142,21 @@ def logical_xor(x, y, name=None) -> Tensor:
 
 
 def divide(x, y, name=None) -> Tensor:
-    """``x / y``; integer inputs are divided as floats (int32/int64 give float64)."""
+    """``x / y``; integer inputs are divided as floats (int32/int64 give float64).
+
+    As in TensorFlow, a value that is not a tensor takes the other argument's dtype, and two
+    tensors of different dtypes are a TypeError."""
+    if not _args._tensor_like(x):
+        x = convert_to_tensor(x, dtype=y.dtype if _args._tensor_like(y) else None)
+    if not _args._tensor_like(y):
+        try:
+            y = convert_to_tensor(y, dtype=x.dtype)
+        except (TypeError, ValueError):
+            y = convert_to_tensor(y)
+    if x.dtype != y.dtype:
+        raise TypeError(f"`x` and `y` must have the same dtype, got {x.dtype!r} != {y.dtype!r}.")
+    if x.dtype.is_bool:
+        raise TypeError("Invalid dtype bool in truediv: expected an integer or floating-point dtype.")
     return _rstf.truediv(x, y)
 
 
@@ -176,8 +196,10 @@ def cast(x, dtype, name=None) -> Tensor:
 # ----------------------------------------------------------------------------- reductions
 
 def _reduction(op):
+    tf_op = op.capitalize()
+
     def f(input_tensor, axis=None, keepdims=False, name=None):
-        return _rstf.reduce(input_tensor, op, _axes(axis), builtins.bool(keepdims))
+        return _rstf.reduce(input_tensor, op, _axes(axis, tf_op), builtins.bool(keepdims))
 
     f.__name__ = f"reduce_{op}"
     f.__doc__ = f"Reduces with ``{op}`` over ``axis`` (all axes when None)."
@@ -194,19 +216,31 @@ reduce_all = _reduction("all")
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
     """Mean over ``axis`` (all axes when None); integer means truncate."""
-    return _rstf.mean(input_tensor, _axes(axis), builtins.bool(keepdims))
+    return _rstf.mean(input_tensor, _axes(axis, "Mean"), builtins.bool(keepdims))
+
+
+def _arg_reduce(input, axis, output_type, largest):  # noqa: A002
+    op = "ArgMax" if largest else "ArgMin"
+    out = _int64 if output_type is None else as_dtype(output_type)
+    if out not in (_int32, _int64):
+        raise _args.attr_error(op, "output_type", out.name)
+    if axis is None:
+        axis = 0
+    elif not _args.is_int(axis) and not (
+            _args._tensor_like(axis) and axis.dtype.is_integer and len(axis.shape) == 0):
+        raise TypeError(f"{op}: axis must be int or Tensor with integer datatype, got {axis!r}")
+    r = _rstf.arg_reduce(input, int(axis), largest)
+    return r if out is _int64 else cast(r, out)
 
 
 def argmax(input, axis=None, output_type=_int64, name=None) -> Tensor:  # noqa: A002
     """Index of the largest value along ``axis`` (default 0)."""
-    r = _rstf.arg_reduce(input, 0 if axis is None else _axis(axis), True)
-    return r if as_dtype(output_type) is _int64 else cast(r, output_type)
+    return _arg_reduce(input, axis, output_type, True)
 
 
 def argmin(input, axis=None, output_type=_int64, name=None) -> Tensor:  # noqa: A002
     """Index of the smallest value along ``axis`` (default 0)."""
-    r = _rstf.arg_reduce(input, 0 if axis is None else _axis(axis), False)
-    return r if as_dtype(output_type) is _int64 else cast(r, output_type)
+    return _arg_reduce(input, axis, output_type, False)
 
 
 # ----------------------------------------------------------------------------- linear algebra
@@ -224,43 +258,51 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
 def transpose(a, perm=None, conjugate=False, name=None) -> Tensor:
     """Permutes the dimensions (reverses them when ``perm`` is None); a view."""
     a = convert_to_tensor(a)
-    p = list(range(a.ndim))[::-1] if perm is None else _shape_list(perm)
+    p = list(builtins.range(a.ndim))[::-1] if perm is None else _shape_list(perm, "Transpose", "Tperm")
     return _rstf.transpose(a, p)
 
 
 def reshape(tensor, shape, name=None) -> Tensor:
     """Gives the elements a new shape; one dimension may be -1."""
-    return _rstf.reshape(tensor, _shape_list(shape))
+    return _rstf.reshape(tensor, _shape_list(shape, "Reshape", "Tshape"))
 
 
 def expand_dims(input, axis, name=None) -> Tensor:  # noqa: A002
-    return _rstf.expand_dims(input, _axis(axis))
+    return _rstf.expand_dims(input, _args.single_int(axis, "ExpandDims", "Tdim", what="dim"))
 
 
 def squeeze(input, axis=None, name=None) -> Tensor:  # noqa: A002
-    return _rstf.squeeze(input, _axes(axis) or [])
+    axes = [] if axis is None else list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    for a in axes:
+        if isinstance(a, (str, bytes)) or a is None:
+            raise TypeError(f"Squeeze: expected int for argument 'axis' not {a!r}")
+    return _rstf.squeeze(input, [int(a) for a in axes])
 
 
 def broadcast_to(input, shape, name=None) -> Tensor:  # noqa: A002
-    return _rstf.broadcast_to(input, _shape_list(shape))
+    return _rstf.broadcast_to(input, _shape_list(shape, "BroadcastTo", "Tidx"))
 
 
 def reverse(tensor, axis, name=None) -> Tensor:
-    return _rstf.reverse(tensor, _axes(axis))
+    return _rstf.reverse(tensor, _axes(axis, "ReverseV2"))
 
 
 def concat(values, axis, name=None) -> Tensor:
     """Joins tensors along an existing axis."""
-    return _rstf.concat(list(values), _axis(axis))
+    return _rstf.concat(list(values), _args.single_int(axis, "ConcatV2", "Tidx", int32=True))
 
 
 def stack(values, axis=0, name=None) -> Tensor:
-    """Joins tensors of one shape along a new axis."""
-    return _rstf.stack(list(values), _axis(axis))
+    """Joins tensors of one shape along a new axis; nothing stacked is an empty float32 vector."""
+    values = list(values)
+    ax = _args.py_axis(axis, "Pack")
+    if not values and ax == 0:
+        return _rstf.constant(np.zeros(0, np.float32), None, None)
+    return _rstf.stack(values, ax)
 
 
 def unstack(value, num=None, axis=0, name=None) -> list:
-    r = _rstf.unstack(value, _axis(axis))
+    r = _rstf.unstack(value, _args.single_int(axis, "Unpack", "axis", int32=True))
     if num is not None and num != len(r):
         from .errors import InvalidArgumentError
 
@@ -271,7 +313,7 @@ def unstack(value, num=None, axis=0, name=None) -> list:
 def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
     """Splits into equal pieces (an int) or pieces of the given sizes (a list)."""
     value = convert_to_tensor(value)
-    ax = _axis(axis)
+    ax = _args.single_int(axis, "Split", "axis", int32=True)
     if isinstance(num_or_size_splits, numbers.Integral) or (
         isinstance(num_or_size_splits, Tensor) and num_or_size_splits.ndim == 0
     ):
@@ -284,51 +326,127 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
                 f"Split: number of ways to split should evenly divide the split dimension, "
                 f"but got split_dim {ax} (size = {n}) and num_split {k}")
         sizes = [n // k] * k
+    elif isinstance(num_or_size_splits, (float, np.floating)):
+        raise ValueError("Split: rank-0 tensors are not supported as the num_or_size_splits argument "
+                         f"unless they are integers; got {num_or_size_splits!r}")
     else:
-        sizes = _shape_list(num_or_size_splits)
+        sizes = _shape_list(num_or_size_splits, "SplitV", "Tlen")
     return _rstf.split(value, sizes, ax)
 
 
 def tile(input, multiples, name=None) -> Tensor:  # noqa: A002
-    return _rstf.tile(input, _shape_list(multiples))
+    return _rstf.tile(input, _shape_list(multiples, "Tile", "Tmultiples"))
 
 
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None) -> Tensor:
-    """Pads with a constant (mode ``'CONSTANT'``; REFLECT and SYMMETRIC are not supported)."""
-    if str(mode).upper() != "CONSTANT":
-        from .errors import UnimplementedError
+    """Pads with a constant (``'CONSTANT'``) or a mirror image of the edges (``'REFLECT'``
+    leaves the edge out, ``'SYMMETRIC'`` repeats it); the mode's case does not matter."""
+    m = mode.upper() if isinstance(mode, str) else mode
+    if m not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
+        raise ValueError('Value of argument `mode` expected to be one of "CONSTANT", "REFLECT", or '
+                         f'"SYMMETRIC". Received `mode` = {mode}')
+    op = "Pad" if m == "CONSTANT" else "MirrorPad"
+    flat, dims = _args.int_input(paddings, op, "Tpaddings")
+    if len(dims) != 2 or dims[1] != 2:
+        raise _invalid(f"{op}: paddings must be a matrix with 2 columns, got shape {list(dims)}")
+    pads = list(zip(flat[0::2], flat[1::2]))
+    if m == "CONSTANT":
+        return _rstf.pad(tensor, pads, constant_values)
+    return _mirror_pad(convert_to_tensor(tensor), pads, m == "SYMMETRIC")
 
-        raise UnimplementedError(f"Pad: mode {mode!r} is not supported yet; only 'CONSTANT'")
-    p = np.asarray(paddings.numpy() if isinstance(paddings, Tensor) else paddings, dtype=np.int64)
-    if p.ndim != 2 or p.shape[1] != 2:
-        from .errors import InvalidArgumentError
 
-        raise InvalidArgumentError(f"Pad: paddings must be a matrix with 2 columns, got shape {p.shape}")
-    return _rstf.pad(tensor, [(int(a), int(b)) for a, b in p], constant_values)
+def _mirror_pad(t, pads, symmetric) -> Tensor:
+    """MirrorPad as one gather per padded axis (so gradients come from gather's)."""
+    if len(pads) != t.ndim:
+        raise _invalid(f"MirrorPad: the first dimension of paddings must be the rank of inputs {t.ndim}, "
+                       f"got {len(pads)}")
+    off = 0 if symmetric else 1
+    for ax, ((a, b), n) in enumerate(zip(pads, t.shape)):
+        if a < 0 or b < 0:
+            raise _invalid(f"MirrorPad: paddings must be non-negative: {a} {b}")
+        if a > n - off or b > n - off:
+            how = "no greater than" if symmetric else "less than"
+            raise _invalid(f"MirrorPad: paddings must be {how} the dimension size: {a}, {b} not {how} {n}")
+        if a or b:
+            idx = np.concatenate([np.arange(a - 1 + off, off - 1, -1), np.arange(n),
+                                  np.arange(n - 1 - off, n - 1 - off - b, -1)])
+            t = _rstf.gather(t, _rstf.constant(idx.astype(np.int64), None, None), ax)
+    return t
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None) -> Tensor:
-    """Gathers slices along ``axis`` (default 0) at ``indices``."""
-    if batch_dims:
-        from .errors import UnimplementedError
+    """Gathers slices along ``axis`` at ``indices``; the first ``batch_dims`` dimensions of
+    ``params`` and ``indices`` are batch dimensions (``axis`` defaults to ``batch_dims``)."""
+    b = _args.single_int(batch_dims, "GatherV2", "Taxis", strict=True, what="batch_dims")
+    ax = b if axis is None else _args.single_int(axis, "GatherV2", "Taxis", strict=True)
+    if b == 0:
+        return _rstf.gather(params, indices, ax)
+    return _gather_batched(convert_to_tensor(params), indices, ax, b)
 
-        raise UnimplementedError("GatherV2: batch_dims other than 0 is not supported yet")
-    return _rstf.gather(params, indices, 0 if axis is None else _axis(axis))
+
+def _gather_batched(p, indices, ax, b) -> Tensor:
+    """Gather with batch dimensions, as one gather from ``params`` with the batch dimensions
+    flattened into the gathered one and the indices offset per batch."""
+    it = indices if _args._tensor_like(indices) else convert_to_tensor(indices)
+    if not it.dtype.is_integer:
+        raise _args.attr_error("GatherV2", "Tindices", it.dtype.name, "int16, int32, int64")
+    idx = np.asarray(it.numpy()).astype(np.int64)
+    ir, pr = idx.ndim, p.ndim
+    if b < 0:
+        if b < -ir:
+            raise _invalid(f"GatherV2: expected batch_dims in the range [{-ir}, {ir}], but got {b}")
+        b += ir
+    if pr < b + 1:
+        raise _invalid(f"GatherV2: shape must be at least rank {b + 1} but is rank {pr} (params)")
+    if b > ir:
+        raise _invalid(f"GatherV2: expected batch_dims in the range [{-ir}, {ir}], but got {b}")
+    if ax < 0:
+        ax += pr
+    if not b <= ax < pr:
+        raise _invalid(f"GatherV2: axis {ax} must be in [batch_dims, rank(params)) = [{b}, {pr})")
+    for i in builtins.range(b):
+        if p.shape[i] != idx.shape[i]:
+            raise _invalid(f"GatherV2: params.shape[{i}]: {p.shape[i]} should be equal to "
+                           f"indices.shape[{i}]: {idx.shape[i]}")
+    n = p.shape[ax]
+    bad = np.argwhere((idx < 0) | (idx >= n))
+    if bad.size:
+        pos = tuple(int(i) for i in bad[0])
+        raise _invalid(f"GatherV2: indices[{','.join(map(str, pos))}] = {idx[pos]} is not in [0, {n})")
+    if b == 0:
+        return _rstf.gather(p, it, ax)
+    batch = list(p.shape[:b])
+    nb = int(np.prod(batch, dtype=np.int64))
+    if ax != b:
+        p = _rstf.transpose(p, list(builtins.range(b)) + [ax] + [i for i in builtins.range(b, pr) if i != ax])
+    rest = list(p.shape[b + 1:])
+    ishape = list(idx.shape[b:])
+    offsets = (np.arange(nb, dtype=np.int64) * n).reshape([nb] + [1] * len(ishape))
+    flat_idx = _rstf.constant(idx.reshape([nb] + ishape) + offsets, None, None)
+    r = _rstf.reshape(_rstf.gather(_rstf.reshape(p, [nb * n] + rest), flat_idx, 0), batch + ishape + rest)
+    if ax != b:
+        k, m = len(ishape), ax - b
+        r = _rstf.transpose(r, list(builtins.range(b)) + list(builtins.range(b + k, b + k + m))
+                            + list(builtins.range(b, b + k)) + list(builtins.range(b + k + m, r.ndim)))
+    return r
 
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None) -> Tensor:
     """One-hot encoding along a new axis (last by default)."""
+    depth = _args.count(depth, "OneHot", "depth", float_tensor=ValueError)
+    ax = -1 if axis is None else _args.py_axis(axis, "OneHot")
     dt = as_dtype(dtype) if dtype is not None else None
     if dt is None:
         given = [v for v in (on_value, off_value) if v is not None]
         dt = convert_to_tensor(given[0]).dtype if given else _float32
     on = constant(1 if on_value is None else on_value, dtype=dt)
     off = constant(0 if off_value is None else off_value, dtype=dt)
-    r = _rstf.one_hot(indices, int(depth), on, off)
-    if axis is not None and axis != -1:
-        nd = r.ndim
-        ax = axis if axis >= 0 else axis + nd
-        perm = list(range(nd - 1))
+    r = _rstf.one_hot(indices, depth, on, off)
+    nd = r.ndim
+    if ax != -1 and not 0 <= ax < nd:
+        raise _invalid(f"OneHot: expected axis to be -1 or between [0, {nd}). But received: {axis}")
+    if ax not in (-1, nd - 1):
+        perm = list(builtins.range(nd - 1))
         perm.insert(ax, nd - 1)
         r = _rstf.transpose(r, perm)
     return r
@@ -351,16 +469,16 @@ def rank(input, name=None) -> Tensor:  # noqa: A002
 
 def zeros(shape, dtype=_float32, name=None) -> Tensor:
     """A tensor of ``shape`` filled with zeros (False for bool)."""
-    return _rstf.fill(_shape_list(shape), _rstf.cast(0, as_dtype(dtype).name))
+    return _rstf.fill(_shape_list(shape, "Fill", int32=True), _rstf.cast(0, as_dtype(dtype).name))
 
 
 def ones(shape, dtype=_float32, name=None) -> Tensor:
     """A tensor of ``shape`` filled with ones (True for bool)."""
-    return _rstf.fill(_shape_list(shape), _rstf.cast(1, as_dtype(dtype).name))
+    return _rstf.fill(_shape_list(shape, "Fill", int32=True), _rstf.cast(1, as_dtype(dtype).name))
 
 
 def fill(dims, value, name=None) -> Tensor:
-    return _rstf.fill(_shape_list(dims), value)
+    return _rstf.fill(_shape_list(dims, "Fill", "index_type"), value)
 
 
 def zeros_like(input, dtype=None, name=None) -> Tensor:  # noqa: A002
@@ -374,8 +492,14 @@ def ones_like(input, dtype=None, name=None) -> Tensor:  # noqa: A002
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=_float32, name=None) -> Tensor:
+    """An identity matrix (a batch of them with ``batch_shape``)."""
     cols = num_rows if num_columns is None else num_columns
-    return _rstf.eye(int(num_rows), int(cols), _shape_list(batch_shape or []), as_dtype(dtype).name)
+    for v in (num_rows, cols):
+        if not (_args._tensor_like(v) or _args.is_int(v)):
+            raise TypeError("Arguments `num_rows` and `num_columns` must be positive integer values. "
+                            f"Received: num_rows={num_rows}, num_columns={cols}")
+    batch = _shape_list(batch_shape, "Eye", int32=True) if batch_shape is not None else []
+    return _rstf.eye(int(num_rows), int(cols), batch, as_dtype(dtype).name)
 
 
 def range(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:  # noqa: A001
@@ -387,6 +511,12 @@ def range(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:  # no
         is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.dtype.is_floating)
                        for v in (start, limit, delta))
         dtype = _float32 if is_float else _int32
+    dtype = as_dtype(dtype)
+    if dtype.is_bool:
+        raise TypeError(f"Range: cannot convert {start!r} to EagerTensor of dtype bool")
+    if dtype.name == "uint8":
+        raise _args.attr_error("Range", "Tidx", "uint8", "bfloat16, half, float, double, int8, int16, int32, "
+                               "int64, uint16, uint32, uint64")
     return _rstf.range(float(vals[0]), float(vals[1]), float(vals[2]), as_dtype(dtype).name)
 
 
@@ -402,7 +532,7 @@ def linspace(start, stop, num, name=None, axis=0) -> Tensor:
             break
         if isinstance(v, numbers.Integral):
             dt = "float64"
-    return _rstf.linspace(float(start), float(stop), int(num), dt)
+    return _rstf.linspace(float(start), float(stop), _args.count(num, "LinSpace", "num"), dt)
 
 
 def identity(input, name=None) -> Tensor:  # noqa: A002

@@ -6,6 +6,7 @@ array([0., 2.], dtype=float32)
 """
 
 from . import _rstf
+from ._args import _tensor_like, attr_error, py_axis
 from ._ops import relu, sigmoid, tanh
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "gelu", "softplus", "sigmoid", "tanh",
@@ -39,12 +40,12 @@ def softplus(features, name=None):
 
 def softmax(logits, axis=None, name=None):
     """Softmax along ``axis`` (last by default), stable for large logits."""
-    return _rstf.softmax(logits, -1 if axis is None else int(axis), False)
+    return _rstf.softmax(logits, -1 if axis is None else py_axis(axis, "Softmax"), False)
 
 
 def log_softmax(logits, axis=None, name=None):
     """Log-softmax along ``axis`` (last by default), stable for large logits."""
-    return _rstf.softmax(logits, -1 if axis is None else int(axis), True)
+    return _rstf.softmax(logits, -1 if axis is None else py_axis(axis, "LogSoftmax"), True)
 
 
 def _pair(value, what, n_dims=2):
@@ -62,8 +63,18 @@ def _pair(value, what, n_dims=2):
 
 
 def _same(padding, what):
-    if not isinstance(padding, str) or padding.upper() not in ("SAME", "VALID"):
-        raise ValueError(f"{what}: padding must be 'SAME' or 'VALID', got {padding!r}")
+    """True for SAME, False for VALID; anything else raises TensorFlow's exception class."""
+    if isinstance(padding, (list, tuple)):
+        from .errors import UnimplementedError
+
+        raise UnimplementedError(f"{what}: explicit padding is not supported yet; use tf.pad and 'VALID'")
+    if not isinstance(padding, str):
+        raise TypeError(f"{what}: expected string for argument 'padding' not {padding!r}")
+    if padding.upper() not in ("SAME", "VALID"):
+        from .errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{what}: value for attr 'padding' of {padding!r} is not in the list of "
+                                   "allowed values: 'SAME', 'VALID'")
     return padding.upper() == "SAME"
 
 
@@ -98,6 +109,10 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
     """The mean of each window of an ``[N, H, W, C]`` batch (taps in the padding not counted)."""
     _nhwc(data_format, "avg_pool2d")
+    if not _tensor_like(input):
+        input = _rstf.convert_to_tensor(input, None)  # noqa: A001
+    if not input.dtype.is_floating:
+        raise attr_error("AvgPool", "T", input.dtype.name, "half, bfloat16, float, double")
     return _rstf.pool2d(input, _pair(ksize, "avg_pool2d"), _pair(strides, "avg_pool2d"),
                         _same(padding, "avg_pool2d"), False)
 

@@ -49,31 +49,47 @@ def _seed(op_seed) -> int:
     return h & 0xFFFFFFFFFFFFFFFF
 
 
+def _float_dtype(dtype, mean):
+    """A floating-point dtype; TensorFlow's normal distributions refuse others as a TypeError
+    (the mean cannot be converted to them)."""
+    dt = as_dtype(dtype)
+    if not dt.is_floating:
+        raise TypeError(f"Cannot convert {mean!r} to EagerTensor of dtype {dt.name}: the normal "
+                        "distribution needs a floating-point dtype")
+    return dt
+
+
 def normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None):
     """Normal random numbers; callable as an initializer ``f(shape, dtype=...)``."""
-    return _rstf.random_normal(_shape_list(shape), float(mean), float(stddev),
-                               as_dtype(dtype).name, _seed(seed))
+    dt = _float_dtype(dtype, mean)
+    return _rstf.random_normal(_shape_list(shape, "RandomStandardNormal", "T", strict=True),
+                               float(mean), float(stddev), dt.name, _seed(seed))
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None):
     """Normal random numbers redrawn until within two standard deviations of the mean."""
     import numpy as np
 
-    dims = _shape_list(shape)
+    dt = _float_dtype(dtype, mean)
+    dims = _shape_list(shape, "TruncatedNormal", "T", strict=True)
     z = np.asarray(_rstf.random_normal(dims, 0.0, 1.0, "float64", _seed(seed)))
     bad = np.abs(z) > 2.0
     while bad.any():
         fresh = np.asarray(_rstf.random_normal([int(bad.sum())], 0.0, 1.0, "float64", _seed(None)))
         z[bad] = fresh
         bad = np.abs(z) > 2.0
-    return _rstf.cast(_rstf.constant(z * float(stddev) + float(mean)), as_dtype(dtype).name)
+    return _rstf.cast(_rstf.constant(z * float(stddev) + float(mean)), dt.name)
 
 
 def uniform(shape, minval=0, maxval=None, dtype=_float32, seed=None, name=None):
     """Uniform random numbers in ``[minval, maxval)`` (``maxval`` defaults to 1 for floats)."""
     dt = as_dtype(dtype)
+    if dt.name not in ("float16", "bfloat16", "float32", "float64", "int32", "int64"):
+        raise ValueError(f"Argument `dtype` got invalid value {dt!r}. Accepted dtypes are (float16, "
+                         "bfloat16, float32, float64, int32, int64).")
     if maxval is None:
         if not dt.is_floating:
             raise ValueError("uniform: maxval must be given for integer dtypes")
         maxval = 1.0
-    return _rstf.random_uniform(_shape_list(shape), float(minval), float(maxval), dt.name, _seed(seed))
+    dims = _shape_list(shape, "RandomUniform", "T", strict=True)
+    return _rstf.random_uniform(dims, float(minval), float(maxval), dt.name, _seed(seed))
