@@ -74,6 +74,13 @@ pub(crate) fn enter(input_bytes: u64) -> Option<Guard> {
     Some(Guard(()))
 }
 
+/// Replaces the limits in force on this thread, `(loop iterations, value bytes)` or none, and
+/// returns the previous ones: for code that builds objects from an untrusted description (a
+/// Keras config read from a file) and must not allocate more than the file justifies.
+pub fn swap_active(limits: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    ACTIVE.with(|a| a.replace(limits))
+}
+
 /// Ends the limits that [`enter`] set.
 pub(crate) struct Guard(());
 

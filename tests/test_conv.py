@@ -127,8 +127,14 @@ def test_bad_convolution_arguments():
         tf.nn.conv2d(x, tf.zeros([2, 2, 2, 1]), 1, "VALID")  # channels differ
     with pytest.raises(tf.errors.InvalidArgumentError, match="NHWC"):
         tf.nn.conv2d(tf.zeros([4, 4, 3]), tf.zeros([2, 2, 3, 1]), 1, "VALID")
-    with pytest.raises(tf.errors.InvalidArgumentError, match="does not fit"):
-        tf.nn.conv2d(x, tf.zeros([5, 5, 3, 1]), 1, "VALID")
+    # A window larger than the image with VALID padding gives an empty output, as in TensorFlow.
+    assert tf.nn.conv2d(x, tf.zeros([5, 5, 3, 1]), 1, "VALID").shape == (1, 0, 0, 1)
+    assert tf.nn.max_pool2d(x, 5, 1, "VALID").shape == (1, 0, 0, 3)
+    assert tf.nn.avg_pool2d(x, 5, 1, "VALID").shape == (1, 0, 0, 3)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(tf.nn.conv2d(x, tf.ones([5, 5, 3, 1]), 1, "VALID"))
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), np.zeros([1, 4, 4, 3]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="positive"):
         tf.nn.max_pool2d(x, 2, 0, "VALID")
     with pytest.raises(ValueError, match="padding"):

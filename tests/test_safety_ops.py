@@ -218,3 +218,71 @@ def test_a_dtype_of_none_is_refused_not_float64():
     with pytest.raises(TypeError):
         tf.cast(tf.ones([2], tf.int32), None)
     assert tf.float64 != None  # noqa: E711 - the comparison under test
+
+
+def test_a_renamed_tensor_in_a_checkpoint_header_is_corruption(tmp_path):
+    v = tf.Variable([1.0, 2.0])
+    path = tf.train.Checkpoint(v=v).write(str(tmp_path / "ckpt"))
+    data = bytearray(open(path + ".safetensors", "rb").read())
+    at = data.index(b'"v"')  # the tensor's name in the header: one flipped bit makes it "w"
+    data[at + 1] ^= 0x01
+    open(path + ".safetensors", "wb").write(bytes(data))
+    v.assign([5.0, 6.0])
+    with pytest.raises(tf.errors.DataLossError, match="index"):
+        tf.train.Checkpoint(v=v).restore(path)
+    assert v.numpy().tolist() == [5.0, 6.0]
+
+
+def test_unsupported_values_convert_with_tensorflows_classes():
+    for value in (None, object(), {"a": 1}):
+        with pytest.raises(ValueError, match="unsupported type"):
+            tf.constant(value)
+    with pytest.raises(TypeError):  # TensorFlow: "Eager execution of tf.constant with unsupported shape"
+        tf.constant([1, 2], shape=[3])
+    for convert in (float, int):  # as numpy's: only one element converts
+        with pytest.raises(TypeError):
+            convert(tf.ones([2]))
+    assert float(tf.ones([1])) == 1.0
+
+
+def _keras_file(tmp_path, edit):
+    """A small .keras file whose config.json went through ``edit``."""
+    import zipfile
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), epochs=1, verbose=0)
+    good, bad = str(tmp_path / "good.keras"), str(tmp_path / "bad.keras")
+    model.save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "config.json":
+                doc = json.loads(data)
+                edit(doc["model"])
+                data = json.dumps(doc).encode()
+            dst.writestr(info.filename, data)
+    return bad
+
+
+def test_a_keras_config_cannot_make_the_rebuild_allocate_gigabytes(tmp_path):
+    def huge(model):
+        model["config"]["layers"][0]["__layer__"]["config"]["units"] = 2 ** 26  # 800 MB kernel
+
+    path = _keras_file(tmp_path, huge)
+    assert os.path.getsize(path) < 8192
+    start = time.monotonic()
+    with pytest.raises((tf.errors.ResourceExhaustedError, ValueError)):
+        tf.keras.models.load_model(path)
+    assert time.monotonic() - start < 3
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m["config"].update(laygrs=[]),                      # an argument the class lacks
+    lambda m: m["build_input"].pop("dtype"),                       # a missing field
+    lambda m: m["compile"].pop("optimizer"),
+    lambda m: m["config"]["layers"][0]["__layer__"].update(class_name="Model"),
+])
+def test_a_keras_config_the_classes_refuse_is_a_value_error(tmp_path, edit):
+    with pytest.raises(ValueError):
+        tf.keras.models.load_model(_keras_file(tmp_path, edit))

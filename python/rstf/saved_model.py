@@ -245,6 +245,16 @@ def save(obj, export_dir, signatures=None, options=None):
 
 # -- load ---------------------------------------------------------------------------------------
 
+def _result(results, k):
+    """Result ``k`` of a graph run, as a signature read from a file names it."""
+    from .errors import DataLossError
+
+    if type(k) is not int or not 0 <= k < len(results):
+        raise DataLossError(f"saved model: a signature names result {k!r} of a function with "
+                            f"{len(results)} results")
+    return results[k]
+
+
 class _RestoredFunction:
     """A saved function: calls run the saved graph whose signature matches the arguments."""
 
@@ -266,7 +276,7 @@ class _RestoredFunction:
             tensors = self._match(inputs, (args, kwargs))
             if tensors is not None:
                 results = graph.run(tensors)
-                return _decode(outputs, lambda kind, k, results=results: results[k])
+                return _decode(outputs, lambda kind, k, results=results: _result(results, k))
         got = nest.map_structure(
             lambda a: TensorSpec.from_tensor(_o.convert_to_tensor(a))
             if isinstance(a, (Tensor, Variable, np.ndarray, list)) else a, (args, kwargs))

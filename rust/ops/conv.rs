@@ -113,16 +113,8 @@ impl Window {
         if shape.len() != 4 {
             bail!("{op}: expected an image batch of rank 4 (NHWC), got shape {shape:?}");
         }
-        let (oh, ow, _, _) = self.output(shape[1], shape[2]);
-        if oh == 0 || ow == 0 {
-            bail!(
-                "{op}: a {:?} window (dilations {:?}) does not fit in a {}x{} image with VALID padding",
-                self.size,
-                self.dilations,
-                shape[1],
-                shape[2]
-            );
-        }
+        // A window larger than the image with VALID padding gives an empty output, as in
+        // TensorFlow.
         Ok([shape[0], shape[1], shape[2], shape[3]])
     }
 

@@ -227,7 +227,8 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<DType>, cast: bool) -> Py
             return finish(from_numpy(&arr)?, dtype, true);
         }
     }
-    Err(PyTypeError::new_err(format!(
+    // ValueError, as TensorFlow's convert_to_tensor raises it.
+    Err(pyo3::exceptions::PyValueError::new_err(format!(
         "Attempt to convert a value ({}) with an unsupported type ({}) to a Tensor.",
         obj.repr()?,
         obj.get_type().name()?

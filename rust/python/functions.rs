@@ -103,8 +103,9 @@ fn constant(
         x = if x.numel() == 1 {
             x.reshape_to(&[])?.broadcast_to(&dims)?.contiguous()?
         } else {
+            // TypeError, as TensorFlow's eager constant raises it.
             x.reshape(&s).map_err(|_| {
-                crate::Error::InvalidArgument(format!(
+                pyo3::exceptions::PyTypeError::new_err(format!(
                     "constant: expected a value with {} elements to fill shape {s:?}, got {} elements (shape {:?})",
                     dims.iter().product::<usize>(),
                     x.numel(),

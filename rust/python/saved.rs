@@ -124,6 +124,12 @@ fn load_limits() -> (u64, u64, u64) {
     )
 }
 
+/// Replaces the limits in force on this thread (see `crate::limits::swap_active`).
+#[pyfunction]
+fn swap_thread_limits(limits: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    crate::limits::swap_active(limits)
+}
+
 /// Sets the limits that graphs read from files run under.
 #[pyfunction]
 fn set_load_limits(
@@ -142,6 +148,7 @@ fn set_load_limits(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_limits, m)?)?;
     m.add_function(wrap_pyfunction!(set_load_limits, m)?)?;
+    m.add_function(wrap_pyfunction!(swap_thread_limits, m)?)?;
     m.add_function(wrap_pyfunction!(save_tensors, m)?)?;
     m.add_function(wrap_pyfunction!(load_tensors, m)?)?;
     m.add_function(wrap_pyfunction!(saved_model_write, m)?)?;

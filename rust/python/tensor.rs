@@ -168,7 +168,8 @@ impl PyTensor {
     fn scalar_value(&self, what: &str) -> PyResult<Tensor> {
         self.concrete(what)?;
         if self.t.numel() != 1 {
-            return Err(PyValueError::new_err(format!(
+            // TypeError, as numpy's and TensorFlow's float() and int() of an array.
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
                 "{what}: only a tensor with one element can be converted, got shape {:?}",
                 self.t.shape()
             )));

@@ -34,6 +34,10 @@ use std::path::Path;
 /// files whose `format` starts with `rstf.`).
 pub const CRC_KEY: &str = "crc32";
 const CRC_PLACEHOLDER: &str = "00000000";
+/// The metadata entry holding the CRC-32 of the index: every tensor's name, dtype, shape and
+/// offsets, and the other metadata (see [`index_crc`]). Checked when present, so a damaged
+/// name or shape is caught like damaged data.
+pub const INDEX_CRC_KEY: &str = "index.crc32";
 /// Bytes hashed and moved at a time (fits in a core's L2 cache).
 const CHUNK: usize = 256 << 10;
 /// Bytes written by one parallel task.
@@ -97,6 +101,17 @@ pub fn write(
     }
     // The checksum is computed while the data is written, then written over this placeholder.
     let mut metadata = metadata.clone();
+    let mut entries: Vec<Entry> = Vec::with_capacity(tensors.len());
+    let mut at = 0u64;
+    for ((name, _), t) in tensors.iter().zip(&packed) {
+        let n = (t.numel() * t.dtype().size()) as u64;
+        entries.push((name.clone(), t.dtype(), t.shape().to_vec(), at, at + n));
+        at += n;
+    }
+    metadata.remove(CRC_KEY);
+    metadata.remove(INDEX_CRC_KEY);
+    let index = index_crc(&mut entries, &metadata);
+    metadata.insert(INDEX_CRC_KEY.into(), format!("{index:08x}"));
     metadata.insert(CRC_KEY.into(), CRC_PLACEHOLDER.into());
     header.insert(
         "__metadata__".into(),
@@ -198,6 +213,22 @@ pub type Restored = (Vec<(String, Tensor)>, BTreeMap<String, String>, Vec<String
 /// One tensor of a file: name, dtype, shape, data offsets.
 type Entry = (String, DType, Vec<usize>, u64, u64);
 
+/// The CRC-32 of a file's index: the entries (sorted here by offsets, then name) and the
+/// metadata other than the two checksums, in one canonical text.
+fn index_crc(entries: &mut [Entry], metadata: &BTreeMap<String, String>) -> u32 {
+    entries.sort_by(|a, b| (a.3, a.4, &a.0).cmp(&(b.3, b.4, &b.0)));
+    let mut h = crc32fast::Hasher::new();
+    for (name, dtype, shape, b, e) in entries.iter() {
+        h.update(format!("{name}\0{}\0{shape:?}\0{b}\0{e}\n", code(*dtype)).as_bytes());
+    }
+    for (k, v) in metadata {
+        if k != CRC_KEY && k != INDEX_CRC_KEY {
+            h.update(format!("{k}\0{v}\n").as_bytes());
+        }
+    }
+    h.finalize()
+}
+
 /// Reads and validates the header; leaves `f` at the start of the data.
 fn header(f: &mut File, path: &Path, len: u64) -> Result<(Vec<Entry>, BTreeMap<String, String>)> {
     let bad = |why: String| data_loss(path, &why);
@@ -243,6 +274,14 @@ fn header(f: &mut File, path: &Path, len: u64) -> Result<(Vec<Entry>, BTreeMap<S
         }
         let shape = info.shape.iter().map(|&d| d as usize).collect();
         entries.push((name, dtype, shape, b, e));
+    }
+    if let Some(want) = metadata.get(INDEX_CRC_KEY) {
+        let got = format!("{:08x}", index_crc(&mut entries, &metadata));
+        if &got != want {
+            return Err(bad(format!(
+                "the index (tensor names, dtypes, shapes, offsets) has CRC-32 {got}, the header says {want}: the file is corrupted"
+            )));
+        }
     }
     entries.sort_by_key(|e| (e.3, e.4));
     let mut at = 0u64;

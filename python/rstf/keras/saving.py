@@ -65,6 +65,9 @@ MAX_COMPRESSION_RATIO = 100
 """The largest unpacked/packed size ratio of a ``.keras`` entry over ``RATIO_CHECK_ABOVE_BYTES``."""
 RATIO_CHECK_ABOVE_BYTES = 64 << 20
 """Entries that unpack to at most this many bytes are not held to ``MAX_COMPRESSION_RATIO``."""
+REBUILD_BYTES = 256 << 20
+"""While a model is rebuilt from a ``.keras`` file's config, no value may take more than this
+many bytes or four times the file's weights, whichever is more."""
 
 
 class CapturesInit:
@@ -330,15 +333,19 @@ def _compile(model, meta, custom_objects):
                   metrics=comp.get("metrics") or None)
 
 
-def _rebuild(meta, custom_objects, compile):
-    """A model from its metadata, compiled and built (weights not yet restored)."""
+def _rebuild(meta, custom_objects, compile, batch=None):
+    """A model from its metadata, compiled and built (weights not yet restored); ``batch``
+    replaces the batch dimension of the input it is built on."""
     model = deserialize({k: meta.get(k) for k in ("class_name", "module", "registered_name", "config")},
                         custom_objects)
     if compile:
         _compile(model, meta, custom_objects)
     build = meta.get("build_input")
     if build is not None:
-        model(_o.zeros(build["shape"], build["dtype"]), training=False)
+        shape = list(build["shape"])
+        if batch is not None and shape:
+            shape[0] = batch
+        model(_o.zeros(shape, build["dtype"]), training=False)
     return model
 
 
@@ -347,7 +354,24 @@ def _restore(model, values):
     missing = [k for k in model_vars if k not in values and not _optimizer_only(k)]
     if missing:
         raise ValueError(f"load: the saved model has no values for {missing}")
+    unused = [k for k in values if k not in model_vars and not _slot_of(model, k, model_vars)]
+    if unused:
+        raise ValueError(f"load: the saved model holds values for objects the model does not have: {unused}")
     _trackable.restore(model, values)
+
+
+def _slot_of(model, key, model_vars):
+    """True for the key of an optimizer slot of one of the model's variables (the optimizer
+    creates its slots later), or of an optimizer the model was not compiled with."""
+    if not _optimizer_only(key):
+        return False
+    optimizer = model.__dict__.get("optimizer")
+    if optimizer is None:
+        return True
+    if "/.OPTIMIZER_SLOT/" not in key:
+        return key.startswith("optimizer/")
+    var, rest = key.split("/.OPTIMIZER_SLOT/", 1)
+    return var in model_vars and rest.startswith("optimizer/")
 
 
 def _optimizer_only(key):
@@ -476,11 +500,28 @@ def _load_model(filepath, custom_objects, compile):
             wpath = os.path.join(tmp, "w.safetensors")
             _extract(filepath, z, info, wpath)
             values = load_variables(wpath, _WEIGHTS_FORMAT)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError) as e:
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError, OSError) as e:
         raise DataLossError(f"{filepath}: not a valid .keras file: {e}") from None
-    model = _rebuild(doc["model"], custom_objects, compile)
+    model = _rebuild_untrusted(filepath, doc["model"], custom_objects, compile, values)
     _restore(model, values)
     return model
+
+
+def _rebuild_untrusted(filepath, meta, custom_objects, compile, values):
+    """:func:`_rebuild` for a config read from a file: a config the classes refuse is a
+    ValueError naming the file, and building may allocate no value larger than
+    ``max(REBUILD_BYTES, 4 x the bytes of the saved weights)`` (a small file must not make the
+    model allocate gigabytes), with the build input's batch dimension taken as 1."""
+    from .. import _rstf
+
+    saved = sum(int(np.prod(v.shape)) * v.dtype.size for v in values.values())
+    before = _rstf.swap_thread_limits((1 << 62, max(REBUILD_BYTES, 4 * saved)))
+    try:
+        return _rebuild(meta, custom_objects, compile, batch=1)
+    except (TypeError, KeyError, AttributeError, IndexError, OverflowError, NotImplementedError) as e:
+        raise ValueError(f"{filepath}: the model's config cannot be rebuilt ({type(e).__name__}: {e})") from e
+    finally:
+        _rstf.swap_thread_limits(before)
 
 
 def _load_dir(path, custom_objects, compile):
