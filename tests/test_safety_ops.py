@@ -286,3 +286,10 @@ def test_a_keras_config_cannot_make_the_rebuild_allocate_gigabytes(tmp_path):
 def test_a_keras_config_the_classes_refuse_is_a_value_error(tmp_path, edit):
     with pytest.raises(ValueError):
         tf.keras.models.load_model(_keras_file(tmp_path, edit))
+
+
+def test_true_division_of_two_dtypes_is_a_type_error():
+    # TensorFlow's `/` checks the dtypes first: "x and y must have the same dtype".
+    with pytest.raises(TypeError, match="same dtype"):
+        tf.ones([2], tf.int32) / tf.ones([2], tf.float32)
+    np.testing.assert_array_equal((tf.constant([1, 2]) / 2).numpy(), [0.5, 1.0])

@@ -151,6 +151,16 @@ impl PyTensor {
         } else {
             (self.t.clone(), o)
         };
+        if a.dtype() != b.dtype() {
+            // TypeError, as TensorFlow's `/` raises it before any op runs.
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "truediv: `x` and `y` must have the same dtype, got {} != {} (shapes {:?} and {:?})",
+                a.dtype(),
+                b.dtype(),
+                a.shape(),
+                b.shape()
+            )));
+        }
         let work = a.numel().max(b.numel());
         run(py, work, move || truediv(&a, &b)).map(PyTensor::new)
     }
