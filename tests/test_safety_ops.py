@@ -293,3 +293,10 @@ def test_true_division_of_two_dtypes_is_a_type_error():
     with pytest.raises(TypeError, match="same dtype"):
         tf.ones([2], tf.int32) / tf.ones([2], tf.float32)
     np.testing.assert_array_equal((tf.constant([1, 2]) / 2).numpy(), [0.5, 1.0])
+
+
+def test_a_string_asked_to_become_a_number_is_a_type_error():
+    with pytest.raises(TypeError, match="dtype float32"):
+        tf.convert_to_tensor("a", dtype=tf.float32)
+    with pytest.raises(TypeError):
+        tf.Variable(1.0).assign("a")

@@ -227,6 +227,13 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<DType>, cast: bool) -> Py
             return finish(from_numpy(&arr)?, dtype, true);
         }
     }
+    if let (Some(d), true) = (dtype, obj.is_instance_of::<pyo3::types::PyString>()) {
+        // TensorFlow: a string asked to become a number is a TypeError.
+        return Err(PyTypeError::new_err(format!(
+            "Cannot convert {} (a str) to EagerTensor of dtype {d}",
+            obj.repr()?
+        )));
+    }
     // ValueError, as TensorFlow's convert_to_tensor raises it.
     Err(pyo3::exceptions::PyValueError::new_err(format!(
         "Attempt to convert a value ({}) with an unsupported type ({}) to a Tensor.",
