@@ -210,6 +210,90 @@ def draw_tensor(draw, dtype: str, shape=None, layouts=LAYOUTS, **kw):
     return make_tensor(a, dtype, layout, mask)
 
 
+# ----------------------------------------------------------------------------- Vulkan
+
+# Lists the Vulkan physical devices through the Vulkan loader itself (ctypes, no wgpu, no rstf):
+# the independent reference for what rstf's device listing must show. Run in a child process so
+# that the driver's state never mixes with the test process's.
+_VULKAN_PROBE = r"""
+import ctypes, ctypes.util, json, struct, sys
+
+try:
+    vk = ctypes.CDLL(ctypes.util.find_library("vulkan") or "libvulkan.so.1")
+except OSError:
+    print("null")
+    sys.exit()
+
+
+class AppInfo(ctypes.Structure):
+    _fields_ = [("sType", ctypes.c_int), ("pNext", ctypes.c_void_p), ("pApplicationName", ctypes.c_char_p),
+                ("applicationVersion", ctypes.c_uint32), ("pEngineName", ctypes.c_char_p),
+                ("engineVersion", ctypes.c_uint32), ("apiVersion", ctypes.c_uint32)]
+
+
+class InstanceInfo(ctypes.Structure):
+    _fields_ = [("sType", ctypes.c_int), ("pNext", ctypes.c_void_p), ("flags", ctypes.c_uint32),
+                ("pApplicationInfo", ctypes.POINTER(AppInfo)), ("enabledLayerCount", ctypes.c_uint32),
+                ("ppEnabledLayerNames", ctypes.c_void_p), ("enabledExtensionCount", ctypes.c_uint32),
+                ("ppEnabledExtensionNames", ctypes.c_void_p)]
+
+
+# VK_STRUCTURE_TYPE_APPLICATION_INFO = 0, VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO = 1, Vulkan 1.0.
+app = AppInfo(0, None, b"rstf-tests", 0, None, 0, 1 << 22)
+info = InstanceInfo(1, None, 0, ctypes.pointer(app), 0, None, 0, None)
+inst = ctypes.c_void_p()
+if vk.vkCreateInstance(ctypes.byref(info), None, ctypes.byref(inst)) != 0:
+    print("[]")
+    sys.exit()
+count = ctypes.c_uint32()
+vk.vkEnumeratePhysicalDevices(inst, ctypes.byref(count), None)
+handles = (ctypes.c_void_p * count.value)()
+vk.vkEnumeratePhysicalDevices(inst, ctypes.byref(count), handles)
+found = []
+for h in handles[:count.value]:
+    # VkPhysicalDeviceProperties: four uint32, deviceType (uint32), deviceName[256], ...
+    props = ctypes.create_string_buffer(4096)
+    vk.vkGetPhysicalDeviceProperties(ctypes.c_void_p(h), props)
+    kind = struct.unpack_from("I", props, 16)[0]
+    found.append([props.raw[20:276].split(b"\0")[0].decode(errors="replace"), kind])
+vk.vkDestroyInstance(inst, None)
+print(json.dumps(found))
+"""
+
+VK_PHYSICAL_DEVICE_TYPE_CPU = 4
+
+
+def vulkan_devices():
+    """``[(name, VkPhysicalDeviceType), ...]`` as the Vulkan loader lists them, or ``None``
+    where there is no Vulkan loader (then wgpu uses another API, or none)."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NODEVICE_SELECT="1")  # as rstf: no Mesa device-selection layer
+    out = subprocess.run([sys.executable, "-c", _VULKAN_PROBE], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    return None if found is None else [(n, k) for n, k in found]
+
+
+def expected_gpu(allow_software: bool):
+    """The Vulkan device names rstf may choose as its GPU (those of the best kind, ranked as
+    rstf ranks them: discrete, integrated, virtual, other, then software only when allowed);
+    ``[]`` where it must list none; ``None`` without a Vulkan loader."""
+    devices = vulkan_devices()
+    if devices is None:
+        return None
+    # VkPhysicalDeviceType: 0 other, 1 integrated, 2 discrete, 3 virtual, 4 cpu.
+    rank = {2: 0, 1: 1, 3: 2, 0: 3, VK_PHYSICAL_DEVICE_TYPE_CPU: 4}
+    usable = [(rank.get(k, 3), n) for n, k in devices if k != VK_PHYSICAL_DEVICE_TYPE_CPU or allow_software]
+    if not usable:
+        return []
+    best = min(r for r, _ in usable)
+    return [n for r, n in usable if r == best]
+
+
 # ----------------------------------------------------------------------------- checks
 
 def check_exact(t, expected, dtype=None):
