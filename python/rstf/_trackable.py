@@ -1,6 +1,6 @@
 """The object graph that checkpoints and saved models store: Variables reachable from a root
-through attributes of Modules (and optimizers, and lists, tuples and dicts of them), each
-named by its path of attribute names (``model/dense/kernel``).
+through attributes of :class:`Trackable` objects (Modules, optimizers, checkpoints) and lists,
+tuples and dicts of them, each named by its path of attribute names (``model/dense/kernel``).
 
 Restoring a value whose variable does not exist yet (a Keras layer not built) is deferred: the
 value waits on the deepest object of its path that exists, and is assigned when the variable
@@ -40,24 +40,26 @@ def bad_path(path) -> str | None:
     return None
 
 
-def _is_module(obj) -> bool:
-    from .module import Module
+class Trackable:
+    """Base of the objects whose attributes the object graph follows: ``rstf.Module``, Keras
+    optimizers and ``rstf.train.Checkpoint`` declare themselves by deriving from it, so this
+    module needs none of them."""
 
-    return isinstance(obj, Module)
+    __slots__ = ()
+
+    # True for optimizers: their slot variables (``_slots``: ``{(variable id, slot name):
+    # Variable}``) are named after the path of the variable they belong to.
+    _trackable_holds_slots = False
 
 
-def _is_optimizer(obj) -> bool:
-    from .keras.optimizers import Optimizer
-
-    return isinstance(obj, Optimizer)
+def _holds_slots(obj) -> bool:
+    return isinstance(obj, Trackable) and obj._trackable_holds_slots
 
 
 def trackable(value, depth=0) -> bool:
-    """True for what the object graph holds: Variables, Modules, optimizers, checkpoints, and
-    containers of them."""
-    if isinstance(value, Variable) or _is_module(value) or _is_optimizer(value):
-        return True
-    if getattr(value, "_rstf_trackable", False):
+    """True for what the object graph holds: Variables, Trackables (Modules, optimizers,
+    checkpoints), and containers of them."""
+    if isinstance(value, (Variable, Trackable)):
         return True
     if depth < _MAX_DEPTH and isinstance(value, (list, tuple)):
         return any(trackable(v, depth + 1) for v in value)
@@ -115,7 +117,7 @@ def variables_by_path(root) -> dict:
     found = {p: o for p, o in objects if isinstance(o, Variable)}
     path_of = {v._id: p for p, v in found.items()}
     for p, o in objects:
-        if _is_optimizer(o):
+        if _holds_slots(o):
             for (var_id, slot), sv in o._slots.items():
                 if var_id in path_of:
                     found[f"{path_of[var_id]}/.OPTIMIZER_SLOT/{p}/{slot}"] = sv
@@ -135,7 +137,7 @@ def restore(root, values: dict, holders: list | None = None) -> set:
         var_path, rest = path.split("/.OPTIMIZER_SLOT/", 1)
         opt_path, slot = rest.rsplit("/", 1)
         opt, var = objects.get(opt_path), objects.get(var_path)
-        if not _is_optimizer(opt):
+        if not _holds_slots(opt):
             continue
         value = values.pop(path)
         if isinstance(var, Variable):

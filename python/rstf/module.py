@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 
+from . import _trackable
 from ._variable import Variable
 
 
@@ -56,7 +57,7 @@ def _walk(value, seen_modules, found, want):
                 _walk(v, seen_modules, found, want)
 
 
-class Module:
+class Module(_trackable.Trackable):
     """Base class for objects that own Variables (``rstf.Module``)."""
 
     _TF_MODULE_IGNORED_PROPERTIES: frozenset = frozenset()
@@ -67,8 +68,6 @@ class Module:
     def __setattr__(self, name, value):
         object.__setattr__(self, name, value)
         if "_rstf_deferred" in self.__dict__:
-            from . import _trackable
-
             _trackable.on_setattr(self, name, value)
 
     @property

@@ -237,7 +237,7 @@ class CheckpointLoadStatus:
         return self
 
 
-class Checkpoint:
+class Checkpoint(_trackable.Trackable):
     """Saves and restores the Variables reachable from the objects given as keywords and
     from those assigned to its attributes later (``ckpt.layers = [...]``), lists, tuples and
     dicts of them included.
@@ -254,7 +254,6 @@ class Checkpoint:
     2.0
     """
 
-    _rstf_trackable = True
     _OWN = frozenset({"_objects", "save_counter"})
 
     def __init__(self, root=None, **kwargs):

@@ -14,7 +14,7 @@ import abc
 import math
 import warnings
 
-from .. import _device, _rstf
+from .. import _device, _rstf, _trackable
 from .. import _ops as _o
 from .._variable import Variable
 from .saving import CapturesInit
@@ -50,8 +50,10 @@ class CosineDecay(LearningRateSchedule):
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
 
 
-class Optimizer(CapturesInit, abc.ABC):
+class Optimizer(CapturesInit, _trackable.Trackable, abc.ABC):
     """Base class: ``apply_gradients(zip(grads, vars))`` updates each variable."""
+
+    _trackable_holds_slots = True
 
     def __init__(self, learning_rate=0.01, name=None, **kwargs):
         self._lr_var = None
