@@ -1,5 +1,6 @@
 """The functional API: ``Input`` gives symbolic tensors, calling layers on them records a graph
-of layer calls, and ``Model(inputs, outputs)`` runs that graph.
+of layer calls, and ``Model(inputs, outputs)`` runs that graph (:mod:`rstf.keras.serialization`
+writes it in a model's config).
 
 >>> import numpy as np, rstf as tf
 >>> inputs = tf.keras.Input(shape=(3,))
@@ -99,7 +100,7 @@ def call_symbolic(layer, inputs, args, kwargs):
 def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):  # noqa: N802 (Keras' name)
     """A symbolic input of ``shape`` (without the batch dimension), for ``Model(inputs, outputs)``;
     as the first entry of a ``Sequential`` it declares the model's input."""
-    from .layers import InputLayer
+    from .layers import InputLayer  # at call time: layers imports this module
 
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs)
     kt = KerasTensor((batch_size, *layer.shape), dtype or "float32", name=layer.name)
@@ -159,58 +160,3 @@ class Graph:
             for kt, v in zip(n.outputs, nest.flatten(out)):
                 values[id(kt)] = v
         return _replace(self.outputs, lambda t: values[id(t)])
-
-    # -- config ---------------------------------------------------------------------------------
-
-    def config(self) -> dict:
-        """The graph as JSON: layers, input specs, calls and outputs by reference."""
-        from .saving import _value, serialize
-
-        nodes = {n.id: i for i, n in enumerate(self.nodes)}
-
-        def ref(t):
-            if t._node is None:
-                return {"__input__": next(i for i, x in enumerate(self.flat_inputs) if x is t)}
-            return {"__node__": [nodes[t._node.id], t._index]}
-
-        def enc(structure):
-            return _value(_replace(structure, ref), "Model")
-
-        return {
-            "layers": [serialize(layer) for layer in self.layers],
-            "inputs": [{"shape": list(t.shape), "dtype": t.dtype.name, "name": t.name}
-                       for t in self.flat_inputs],
-            "input_structure": enc(self.inputs),
-            "nodes": [{"layer": next(i for i, m in enumerate(self.layers) if m is n.layer),
-                       "args": enc(list(n.args[0:1]) + list(n.args[1])), "kwargs": enc(n.kwargs)}
-                      for n in self.nodes],
-            "outputs": enc(self.outputs),
-        }
-
-    @staticmethod
-    def from_config(cfg, custom_objects=None):
-        """Inputs and outputs rebuilt from :meth:`config` (layers deserialized and called)."""
-        from .saving import deserialize
-
-        layers = [deserialize(doc, custom_objects) for doc in cfg["layers"]]
-        inputs = [Input(shape=s["shape"][1:], batch_size=s["shape"][0], dtype=s["dtype"], name=s["name"])
-                  for s in cfg["inputs"]]
-        made = []
-
-        def dec(v):
-            if isinstance(v, dict) and set(v) == {"__input__"}:
-                return inputs[v["__input__"]]
-            if isinstance(v, dict) and set(v) == {"__node__"}:
-                node, index = v["__node__"]
-                return nest.flatten(made[node])[index]
-            if isinstance(v, list):
-                return [dec(x) for x in v]
-            if isinstance(v, dict):
-                return {k: dec(x) for k, x in v.items()}
-            return v
-
-        for n in cfg["nodes"]:
-            args = dec(n["args"])
-            made.append(layers[n["layer"]](args[0], *args[1:], **dec(n["kwargs"])))
-        structure = dec(cfg["input_structure"])
-        return structure, dec(cfg["outputs"])

@@ -21,7 +21,7 @@ from .._tape import stop_gradient as _stop_gradient
 from .._variable import Variable
 from ..module import Module, _snake
 from . import activations, functional, initializers
-from .saving import CapturesInit
+from ._captures import CapturesInit
 
 _TAKES_TRAINING: dict = {}
 _NAME_COUNTS: dict = {}

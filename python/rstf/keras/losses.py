@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import _ops as _o
 from .. import nn
-from .saving import CapturesInit
+from ._captures import CapturesInit
 
 
 def _pair(y_true, y_pred):

@@ -29,6 +29,7 @@ from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
 from . import saving as _saving
+from . import serialization as _serialization
 from .layers import InputLayer, Layer
 
 
@@ -150,7 +151,7 @@ class Model(Layer):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         if "functional" in config:
-            inputs, outputs = _functional.Graph.from_config(config.pop("functional"), custom_objects)
+            inputs, outputs = _serialization.functional_from_config(config.pop("functional"), custom_objects)
             return cls(inputs=inputs, outputs=outputs, **config)
         return cls(**config)
 
@@ -392,7 +393,7 @@ class Model(Layer):
         _saving.load_weights(self, filepath, skip_mismatch)
 
     def _saved_model_extra(self):
-        return {"keras": _saving.model_metadata(self)}
+        return {"keras": _serialization.model_metadata(self)}
 
 
 class _RevivedModel(Model):

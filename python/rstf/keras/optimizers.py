@@ -17,7 +17,7 @@ import warnings
 from .. import _device, _rstf, _trackable
 from .. import _ops as _o
 from .._variable import Variable
-from .saving import CapturesInit
+from ._captures import CapturesInit
 
 
 class LearningRateSchedule(abc.ABC):

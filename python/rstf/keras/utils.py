@@ -1,7 +1,7 @@
-"""``rstf.keras.utils``: the registration helpers of :mod:`rstf.keras.saving` under their other
-Keras names."""
+"""``rstf.keras.utils``: the registration helpers of :mod:`rstf.keras.serialization` (also
+names of :mod:`rstf.keras.saving`) under their other Keras names."""
 
-from .saving import (
+from .serialization import (
     CustomObjectScope,
     custom_object_scope,
     get_custom_objects,
