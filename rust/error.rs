@@ -35,6 +35,39 @@ pub enum Error {
     /// Something that should not happen; always a bug (TF's `InternalError`).
     #[error("{0}")]
     Internal(String),
+    /// A tensor or kernel too large for the device it was meant for (one storage binding of
+    /// the GPU): the op runs on the host instead. Reaches Python as `ResourceExhaustedError`.
+    #[error("{0}")]
+    TooLarge(String),
+    /// An error raised by a caller's callback (a Python exception inside a custom gradient),
+    /// carried unchanged through the engine to be raised again where the call came from.
+    #[error("{message}")]
+    Callback {
+        /// The callback's error, for the caller to take back (see [`Payload`]).
+        payload: Payload,
+        /// Its text.
+        message: String,
+    },
+}
+
+/// A value carried inside an [`Error`] without the core knowing its type: the bindings put a
+/// Python exception here and take it back out. Two payloads are equal when they are the same
+/// value.
+#[derive(Clone)]
+pub struct Payload(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Payload {}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Payload(..)")
+    }
 }
 
 /// The crate's result type.

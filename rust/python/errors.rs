@@ -7,7 +7,6 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
-use std::cell::RefCell;
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -21,21 +20,19 @@ fn class_name(e: &Error) -> &'static str {
         Error::NotFound(_) => "NotFoundError",
         Error::DataLoss(_) => "DataLossError",
         Error::Unknown(_) => "UnknownError",
-        Error::Runtime(_) => "RuntimeError",
+        Error::Runtime(_) | Error::Callback { .. } => "RuntimeError",
+        Error::TooLarge(_) => "ResourceExhaustedError",
     }
 }
 
-thread_local! {
-    /// A Python exception raised inside a callback that Rust called (a custom gradient),
-    /// kept to be raised again unchanged when the error reaches Python.
-    static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
-}
-
-/// Keeps `e` to re-raise it and returns the Rust error that carries it up the stack.
+/// The Rust error that carries `e`, a Python exception raised inside a callback that Rust
+/// called (a custom gradient), up the stack to be raised again unchanged.
 pub fn stash(e: PyErr) -> Error {
-    let msg = e.to_string();
-    PENDING.with(|p| *p.borrow_mut() = Some(e));
-    Error::Runtime(msg)
+    let message = e.to_string();
+    Error::Callback {
+        payload: crate::error::Payload(std::sync::Arc::new(e)),
+        message,
+    }
 }
 
 /// `rstf.errors.OperatorNotAllowedInGraphError` (a `TypeError`) with `msg`.
@@ -54,8 +51,11 @@ pub fn graph_error(msg: String) -> PyErr {
 
 /// Builds the Python exception for `e`.
 pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
-    if let Some(pending) = PENDING.with(|p| p.borrow_mut().take()) {
-        return pending;
+    if let Error::Callback { payload, message } = &e {
+        return match payload.0.downcast_ref::<PyErr>() {
+            Some(err) => err.clone_ref(py),
+            None => PyRuntimeError::new_err(message.clone()),
+        };
     }
     if let Error::Runtime(m) = e {
         return PyRuntimeError::new_err(m);

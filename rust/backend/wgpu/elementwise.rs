@@ -68,7 +68,7 @@ pub(crate) fn copy_into(dst: &GpuBuffer, region: &Layout, src: &Tensor) -> Resul
 pub(crate) fn elements(shape: &[usize]) -> Result<usize> {
     match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
         Some(n) if n <= i32::MAX as usize => Ok(n),
-        _ => Err(Error::ResourceExhausted(format!(
+        _ => Err(Error::TooLarge(format!(
             "shape {shape:?} has more than 2^31 elements, {}",
             super::TOO_LARGE
         ))),

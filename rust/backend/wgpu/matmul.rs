@@ -87,7 +87,7 @@ pub(crate) fn matmul(
     super::elementwise::elements(&shape)?;
     for t in [a, b] {
         if buffer_of(t).is_some_and(|b| b.len() > i32::MAX as usize) {
-            return Err(Error::ResourceExhausted(format!(
+            return Err(Error::TooLarge(format!(
                 "MatMul: an operand of shape {:?} lies in a buffer of more than 2^31 elements, {}",
                 t.shape(),
                 super::TOO_LARGE

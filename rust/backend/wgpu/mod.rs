@@ -245,7 +245,7 @@ pub(crate) const TOO_LARGE: &str = "larger than the adapter's largest storage bi
 /// True when `e` says a GPU buffer or kernel would be too large for one storage binding: the
 /// op then runs on the CPU (see `kernels::run_op`).
 pub(crate) fn too_large(e: &Error) -> bool {
-    matches!(e, Error::ResourceExhausted(m) if m.contains(TOO_LARGE))
+    matches!(e, Error::TooLarge(_))
 }
 
 /// True when a tensor of `bytes` bytes fits one GPU storage binding. Larger tensors stay in
@@ -293,7 +293,7 @@ impl Context {
     fn buffer(&self, bytes: u64, op: &str, gpu_written: bool) -> Result<wgpu::Buffer> {
         let size = bytes.max(4).div_ceil(256) * 256;
         if size > self.max_binding {
-            return Err(Error::ResourceExhausted(format!(
+            return Err(Error::TooLarge(format!(
                 "{op}: a GPU tensor of {bytes} bytes is {TOO_LARGE} ({} bytes)",
                 self.max_binding
             )));
