@@ -7,6 +7,7 @@
 use super::{AssignMode, Graph, Node, NodeKind, Op};
 use crate::backend::cpu::num::Float;
 use crate::dtype::DType;
+use crate::ops::unary::{unary_float_match, unary_table};
 use crate::ops::{BinaryOp, UnaryOp};
 use crate::{Result, Tensor};
 use rayon::prelude::*;
@@ -554,26 +555,11 @@ fn unary_block<T: Float>(op: UnaryOp, x: Operand<'_, T>, d: &mut [T]) {
         }};
     }
     match op {
-        UnaryOp::Neg => go!(|x: T| x.neg()),
-        UnaryOp::Abs => go!(|x: T| x.abs()),
-        UnaryOp::Square => go!(|x: T| x.mul(x)),
-        UnaryOp::Expm1 => go!(|x: T| x.expm1()),
-        UnaryOp::Log => go!(|x: T| x.ln()),
-        UnaryOp::Log1p => go!(|x: T| x.ln1p()),
-        UnaryOp::Sqrt => go!(|x: T| x.sqrt()),
-        UnaryOp::Rsqrt => go!(|x: T| T::one().div(x.sqrt())),
-        UnaryOp::Reciprocal => go!(|x: T| T::one().div(x)),
-        UnaryOp::Sin => go!(|x: T| x.sin()),
-        UnaryOp::Cos => go!(|x: T| x.cos()),
-        UnaryOp::Tan => go!(|x: T| x.tan()),
-        UnaryOp::Tanh => go!(|x: T| x.tanh()),
-        UnaryOp::Erf => go!(|x: T| x.erf()),
-        UnaryOp::Round => go!(|x: T| x.round()),
-        UnaryOp::Floor => go!(|x: T| x.floor()),
-        UnaryOp::Ceil => go!(|x: T| x.ceil()),
-        UnaryOp::Relu => go!(|x: T| if x < T::zero() { T::zero() } else { x }),
+        // Vectorised like the eager kernels, so fused results are bit-identical.
         UnaryOp::Exp | UnaryOp::Sigmoid => exp_block(op, x, d),
-        UnaryOp::Sign | UnaryOp::LogicalNot => {}
+        // Not fused (see `fusible`).
+        UnaryOp::Sign => {}
+        _ => unary_table!(unary_float_match!(op, T, go, {})),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Elementwise primitives: unary maps, binary maps with numpy broadcasting, `where` and
 //! `cast`. Half-precision inputs are computed in f32 and rounded back.
 
+use super::unary::{unary_float_match, unary_grad, unary_int_match, unary_table, UnaryOp};
 use crate::autodiff::{op1, rule, scalar_like, unbroadcast};
 use crate::backend::cpu::num::{Float, Num};
 use crate::backend::cpu::{par_map_f32, simd, strided};
@@ -8,74 +9,6 @@ use crate::dtype::{DType, Element};
 use crate::graph::Op;
 use crate::layout::{broadcast_shapes, broadcast_strides};
 use crate::{bail, Result, Tensor};
-
-/// Unary elementwise ops.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[allow(missing_docs)]
-pub enum UnaryOp {
-    Neg,
-    Abs,
-    Sign,
-    Square,
-    Exp,
-    Expm1,
-    Log,
-    Log1p,
-    Sqrt,
-    Rsqrt,
-    Reciprocal,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Sigmoid,
-    Erf,
-    Round,
-    Floor,
-    Ceil,
-    Relu,
-    LogicalNot,
-}
-
-impl UnaryOp {
-    /// TensorFlow's op name.
-    pub fn name(self) -> &'static str {
-        use UnaryOp::*;
-        match self {
-            Neg => "Neg",
-            Abs => "Abs",
-            Sign => "Sign",
-            Square => "Square",
-            Exp => "Exp",
-            Expm1 => "Expm1",
-            Log => "Log",
-            Log1p => "Log1p",
-            Sqrt => "Sqrt",
-            Rsqrt => "Rsqrt",
-            Reciprocal => "Reciprocal",
-            Sin => "Sin",
-            Cos => "Cos",
-            Tan => "Tan",
-            Tanh => "Tanh",
-            Sigmoid => "Sigmoid",
-            Erf => "Erf",
-            Round => "Round",
-            Floor => "Floor",
-            Ceil => "Ceil",
-            Relu => "Relu",
-            LogicalNot => "LogicalNot",
-        }
-    }
-
-    /// True for the ops that only have float kernels.
-    pub fn float_only(self) -> bool {
-        use UnaryOp::*;
-        !matches!(
-            self,
-            Neg | Abs | Sign | Square | Relu | LogicalNot | Round | Floor | Ceil
-        )
-    }
-}
 
 /// Binary elementwise ops (inputs of one dtype, broadcast as numpy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -189,44 +122,30 @@ fn unary_float<T: Float>(t: &Tensor, op: UnaryOp) -> Result<Tensor> {
             return Ok(dense(par_map_f32(x, k)?, t.shape()));
         }
     }
-    let one = T::one();
-    match op {
-        Neg => map1_t(t, |x: T| x.neg()),
-        Abs => map1_t(t, |x: T| x.abs()),
-        Sign => map1_t(t, |x: T| x.sign()),
-        Square => map1_t(t, |x: T| x.mul(x)),
-        Exp => map1_t(t, |x: T| x.exp()),
-        Expm1 => map1_t(t, |x: T| x.expm1()),
-        Log => map1_t(t, |x: T| x.ln()),
-        Log1p => map1_t(t, |x: T| x.ln1p()),
-        Sqrt => map1_t(t, |x: T| x.sqrt()),
-        Rsqrt => map1_t(t, move |x: T| one.div(x.sqrt())),
-        Reciprocal => map1_t(t, move |x: T| one.div(x)),
-        Sin => map1_t(t, |x: T| x.sin()),
-        Cos => map1_t(t, |x: T| x.cos()),
-        Tan => map1_t(t, |x: T| x.tan()),
-        Tanh => map1_t(t, |x: T| x.tanh()),
-        Sigmoid => map1_t(t, move |x: T| one.div(one.add(x.neg().exp()))),
-        Erf => map1_t(t, |x: T| x.erf()),
-        Round => map1_t(t, |x: T| x.round()),
-        Floor => map1_t(t, |x: T| x.floor()),
-        Ceil => map1_t(t, |x: T| x.ceil()),
-        Relu => map1_t(t, |x: T| if x < T::zero() { T::zero() } else { x }),
-        LogicalNot => unreachable!("handled by the caller"),
+    macro_rules! apply {
+        ($f:expr) => {
+            map1_t(t, $f)
+        };
     }
+    unary_table!(unary_float_match!(
+        op,
+        T,
+        apply,
+        unreachable!("handled by the caller")
+    ))
 }
 
 fn unary_int<T: Num>(t: &Tensor, op: UnaryOp) -> Result<Tensor> {
-    use UnaryOp::*;
-    match op {
-        Neg => map1_t(t, |x: T| x.neg()),
-        Abs => map1_t(t, |x: T| x.abs()),
-        Sign => map1_t(t, |x: T| x.sign()),
-        Square => map1_t(t, |x: T| x.mul(x)),
-        Relu => map1_t(t, |x: T| if x.is_negative() { T::zero() } else { x }),
-        Round | Floor | Ceil => Ok(t.clone()),
-        _ => bail!("{}: not supported for dtype {}", op.name(), T::DTYPE),
+    macro_rules! apply {
+        ($f:expr) => {
+            map1_t(t, $f)
+        };
     }
+    unary_table!(unary_int_match!(op, T, apply, |op: UnaryOp| bail!(
+        "{}: not supported for dtype {}",
+        op.name(),
+        T::DTYPE
+    )))
 }
 
 fn binary_num<T: Num>(a: &Tensor, b: &Tensor, shape: &[usize], op: BinaryOp) -> Result<Tensor> {
@@ -582,38 +501,6 @@ fn float_to_int(x: f64, wide: bool) -> i64 {
     } else {
         min
     }
-}
-
-/// d(op(x))/dx times `g`, with `y = op(x)`.
-fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-    use UnaryOp::*;
-    let c = |v: f64| scalar_like(x, v);
-    Ok(Some(match op {
-        Neg => g.unary(Neg)?,
-        Abs => g.mul(&x.unary(Sign)?)?,
-        Sign => Tensor::zeros(x.shape(), x.dtype())?,
-        Square => g.mul(&x.mul(&c(2.0)?)?)?,
-        Exp => g.mul(y)?,
-        Expm1 => g.mul(&y.add(&c(1.0)?)?)?,
-        Log => g.div(x)?,
-        Log1p => g.div(&x.add(&c(1.0)?)?)?,
-        Sqrt => g.mul(&c(0.5)?)?.div(y)?,
-        Rsqrt => g.mul(&y.mul(y)?.mul(y)?)?.mul(&c(-0.5)?)?,
-        Reciprocal => g.mul(&y.mul(y)?)?.unary(Neg)?,
-        Sin => g.mul(&x.unary(Cos)?)?,
-        Cos => g.mul(&x.unary(Sin)?)?.unary(Neg)?,
-        Tan => g.mul(&c(1.0)?.add(&y.mul(y)?)?)?,
-        Tanh => g.mul(&c(1.0)?.sub(&y.mul(y)?)?)?,
-        Sigmoid => g.mul(&y.mul(&c(1.0)?.sub(y)?)?)?,
-        Erf => {
-            let k = c(std::f64::consts::FRAC_2_SQRT_PI)?;
-            g.mul(&x.mul(x)?.unary(Neg)?.unary(Exp)?.mul(&k)?)?
-        }
-        // From the output, as TensorFlow does (y > 0 exactly where x > 0): the input is then
-        // free once relu has read it, and a traced bias add fuses with the relu after it.
-        Relu => g.relu_grad(y)?,
-        Round | Floor | Ceil | LogicalNot => return Ok(None),
-    }))
 }
 
 /// Gradients of `z = op(x, y)` (broadcast), summed back to the input shapes.

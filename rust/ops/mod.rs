@@ -9,6 +9,8 @@ pub mod matmul;
 pub mod movement;
 pub mod nn;
 pub mod reduce;
+pub mod unary;
 
-pub use elementwise::{BinaryOp, UnaryOp};
+pub use elementwise::BinaryOp;
 pub use reduce::ReduceOp;
+pub use unary::UnaryOp;

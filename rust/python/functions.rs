@@ -17,32 +17,8 @@ fn wrap(v: Vec<Tensor>) -> Vec<PyTensor> {
 }
 
 fn unary_op(name: &str) -> PyResult<UnaryOp> {
-    use UnaryOp::*;
-    Ok(match name {
-        "neg" => Neg,
-        "abs" => Abs,
-        "sign" => Sign,
-        "square" => Square,
-        "exp" => Exp,
-        "expm1" => Expm1,
-        "log" => Log,
-        "log1p" => Log1p,
-        "sqrt" => Sqrt,
-        "rsqrt" => Rsqrt,
-        "reciprocal" => Reciprocal,
-        "sin" => Sin,
-        "cos" => Cos,
-        "tan" => Tan,
-        "tanh" => Tanh,
-        "sigmoid" => Sigmoid,
-        "erf" => Erf,
-        "round" => Round,
-        "floor" => Floor,
-        "ceil" => Ceil,
-        "relu" => Relu,
-        "logical_not" => LogicalNot,
-        _ => return Err(PyValueError::new_err(format!("unknown unary op {name}"))),
-    })
+    UnaryOp::from_python_name(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown unary op {name}")))
 }
 
 fn binary_op(name: &str) -> PyResult<BinaryOp> {

@@ -22,48 +22,15 @@ use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
-/// The WGSL expression of a unary op on `dtype` over `x0`.
+/// The WGSL expression of a unary op on `dtype` over `x0` (declared with the op, see
+/// `ops::unary`).
 fn unary_expr(op: UnaryOp, dtype: DType) -> Option<&'static str> {
-    use UnaryOp::*;
-    Some(match dtype {
-        DType::F32 => match op {
-            Neg => "-x0",
-            Abs => "abs(x0)",
-            // sign(NaN) is NaN (drivers' sign gives 0).
-            Sign => "select(sign(x0), x0, rstf_isnan(x0))",
-            Square => "x0 * x0",
-            Exp => "rstf_exp(x0)",
-            Expm1 => "rstf_expm1(x0)",
-            Log => "rstf_log(x0)",
-            Log1p => "rstf_log1p(x0)",
-            Sqrt => "sqrt(x0)",
-            Rsqrt => "1.0 / sqrt(x0)",
-            Reciprocal => "1.0 / x0",
-            Sin => "sin(x0)",
-            Cos => "cos(x0)",
-            Tan => "tan(x0)",
-            Tanh => "rstf_tanh(x0)",
-            Sigmoid => "rstf_sigmoid(x0)",
-            Erf => "rstf_erf(x0)",
-            Round => "rstf_round(x0)",
-            Floor => "floor(x0)",
-            Ceil => "ceil(x0)",
-            // NaN tested on the bits: drivers may turn the select into a max that drops NaN.
-            Relu => "select(select(x0, 0.0, x0 < 0.0), x0, rstf_isnan(x0))",
-            LogicalNot => return None,
-        },
-        DType::I32 => match op {
-            Neg => "-x0",
-            Abs => "abs(x0)",
-            Sign => "sign(x0)",
-            Square => "x0 * x0",
-            Relu => "max(x0, 0)",
-            Round | Floor | Ceil => "x0",
-            _ => return None,
-        },
-        DType::Bool if op == LogicalNot => "!x0",
-        _ => return None,
-    })
+    match dtype {
+        DType::F32 => op.wgsl(false),
+        DType::I32 => op.wgsl(true),
+        DType::Bool if op == UnaryOp::LogicalNot => Some("!x0"),
+        _ => None,
+    }
 }
 
 /// The WGSL expression of a binary op on `dtype` over `x0`, `x1`.
@@ -273,6 +240,7 @@ fn named(e: Error, name: &str) -> Error {
         Error::InvalidArgument(m) => Error::InvalidArgument(tag(m)),
         Error::ResourceExhausted(m) => Error::ResourceExhausted(tag(m)),
         Error::Internal(m) => Error::Internal(tag(m)),
+        Error::TooLarge(m) => Error::TooLarge(tag(m)),
         e => e,
     }
 }
