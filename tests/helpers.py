@@ -13,6 +13,7 @@ import os
 
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.extra import numpy as hnp
 
@@ -74,11 +75,14 @@ LAYOUTS = ["dense", "transpose", "strided", "broadcast", "reverse"]
 # ----------------------------------------------------------------------------- rounding
 
 def bf16_round(a) -> np.ndarray:
-    """Rounds to the nearest bfloat16 (ties to even), returned as float32 (normal range only)."""
+    """Rounds to the nearest bfloat16 (ties to even), returned as float32."""
     a = np.asarray(a, dtype=np.float64)
     m, e = np.frexp(a)
     r = np.ldexp(np.rint(m * 256.0) / 256.0, e)
-    return r.astype(np.float32)
+    # Below 2**-126 bfloat16 (as float32) is subnormal: multiples of 2**-133.
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.where(np.abs(a) < 2.0**-126, np.rint(a / 2.0**-133) * 2.0**-133, r)
+        return r.astype(np.float32)
 
 
 def round_to(a, dtype: str) -> np.ndarray:
@@ -104,8 +108,60 @@ _LAYOUT = {tuple(LAYOUTS): st.sampled_from(LAYOUTS)}
 _BCAST = {}
 
 
-def broadcast_shapes(draw, n=2, max_dims=4, max_side=4):
-    """``n`` mutually broadcastable shapes (0-sized dims included)."""
+# The CPU kernels split their work into blocks run on several threads from PAR_MIN elements
+# (rust/backend/cpu/strided.rs: strided and elementwise kernels, fused graphs, softmax rows,
+# optimizer updates); float32 sums from PAR_SUM_MIN values in a row (simd.rs `sum_f32`).
+PAR_MIN = 1 << 17
+PAR_SUM_MIN = 1 << 18
+# Shapes above those thresholds: one long row with a ragged tail, a row long enough for the
+# parallel sum, square-ish and many-short-row matrices (the strided kernels cut rows), 3-D.
+BIG_SHAPES = [(PAR_MIN + 3,), (PAR_SUM_MIN + 5,), (513, 257), (65537, 2), (2, 260, 257), (3, 87382)]
+# A test that opts in (``big=True``) draws one of them when a draw from range(BIG_EVERY) is the
+# last value: about one example in 20 (hypothesis does not draw uniformly), so one or two of a
+# test's 25, which keeps the suite's time about the same.
+BIG_EVERY = 16
+_BIG_FLAG = st.integers(0, BIG_EVERY - 1)
+_BIG_SHAPE = st.sampled_from(BIG_SHAPES)
+_DROP = st.integers(0, 3)
+_WHICH = {}
+
+
+def _big(draw, big: bool) -> bool:
+    # The last value, not 0: hypothesis tries small values first and shrinks towards 0, so a
+    # failure found on a big shape is retried on ordinary ones.
+    return big and draw(_BIG_FLAG) == BIG_EVERY - 1
+
+
+def big_shape(draw):
+    """Rarely (about one draw in ``BIG_EVERY``) one of ``BIG_SHAPES``, else None: for tests
+    that draw their shapes themselves (``big_shape(draw) or draw(my_shapes)``)."""
+    return draw(_BIG_SHAPE) if _big(draw, True) else None
+
+
+def draw_shape(draw, big=False):
+    """A shape from ``SHAPES``, or (with ``big``, rarely) one of ``BIG_SHAPES``."""
+    return (big and big_shape(draw)) or draw(SHAPES)
+
+
+def broadcast_shapes(draw, n=2, max_dims=4, max_side=4, big=False):
+    """``n`` mutually broadcastable shapes (0-sized dims included).
+
+    With ``big``, rarely: one operand has one of ``BIG_SHAPES`` and the others broadcast against
+    it (sides set to 1, leading dimensions dropped), so that the result is big too.
+    """
+    if _big(draw, big):
+        base = draw(_BIG_SHAPE)
+        if n not in _WHICH:
+            _WHICH[n] = st.integers(0, n - 1)
+        full = draw(_WHICH[n])
+        out = []
+        for i in range(n):
+            if i == full:
+                out.append(base)
+                continue
+            bits, drop = draw(_MASKS), min(draw(_DROP), len(base))
+            out.append(tuple(1 if bits >> k & 1 else d for k, d in enumerate(base))[drop:])
+        return out
     key = (n, max_dims, max_side)
     if key not in _BCAST:
         _BCAST[key] = hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims,
@@ -120,15 +176,57 @@ def _fix_nonzero(v: np.ndarray, lo, hi, tiny) -> np.ndarray:
     return v
 
 
-def draw_array(draw, dtype: str, shape=None, lo=-10.0, hi=10.0, nonzero=False, halves=False):
+# Subnormal values each float dtype holds exactly: multiples of its smallest subnormal, up to
+# (but not including) its smallest normal number.
+_SUBNORMAL = {"float16": (2.0**-24, 2**10), "bfloat16": (2.0**-133, 2**7),
+              "float32": (2.0**-149, 2**23), "float64": (2.0**-1074, 2**52)}
+_IEEE_P = st.sampled_from([0.0, 0.05, 0.3])
+
+
+def ieee_specials(rng, dtype: str, size: int, flushes=False) -> np.ndarray:
+    """``size`` values (float64) drawn from NaN, +-inf, -0.0 and ``dtype``'s subnormals
+    (smallest, largest, random; none when ``flushes``), all exact in ``dtype``."""
+    tiny, count = _SUBNORMAL[dtype]
+    fixed = [np.nan, np.inf, -np.inf, -0.0]
+    if not flushes:
+        fixed += [tiny, -tiny, (count - 1) * tiny, -(count - 1) * tiny]
+    v = rng.choice(np.array(fixed), size=size)
+    if not flushes:
+        k = rng.integers(1, count, size=size).astype(np.float64)
+        v = np.where(rng.random(size) < 0.25, np.where(rng.random(size) < 0.5, -k, k) * tiny, v)
+    return v
+
+
+def gpu_flushes_subnormals(dtype: str) -> bool:
+    """True when the current device scope is a GPU that flushes ``dtype`` subnormals to zero
+    (Vulkan allows it; lavapipe keeps them): tests then draw none."""
+    if dtype not in ("float32", "float16") or not on_gpu():
+        return False
+    if dtype not in _FLUSH:
+        tiny = _SUBNORMAL[dtype][0]
+        x = tf.constant(np.array([3 * tiny, -3 * tiny]), dtype=TF_DTYPES[dtype])
+        _FLUSH[dtype] = bool(x.device.endswith("GPU:0") and np.any((x * 1.0).numpy() == 0))
+    return _FLUSH[dtype]
+
+
+_FLUSH = {}
+
+
+def draw_array(draw, dtype: str, shape=None, lo=-10.0, hi=10.0, nonzero=False, halves=False, big=False,
+               ieee=False, subnormals=True):
     """A numpy array of values that a tensor of ``dtype`` holds exactly, in ``[lo, hi]``.
 
     The values come from numpy's generator seeded by hypothesis (drawing hundreds of elements
     one by one is too slow): a mix of uniform values, integers (or multiples of 1/2 when
     ``halves``, for ties) and the special values ``lo``, ``hi`` and 0.
+
+    ``ieee`` (float dtypes; for ops whose reference gives IEEE 754's answers): also NaN, +-inf,
+    -0.0 and subnormals (unless not ``subnormals``), outside ``[lo, hi]`` (and zero-like even
+    with ``nonzero``), in none, a few or a third of the elements. ``big``: the shape, when
+    drawn, is rarely one of ``BIG_SHAPES`` (above the CPU kernels' parallel threshold).
     """
     if shape is None:
-        shape = draw(SHAPES)
+        shape = draw_shape(draw, big)
     shape = tuple(shape)
     rng = np.random.default_rng(draw(_SEEDS))
     if dtype == "bool":
@@ -156,6 +254,12 @@ def draw_array(draw, dtype: str, shape=None, lo=-10.0, hi=10.0, nonzero=False, h
     if nonzero:
         # Rounding to a narrow type must not create zeros either.
         r = np.where(r == 0, np.asarray(1, dtype=r.dtype), r)
+    if ieee:
+        p = draw(_IEEE_P)
+        if p and r.size:
+            flushes = not subnormals or gpu_flushes_subnormals(dtype)
+            special = ieee_specials(rng, dtype, r.size, flushes).reshape(r.shape)
+            r = np.where(rng.random(r.shape) < p, special.astype(r.dtype), r)
     return r
 
 
@@ -296,8 +400,10 @@ def expected_gpu(allow_software: bool):
 
 # ----------------------------------------------------------------------------- checks
 
-def check_exact(t, expected, dtype=None):
-    """``t`` is a tensor equal to ``expected`` in shape, values and (numpy) dtype."""
+def check_exact(t, expected, dtype=None, signed_zeros=False):
+    """``t`` is a tensor equal to ``expected`` in shape, values and (numpy) dtype (NaN equal
+    to NaN). With ``signed_zeros``, each zero also has the sign of ``expected``'s (write
+    ``-0.0``, not ``-0``): ``assert_array_equal`` alone takes -0.0 for 0.0."""
     assert isinstance(t, tf.Tensor), type(t)
     expected = np.asarray(expected)
     if dtype is not None:
@@ -307,6 +413,24 @@ def check_exact(t, expected, dtype=None):
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
     np.testing.assert_array_equal(got, expected)
+    if signed_zeros:
+        check_zero_signs(got, expected)
+
+
+def check_zero_signs(got, expected):
+    """Where ``expected`` is a (float) zero, ``got`` is a zero of the same sign."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert expected.dtype.kind == "f", expected.dtype
+    bad = (expected == 0) & (np.signbit(got) != np.signbit(expected))
+    where = np.argwhere(bad)[:5].tolist()
+    assert not bad.any(), f"sign of zero differs at {where}: got {got[bad][:5]}, expected {expected[bad][:5]}"
+
+
+def known_bug(request, reason: str, gpu_only=False):
+    """Marks the calling test (``request``: its fixture) as a strict xfail: it shows a bug in
+    rstf, and must fail until the bug is fixed (then strict makes it fail: remove the call)."""
+    if not gpu_only or on_gpu():
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError))
 
 
 def on_gpu() -> bool:
@@ -322,11 +446,14 @@ def check_close(t, expected, dtype: str, rtol=None, atol=None):
     rtol = r if rtol is None else rtol
     atol = a if atol is None else atol
     got = t.numpy()
-    expected = np.asarray(expected)
+    expected = np.asarray(expected).astype(np.float64)
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert got.dtype == NP_DTYPES[dtype], got.dtype
-    np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
-                               equal_nan=True)
+    # A finite exact result beyond the dtype's range rounds to +-inf (as float32 1 / 1e-45 does).
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = round_to(expected, dtype).astype(np.float64)
+    expected = np.where(np.isinf(rounded) & np.isfinite(expected), rounded, expected)
+    np.testing.assert_allclose(got.astype(np.float64), expected, rtol=rtol, atol=atol, equal_nan=True)
 
 
 def edit_saved_model(d, edit):

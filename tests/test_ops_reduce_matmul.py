@@ -1,4 +1,9 @@
-"""Reductions, argmax/argmin, matmul, softmax and the nn activations against numpy."""
+"""Reductions, argmax/argmin, matmul, softmax and the nn activations against numpy.
+
+Now and then the drawn shapes are above the CPU kernels' parallel thresholds (helpers.BIG_SHAPES),
+and float inputs include NaN, +-inf, -0.0 and subnormals where numpy's reference gives IEEE
+754's answer for them.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,12 @@ from helpers import (
     NP_DTYPES,
     TF_DTYPES,
     TOL,
+    big_shape,
     broadcast_shapes,
     check_close,
     check_exact,
     draw_tensor,
+    known_bug,
     on_gpu,
     round_to,
 )
@@ -92,7 +99,11 @@ def reduce_ref(name, a, axes, keepdims, dtype):
 @given(data=st.data())
 def test_reductions(name, dtype, data):
     lo, hi = (-1.2, 1.2) if name == "prod" and dtype not in INTS else (-100, 100)
-    t, a = draw_tensor(data.draw, dtype, lo=lo, hi=hi)
+    # (No infinities in products: whether inf meets a partial product that underflowed to 0,
+    # giving NaN, depends on the order and the precision of the multiplications.)
+    # (float16 means of more than 65504 values: test_float16_mean_of_many_values.)
+    big = not (name == "mean" and dtype == "float16")
+    t, a = draw_tensor(data.draw, dtype, lo=lo, hi=hi, big=big, ieee=name != "prod")
     axis = draw_axes(data.draw, a.ndim)
     keepdims = data.draw(st.booleans())
     axes = norm_axes(axis, a.ndim)
@@ -106,8 +117,10 @@ def test_reductions(name, dtype, data):
     else:
         rtol, atol = TOL[dtype]
         if name in ("sum", "mean"):
-            # Allow for the rounding of partial sums: relative to the sum of magnitudes.
-            mag = np.sum(np.abs(a.astype(np.float64)), axis=axes, keepdims=keepdims)
+            # Allow for the rounding of partial sums: relative to the sum of magnitudes (of the
+            # finite values: a sum with NaN or inf must equal numpy's exactly).
+            finite = np.where(np.isfinite(a), np.abs(a.astype(np.float64)), 0.0)
+            mag = np.sum(finite, axis=axes, keepdims=keepdims)
             atol = float(np.max(mag, initial=0.0)) * (rtol if dtype != "float64" else 1e-13)
             if name == "mean" and n:
                 atol /= n
@@ -120,7 +133,7 @@ def test_reductions(name, dtype, data):
 @FAST
 @given(data=st.data())
 def test_reduce_any_all(name, data):
-    t, a = draw_tensor(data.draw, "bool")
+    t, a = draw_tensor(data.draw, "bool", big=True)
     axis = draw_axes(data.draw, a.ndim)
     keepdims = data.draw(st.booleans())
     axes = norm_axes(axis, a.ndim)
@@ -155,6 +168,14 @@ def test_reduce_leading_axes_of_empty_tensor(dtype):
     check_exact(tf.reduce_mean(tf.zeros([0, 2]), axis=0), [np.nan, np.nan], "float32")
     check_exact(tf.reduce_max(tf.zeros([0, 2, 1]), axis=[0, 1]), [-np.inf], "float32")
     check_exact(tf.reduce_all(tf.constant(np.zeros((0, 2), dtype=bool)), axis=0), [True, True], "bool")
+
+
+def test_float16_mean_of_many_values(request):
+    known_bug(request, "a float16 mean divides by the count rounded to float16, inf from 65520 values on: "
+                       "the mean is 0 or NaN (TensorFlow's half mean sums and divides in float)")
+    check_exact(tf.reduce_mean(tf.ones([65504], tf.float16)), 1.0, "float16")
+    check_exact(tf.reduce_mean(tf.ones([70000], tf.float16)), 1.0, "float16")
+    check_exact(tf.reduce_mean(tf.cast(tf.fill([2, 70000], 0.5), tf.float16), axis=1), [0.5, 0.5], "float16")
 
 
 def test_integer_sums_wrap():
@@ -337,7 +358,7 @@ def softmax_ref(a, axis, log):
 @FAST
 @given(data=st.data())
 def test_softmax_every_axis(log, dtype, data):
-    shape = data.draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))
+    shape = big_shape(data.draw) or data.draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))
     axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
     t, a = draw_tensor(data.draw, dtype, shape=shape, lo=-20, hi=20)
     fn = tf.nn.log_softmax if log else tf.nn.softmax
@@ -396,9 +417,13 @@ ACTIVATIONS = {
 @given(data=st.data())
 def test_activations(name, dtype, data):
     fn, ref = ACTIVATIONS[name]
-    t, a = draw_tensor(data.draw, dtype, lo=-12, hi=12, halves=True)
+    # (gelu of -inf: 0.5 * x * (1 + erf(x / sqrt 2)) is -inf * 0, NaN; a kernel may say 0.)
+    ieee = not name.startswith("gelu")
+    t, a = draw_tensor(data.draw, dtype, lo=-12, hi=12, halves=True, big=True, ieee=ieee)
+    with np.errstate(all="ignore"):
+        expected = ref(a.astype(np.float64))
     # The composites round each step to float16 (as TensorFlow's do): 1 + erf(x) cancels.
-    check_close(fn(t), ref(a.astype(np.float64)), dtype, atol=2e-3 if dtype == "float16" else None)
+    check_close(fn(t), expected, dtype, atol=2e-3 if dtype == "float16" else None)
 
 
 def test_activation_extremes():
@@ -408,7 +433,8 @@ def test_activation_extremes():
     check_close(tf.nn.softplus(x), [0.0, 3.7200760e-44, math.log(2), 100.0, 1000.0], "float32", atol=tiny)
     check_exact(tf.nn.relu6(x), [0, 0, 0, 6, 6], "float32")
     check_exact(tf.nn.elu(x), [-1, -1, 0, 100, 1000], "float32")
-    check_exact(tf.nn.gelu(x), [-0.0, -0.0, 0.0, 100, 1000], "float32")
+    # 0.5 * x * (1 + erf(x / sqrt 2)) for x = -1000 is -500 * 0.0: -0.0.
+    check_exact(tf.nn.gelu(x), [-0.0, -0.0, 0.0, 100, 1000], "float32", signed_zeros=True)
     check_exact(tf.nn.sigmoid(x), [0, 0, 0.5, 1, 1], "float32")
     check_exact(tf.nn.relu6(tf.constant([-3, 3, 9])), [0, 3, 6], "int32")
     check_exact(tf.nn.leaky_relu(tf.constant([-2.0, 0.0, 2.0]), alpha=0.5), [-1.0, 0.0, 2.0], "float32")
