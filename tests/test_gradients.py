@@ -218,6 +218,7 @@ UNARY = {
     "tanh": (tf.tanh, (-5, 5), ()),
     "sigmoid": (tf.sigmoid, (-20, 20), ()),
     "erf": (tf.math.erf, (-3, 3), ()),
+    "asinh": (tf.math.asinh, (-5, 5), ()),
     "relu": (tf.nn.relu, (-5, 5), (0,)),
     "relu6": (tf.nn.relu6, (-3, 9), (0, 6)),
     "leaky_relu": (tf.nn.leaky_relu, (-5, 5), (0,)),

@@ -88,6 +88,17 @@ erf = _unary("erf")
 round = _unary("round")  # noqa: A001
 
 
+def asinh(x, name=None):
+    """Elementwise inverse hyperbolic sine, ``ln(x + sqrt(x² + 1))``, accurate near zero and
+    for large ``|x|``.
+
+    >>> import rstf as tf
+    >>> tf.math.asinh(tf.constant([-2.0, 0.0, 3.0])).numpy().round(4)
+    array([-1.4436,  0.    ,  1.8184], dtype=float32)
+    """
+    return _rstf.unary(x, "asinh")
+
+
 def _float_unary(op, tf_op):
     """An op that TensorFlow defines for floating-point inputs only (Floor, Ceil)."""
     def f(x, name=None):

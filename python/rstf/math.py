@@ -10,6 +10,7 @@ from ._ops import (  # noqa: F401
     add,
     argmax,
     argmin,
+    asinh,
     ceil,
     cos,
     divide,

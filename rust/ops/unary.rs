@@ -97,6 +97,12 @@ macro_rules! unary_table {
                     let k = c(std::f64::consts::FRAC_2_SQRT_PI)?;
                     g.mul(&x.mul(x)?.unary(UnaryOp::Neg)?.unary(UnaryOp::Exp)?.mul(&k)?)?
                 };
+            // Past 1e18, x² overflows float32: asinh(x) = sign(x) (ln|x| + ln 2) there.
+            Asinh ("Asinh", "asinh")
+                float: |x| x.asinh(), int: [],
+                wgsl: ["select(sign(x0) * rstf_log1p(abs(x0) + x0 * x0 / (1.0 + sqrt(1.0 + x0 * x0))), \
+                        sign(x0) * (rstf_log(abs(x0)) + 0.6931472), abs(x0) > 1e18)"],
+                grad: |x, _y, g, c| g.div(&x.mul(x)?.add(&c(1.0)?)?.unary(UnaryOp::Sqrt)?)?;
             Round ("Round", "round")
                 float: |x| x.round(), int: [|x| x],
                 wgsl: ["rstf_round(x0)", "x0"],
