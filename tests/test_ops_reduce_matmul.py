@@ -439,3 +439,29 @@ def test_activation_extremes():
     check_exact(tf.nn.relu6(tf.constant([-3, 3, 9])), [0, 3, 6], "int32")
     check_exact(tf.nn.leaky_relu(tf.constant([-2.0, 0.0, 2.0]), alpha=0.5), [-1.0, 0.0, 2.0], "float32")
 
+
+
+def _logsumexp64(a, axis=None, keepdims=False):
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    r = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return r if keepdims else np.squeeze(r, axis=axis) if axis is not None else r.reshape(())
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), (-1, False), ((0, 1), True)])
+def test_reduce_logsumexp_against_float64(axis, keepdims):
+    a = np.random.default_rng(3).normal(size=(4, 5)) * 30
+    a[0, :] += 1000  # would overflow a plain exp
+    a[1, 2] = -np.inf
+    got = tf.reduce_logsumexp(tf.constant(a), axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(got.numpy(), _logsumexp64(a, axis, keepdims), rtol=1e-12)
+    assert float(tf.reduce_logsumexp(tf.constant([-np.inf, -np.inf]))) == -np.inf
+
+
+def test_reduce_logsumexp_gradient_is_softmax():
+    a = np.array([[1.0, 2.0, 3.0], [500.0, 501.0, 499.0]])
+    v = tf.Variable(a)
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.reduce_logsumexp(v, axis=1))
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(tape.gradient(y, v).numpy(), e / e.sum(axis=1, keepdims=True), rtol=1e-12)

@@ -88,6 +88,15 @@ erf = _unary("erf")
 round = _unary("round")  # noqa: A001
 
 
+asin = _unary("asin")
+acos = _unary("acos")
+atan = _unary("atan")
+sinh = _unary("sinh")
+cosh = _unary("cosh")
+acosh = _unary("acosh")
+atanh = _unary("atanh")
+
+
 def asinh(x, name=None):
     """Elementwise inverse hyperbolic sine, ``ln(x + sqrt(x² + 1))``, accurate near zero and
     for large ``|x|``.
@@ -223,6 +232,22 @@ reduce_max = _reduction("max")
 reduce_min = _reduction("min")
 reduce_any = _reduction("any")
 reduce_all = _reduction("all")
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis``, computed as TensorFlow does without overflow: the
+    maximum is taken out first (and held constant for the gradient, which is then softmax).
+
+    >>> import rstf as tf
+    >>> float(tf.reduce_logsumexp(tf.constant([1000.0, 1000.0])))
+    1000.6931762695312
+    """
+    x = convert_to_tensor(input_tensor)
+    m = reduce_max(x, axis=axis, keepdims=True)
+    finite = equal(m - m, zeros_like(m))  # False for inf and NaN
+    m = _rstf.stop_gradient(where(finite, m, zeros_like(m)))
+    r = log(reduce_sum(exp(x - m), axis=axis, keepdims=keepdims))
+    return r + reduce_max(m, axis=axis, keepdims=keepdims)
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:

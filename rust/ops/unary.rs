@@ -17,7 +17,8 @@
 /// Variant ("TfName", "python_name")
 ///     float: |x| <expression on a `T: Float`>,
 ///     int: [|x| <expression on a `T: Num`>] or [],
-///     wgsl: ["<f32 expression of x0>", "<i32 expression of x0>"] (either may be missing: []),
+///     wgsl: ["<f32 expression of x0>", "<i32 expression of x0>"] (the second, or both, may be
+///           left out: the GPU then runs the host kernel),
 ///     grad: |x, y, g, c| <d op(x)/dx times g, with y = op(x) and c(v) a scalar like x>;
 /// ```
 ///
@@ -97,6 +98,38 @@ macro_rules! unary_table {
                     let k = c(std::f64::consts::FRAC_2_SQRT_PI)?;
                     g.mul(&x.mul(x)?.unary(UnaryOp::Neg)?.unary(UnaryOp::Exp)?.mul(&k)?)?
                 };
+            // No WGSL kernel for asin, acos and atan: WGSL's builtins may be 4096 ulps off
+            // (lavapipe's are), so the GPU runs the host kernel for them.
+            Asin ("Asin", "asin")
+                float: |x| x.asin(), int: [],
+                wgsl: [],
+                grad: |x, _y, g, c| g.div(&c(1.0)?.sub(&x.mul(x)?)?.unary(UnaryOp::Sqrt)?)?;
+            Acos ("Acos", "acos")
+                float: |x| x.acos(), int: [],
+                wgsl: [],
+                grad: |x, _y, g, c| {
+                    g.div(&c(1.0)?.sub(&x.mul(x)?)?.unary(UnaryOp::Sqrt)?)?.unary(UnaryOp::Neg)?
+                };
+            Atan ("Atan", "atan")
+                float: |x| x.atan(), int: [],
+                wgsl: [],
+                grad: |x, _y, g, c| g.div(&c(1.0)?.add(&x.mul(x)?)?)?;
+            Sinh ("Sinh", "sinh")
+                float: |x| x.sinh(), int: [],
+                wgsl: ["sinh(x0)"],
+                grad: |x, _y, g, _c| g.mul(&x.unary(UnaryOp::Cosh)?)?;
+            Cosh ("Cosh", "cosh")
+                float: |x| x.cosh(), int: [],
+                wgsl: ["cosh(x0)"],
+                grad: |x, _y, g, _c| g.mul(&x.unary(UnaryOp::Sinh)?)?;
+            Acosh ("Acosh", "acosh")
+                float: |x| x.acosh(), int: [],
+                wgsl: ["acosh(x0)"],
+                grad: |_x, y, g, _c| g.div(&y.unary(UnaryOp::Sinh)?)?;
+            Atanh ("Atanh", "atanh")
+                float: |x| x.atanh(), int: [],
+                wgsl: ["atanh(x0)"],
+                grad: |x, _y, g, c| g.div(&c(1.0)?.sub(&x.mul(x)?)?)?;
             // Past 1e18, x² overflows float32: asinh(x) = sign(x) (ln|x| + ln 2) there.
             Asinh ("Asinh", "asinh")
                 float: |x| x.asinh(), int: [],
@@ -133,7 +166,7 @@ pub(crate) use unary_table;
 macro_rules! define_unary_op {
     (() $( $(#[$doc:meta])* $op:ident ($tf:literal, $py:literal)
         float: |$x:ident| $f:expr, int: [$(|$ix:ident| $if:expr)?],
-        wgsl: [$w:literal $(, $wi:literal)?],
+        wgsl: [$($w:literal $(, $wi:literal)?)?],
         grad: |$gx:ident, $gy:ident, $gg:ident, $gc:ident| $grad:expr; )*) => {
         /// Unary elementwise ops (see [`unary_table!`] for each one's definition), and
         /// `LogicalNot` on bools.
@@ -173,8 +206,8 @@ macro_rules! define_unary_op {
             /// The WGSL expression of the op over `x0` on float32, or on int32 (`int`).
             pub fn wgsl(self, int: bool) -> Option<&'static str> {
                 match (self, int) {
-                    $( (UnaryOp::$op, false) => Some($w), )*
-                    $( $( (UnaryOp::$op, true) => Some($wi), )? )*
+                    $( $( (UnaryOp::$op, false) => Some($w), )? )*
+                    $( $( $( (UnaryOp::$op, true) => Some($wi), )? )? )*
                     (UnaryOp::LogicalNot, _) => None,
                     #[allow(unreachable_patterns)]
                     _ => None,
@@ -206,7 +239,7 @@ macro_rules! define_unary_op {
 macro_rules! unary_float_match {
     (($op_e:expr, $T:ty, $apply:ident, $other:expr) $( $(#[$doc:meta])* $op:ident ($tf:literal, $py:literal)
         float: |$x:ident| $f:expr, int: [$(|$ix:ident| $if:expr)?],
-        wgsl: [$w:literal $(, $wi:literal)?],
+        wgsl: [$($w:literal $(, $wi:literal)?)?],
         grad: |$gx:ident, $gy:ident, $gg:ident, $gc:ident| $grad:expr; )*) => {
         match $op_e {
             $( UnaryOp::$op => $apply!(|$x: $T| $f), )*
@@ -221,7 +254,7 @@ pub(crate) use unary_float_match;
 macro_rules! unary_int_match {
     (($op_e:expr, $T:ty, $apply:ident, $other:expr) $( $(#[$doc:meta])* $op:ident ($tf:literal, $py:literal)
         float: |$x:ident| $f:expr, int: [$(|$ix:ident| $if:expr)?],
-        wgsl: [$w:literal $(, $wi:literal)?],
+        wgsl: [$($w:literal $(, $wi:literal)?)?],
         grad: |$gx:ident, $gy:ident, $gg:ident, $gc:ident| $grad:expr; )*) => {
         match $op_e {
             $( $( UnaryOp::$op => $apply!(|$ix: $T| $if), )? )*
