@@ -37,12 +37,15 @@ lint: deps
 	cargo clippy --features python,gpu -- -D warnings
 	$(VENV)/bin/ruff check python tests benches examples
 
-# GPU tests run on lavapipe (a software Vulkan device) when no GPU is present.
+# GPU tests run on lavapipe (a software Vulkan device) when no GPU is present. Once lavapipe
+# is installed, a GPU test that finds no device fails instead of skipping.
+REQUIRE_GPU = $$(ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 && echo 1)
+
 rust-test: system-deps
-	RSTF_ALLOW_SOFTWARE_GPU=1 cargo test --features gpu
+	RSTF_ALLOW_SOFTWARE_GPU=1 RSTF_REQUIRE_GPU=$(REQUIRE_GPU) cargo test --features gpu
 
 py-test: build
-	cd tests && RSTF_ALLOW_SOFTWARE_GPU=1 ../$(PY) -m pytest -p no:cacheprovider .
+	cd tests && RSTF_ALLOW_SOFTWARE_GPU=1 RSTF_REQUIRE_GPU=$(REQUIRE_GPU) ../$(PY) -m pytest -p no:cacheprovider .
 
 test: lint rust-test py-test
 
