@@ -295,10 +295,17 @@ impl Tensor {
         }
     }
 
-    /// Mean over `axes` (integer means truncate, as TensorFlow's).
+    /// Mean over `axes` (integer means truncate, as TensorFlow's). Half floats are summed and
+    /// divided in float32, as TensorFlow does: their sum, or the count, may pass 65504.
     pub fn mean(&self, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
         if self.dtype() == DType::Bool {
             bail!("Mean: not supported for dtype bool");
+        }
+        if self.dtype().is_half() {
+            return self
+                .cast(DType::F32)?
+                .mean(axes, keepdims)?
+                .cast(self.dtype());
         }
         let ax = norm_axes(axes, self.rank(), "Mean")?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
