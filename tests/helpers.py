@@ -462,12 +462,18 @@ def edit_saved_model(d, edit):
     """Edits a saved model's ``saved_model.json`` with ``edit(doc)`` and records the new
     checksum, as someone crafting a file would."""
     import json
-    import zlib
 
     with open(os.path.join(d, "saved_model.json")) as f:
         doc = json.load(f)
     edit(doc)
-    text = json.dumps(doc).encode()
+    sign_saved_model(d, json.dumps(doc).encode())
+
+
+def sign_saved_model(d, text: bytes):
+    """Writes ``text`` (which need not be JSON) as a saved model's ``saved_model.json`` and
+    records its checksum in ``variables.safetensors``."""
+    import zlib
+
     with open(os.path.join(d, "saved_model.json"), "wb") as f:
         f.write(text)
     vpath = os.path.join(d, "variables.safetensors")
