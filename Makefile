@@ -42,10 +42,10 @@ lint: deps
 REQUIRE_GPU = $$(ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 && echo 1)
 
 rust-test: system-deps
-	RSTF_ALLOW_SOFTWARE_GPU=1 RSTF_REQUIRE_GPU=$(REQUIRE_GPU) cargo test --features gpu
+	RSTF_ALLOW_SOFTWARE_GPU=1 RSTF_REQUIRE_GPU=$(REQUIRE_GPU) RSTF_CHECK_INFER=1 cargo test --features gpu
 
 py-test: build
-	cd tests && RSTF_ALLOW_SOFTWARE_GPU=1 RSTF_REQUIRE_GPU=$(REQUIRE_GPU) ../$(PY) -m pytest -p no:cacheprovider .
+	cd tests && RSTF_ALLOW_SOFTWARE_GPU=1 RSTF_REQUIRE_GPU=$(REQUIRE_GPU) RSTF_CHECK_INFER=1 ../$(PY) -m pytest -p no:cacheprovider .
 
 test: lint rust-test py-test
 

@@ -15,12 +15,14 @@
 
 mod control;
 pub(crate) mod fuse;
+mod infer;
 mod op;
 pub(crate) mod poly;
 pub mod trace;
 
 pub use control::While;
 pub use fuse::{Arg, Fused};
+pub use infer::{show as show_dims, Dim, Spec};
 pub use op::Op;
 pub use trace::AssignMode;
 

@@ -286,7 +286,24 @@ pub fn is_symbolic(t: &Tensor) -> bool {
         .unwrap_or(false)
 }
 
+/// With `RSTF_CHECK_INFER=1`: panics when [`Op::infer`] disagrees with the dtypes and shapes
+/// the op's kernel gave (a bug in the op's shape rule), so that tests catch it.
+fn check_infer(op: &Op, inputs: &[&Tensor], outputs: &[Tensor]) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var("RSTF_CHECK_INFER").is_ok_and(|v| v == "1")) {
+        return;
+    }
+    let spec = |t: &Tensor| super::Spec::known(t.dtype(), t.shape());
+    let ins: Vec<_> = inputs.iter().map(|t| spec(t)).collect();
+    let want: Vec<_> = outputs.iter().map(spec).collect();
+    match op.infer(&ins) {
+        Ok(got) if got == want => {}
+        got => panic!("{op}: inferred {got:?} for inputs {ins:?}, but the kernel gave {want:?}"),
+    }
+}
+
 pub(crate) fn record(op: &Op, inputs: &[&Tensor], outputs: &[Tensor]) {
+    check_infer(op, inputs, outputs);
     with_top_outer(|b, outer| {
         let ins: Vec<usize> = inputs.iter().map(|t| b.slot_of(t, outer)).collect();
         let known = !ins.is_empty()
