@@ -4,6 +4,7 @@ computation is one call into Rust."""
 from __future__ import annotations
 
 import builtins
+import json
 import numbers
 
 import numpy as np
@@ -580,5 +581,43 @@ def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
 
 
+def _apply(op: str, attrs: dict, *inputs) -> list:
+    """Runs the primitive ``op`` (its name in the Rust op set) with ``attrs`` on ``inputs``."""
+    return _rstf.apply(json.dumps({op: attrs}), [convert_to_tensor(x) for x in inputs])
+
+
+def _cumulative(x, axis, exclusive, reverse, prod):
+    op = "Cumprod" if prod else "Cumsum"
+    attrs = {"axis": _args.single_int(axis, op, "Tidx"), "prod": prod,
+             "exclusive": builtins.bool(exclusive), "reverse": builtins.bool(reverse)}
+    return _apply("Cumulative", attrs, x)[0]
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> Tensor:
+    """The cumulative sum of ``x`` along ``axis``; ``exclusive`` leaves each element out of
+    its own position, ``reverse`` sums from the end.
+
+    >>> import rstf as tf
+    >>> tf.math.cumsum([1, 2, 3, 4]).numpy()
+    array([ 1,  3,  6, 10], dtype=int32)
+    >>> tf.math.cumsum([1, 2, 3, 4], exclusive=True, reverse=True).numpy()
+    array([9, 7, 4, 0], dtype=int32)
+    """
+    return _cumulative(x, axis, exclusive, reverse, False)
+
+
+def cumprod(x, axis=0, exclusive=False, reverse=False, name=None) -> Tensor:
+    """The cumulative product of ``x`` along ``axis`` (``exclusive`` and ``reverse`` as in
+    :func:`cumsum`). Its gradient is TensorFlow's, which divides by ``x`` and gives 0 where
+    ``x`` is 0.
+
+    >>> import rstf as tf
+    >>> tf.math.cumprod([[1., 2.], [3., 4.]], axis=1).numpy()
+    array([[ 1.,  2.],
+           [ 3., 12.]], dtype=float32)
+    """
+    return _cumulative(x, axis, exclusive, reverse, True)
+
+
 __all__ = [n for n in dir() if not n.startswith("_") and n not in (
-    "annotations", "builtins", "numbers", "np", "DType")]
+    "annotations", "builtins", "json", "numbers", "np", "DType", "cumprod")]

@@ -19,6 +19,8 @@ from ._ops import (  # noqa: F401
     ceil,
     cos,
     cosh,
+    cumprod,
+    cumsum,
     divide,
     equal,
     erf,

@@ -400,6 +400,13 @@ impl Op {
                     dims,
                 })
             }
+            Op::Cumulative { axis: a, .. } => {
+                if x.dtype == DType::Bool {
+                    bail!("{name}: not supported for dtype bool");
+                }
+                axis(*a, x.rank(), name)?;
+                one(x.clone())
+            }
             Op::Count { axes, dtype } => {
                 reduce_dims(x, axes.as_deref(), false, name)?;
                 one(Spec::new(*dtype, &[]))

@@ -28,6 +28,13 @@ pub enum Op {
     },
     /// `[x]`
     ArgReduce { axis: i64, max: bool },
+    /// `[x]`: the cumulative sum (or product, `prod`) along `axis`
+    Cumulative {
+        axis: i64,
+        prod: bool,
+        exclusive: bool,
+        reverse: bool,
+    },
     /// `[x]`: the number of elements over `axes` (all when `None`), a scalar of `dtype`. Its
     /// own node, so that a mean follows the input's shape in a shape-polymorphic graph.
     Count {
@@ -160,6 +167,8 @@ impl Op {
             Op::Reduce { op, .. } => op.name(),
             Op::ArgReduce { max: true, .. } => "ArgMax",
             Op::ArgReduce { max: false, .. } => "ArgMin",
+            Op::Cumulative { prod: false, .. } => "Cumsum",
+            Op::Cumulative { prod: true, .. } => "Cumprod",
             Op::Count { .. } => "Size",
             Op::MatMul { .. } => "MatMul",
             Op::Softmax { log: false, .. } => "Softmax",
@@ -253,6 +262,12 @@ impl Op {
             Op::Cast(d) => one(x.cast(*d)),
             Op::Reduce { op, axes, keepdims } => one(x.reduce(*op, axes.as_deref(), *keepdims)),
             Op::ArgReduce { axis, max } => one(x.arg_reduce(*axis, *max)),
+            Op::Cumulative {
+                axis,
+                prod,
+                exclusive,
+                reverse,
+            } => one(x.cumulative(*axis, *prod, *exclusive, *reverse)),
             Op::Count { axes, dtype } => one(x.count(axes.as_deref(), *dtype)),
             Op::MatMul {
                 transpose_a,
@@ -302,6 +317,12 @@ impl std::fmt::Display for Op {
             Op::Cast(d) => format!("to={d}"),
             Op::Reduce { axes, keepdims, .. } => format!("axes={axes:?}, keepdims={keepdims}"),
             Op::ArgReduce { axis, .. } => format!("axis={axis}"),
+            Op::Cumulative {
+                axis,
+                exclusive,
+                reverse,
+                ..
+            } => format!("axis={axis}, exclusive={exclusive}, reverse={reverse}"),
             Op::Count { axes, dtype } => format!("axes={axes:?}, out_type={dtype}"),
             Op::MatMul {
                 transpose_a,

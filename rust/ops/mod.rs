@@ -9,6 +9,7 @@ pub mod matmul;
 pub mod movement;
 pub mod nn;
 pub mod reduce;
+pub mod scan;
 pub mod unary;
 
 pub use elementwise::BinaryOp;

@@ -290,6 +290,23 @@ fn mean(
     run(py, x.numel(), move || x.mean(axes.as_deref(), keepdims)).map(PyTensor::new)
 }
 
+/// Runs the primitive op described by `op`, in the JSON form graphs store it in
+/// (`{"Cumulative": {"axis": 0, "prod": false, "exclusive": false, "reverse": false}}`), on
+/// `inputs`. Ops reach Python through this, with no binding of their own.
+#[pyfunction]
+fn apply(py: Python<'_>, op: &str, inputs: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<PyTensor>> {
+    let op: crate::graph::Op = serde_json::from_str(op)
+        .map_err(|e| PyValueError::new_err(format!("not an op description: {op}: {e}")))?;
+    let ts: Vec<Tensor> = inputs.iter().map(t).collect::<PyResult<_>>()?;
+    let work = ts.iter().map(Tensor::numel).max().unwrap_or(0);
+    let r = if work >= super::tensor::DETACH_MIN {
+        py.detach(|| op.eval(&ts))
+    } else {
+        op.eval(&ts)
+    };
+    Ok(wrap(r.map_err(|e| super::errors::to_pyerr(py, e))?))
+}
+
 #[pyfunction]
 fn arg_reduce(x: &Bound<'_, PyAny>, axis: i64, max: bool) -> PyResult<PyTensor> {
     Ok(PyTensor::new(t(x)?.arg_reduce(axis, max)?))
@@ -624,6 +641,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reduce, m)?)?;
     m.add_function(wrap_pyfunction!(mean, m)?)?;
     m.add_function(wrap_pyfunction!(arg_reduce, m)?)?;
+    m.add_function(wrap_pyfunction!(apply, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add_function(wrap_pyfunction!(softmax, m)?)?;
     m.add_function(wrap_pyfunction!(activation, m)?)?;

@@ -65,7 +65,7 @@ pub fn shape_object(py: Python<'_>, dims: &[usize]) -> PyResult<Py<PyAny>> {
 }
 
 /// Elements above which kernels run with the GIL released.
-const DETACH_MIN: usize = 1 << 15;
+pub(crate) const DETACH_MIN: usize = 1 << 15;
 
 /// Runs `f` with the GIL released when `work` is large.
 pub fn run<F>(py: Python<'_>, work: usize, f: F) -> PyResult<Tensor>
