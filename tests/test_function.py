@@ -805,7 +805,8 @@ def test_custom_gradient_inside_function():
 # ----------------------------------------------------------------------------- control flow and errors
 
 def test_python_if_on_traced_tensor_raises():
-    @tf.function
+    # Without AutoGraph (which turns the `if` into a cond, see test_autograph.py).
+    @tf.function(autograph=False)
     def f(x):
         if x > 0:
             return x

@@ -39,6 +39,7 @@ Tensor.__format__ = _tensor_format  # type: ignore[method-assign]
 
 
 from . import (  # noqa: E402
+    autograph,
     config,
     data,
     errors,
@@ -49,6 +50,7 @@ from . import (  # noqa: E402
     random,
     saved_model,
     train,
+    types,
 )
 from ._device import device  # noqa: E402
 from ._function import TensorSpec, cond, function, while_loop  # noqa: E402

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import warnings
 import weakref
 
 import numpy as np
 
+from . import _autograph_ops, _rstf, config, errors, nest
 from . import _ops as _o
-from . import _rstf, errors, nest
+from ._control_flow import cond, while_loop
 from ._rstf import Tensor
 from ._shape import TensorShape
 from ._variable import Variable
@@ -64,7 +66,8 @@ class TensorSpec:
         return hash((self.shape, self.dtype))
 
     def __repr__(self):
-        return f"TensorSpec(shape={self.shape}, dtype={self.dtype!r}, name={self.name!r})"
+        shape = "<unknown>" if self.shape is None else self.shape
+        return f"TensorSpec(shape={shape}, dtype={self.dtype!r}, name={self.name!r})"
 
 
 # Sizes that stand for ``None`` dimensions while tracing, by axis position: primes far enough
@@ -124,6 +127,10 @@ def _key_of(leaf):
         return ("S" if shape is None or None in shape else "T", leaf.dtype.name, shape)
     if isinstance(leaf, np.ndarray):
         return ("T", str(leaf.dtype), leaf.shape)
+    tracing_type = getattr(type(leaf), "__tf_tracing_type__", None)
+    if tracing_type is not None:
+        # The object's own trace type (rstf.types.experimental.TraceType): equal types share a trace.
+        return ("TT", leaf.__tf_tracing_type__(None))
     if isinstance(leaf, float):
         # By repr: -0.0 and 0.0 are equal but trace apart (1 / x), and every NaN is one key.
         return ("P", type(leaf).__name__, repr(leaf))
@@ -148,12 +155,84 @@ def _structure_key(args, kwargs):
     return repr(shape), tuple(keys)
 
 
+_KINDS = {inspect.Parameter.POSITIONAL_ONLY: "POSITIONAL_ONLY",
+          inspect.Parameter.POSITIONAL_OR_KEYWORD: "POSITIONAL_OR_KEYWORD",
+          inspect.Parameter.KEYWORD_ONLY: "KEYWORD_ONLY"}
+
+
+def _signature_of(fn):
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parameters(signature, args, kwargs):
+    """``[(name, kind, value)]`` of a call, as TensorFlow lists a function's parameters:
+    defaults filled in, ``*args`` as ``args_0, args_1, ...`` and ``**kwargs`` by their keys.
+    Raises TypeError when the call does not fit the signature."""
+    if signature is None:
+        return [(f"args_{i}", inspect.Parameter.POSITIONAL_ONLY, a) for i, a in enumerate(args)] + [
+            (k, inspect.Parameter.KEYWORD_ONLY, v) for k, v in kwargs.items()]
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    has_varargs = any(p.kind == p.VAR_POSITIONAL for p in signature.parameters.values())
+    out = []
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind == inspect.Parameter.VAR_POSITIONAL:
+            out += [(f"{name}_{i}", inspect.Parameter.POSITIONAL_ONLY, v) for i, v in enumerate(value)]
+        elif kind == inspect.Parameter.VAR_KEYWORD:
+            out += [(k, inspect.Parameter.KEYWORD_ONLY, v) for k, v in value.items()]
+        else:
+            if has_varargs and kind == inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                kind = inspect.Parameter.POSITIONAL_ONLY
+            out.append((name, kind, value))
+    return out
+
+
+def _type_text(v, unknown=False):
+    """A value's type as TensorFlow prints it in a signature (``TensorSpec(...)`` for tensors,
+    ``Literal[...]`` for Python values)."""
+    if isinstance(v, TensorSpec):
+        return repr(v)
+    if isinstance(v, (Tensor, Variable)) and not isinstance(v, Variable):
+        spec = TensorSpec(None if unknown else tuple(v.shape), v.dtype)
+        return repr(spec)
+    if isinstance(v, Variable):
+        return f"VariableSpec(shape={TensorShape(tuple(v.shape))}, dtype={v.dtype!r}, " \
+               f"trainable={v.trainable}, alias_id=0)"
+    if isinstance(v, dict):
+        return "Dict[" + ", ".join(f"[{k!r}, {_type_text(x, unknown)}]" for k, x in v.items()) + "]"
+    if isinstance(v, (list, tuple)):
+        kind = "List" if isinstance(v, list) else "Tuple"
+        return f"{kind}[" + ", ".join(_type_text(x, unknown) for x in v) + "]"
+    return f"Literal[{v!r}]"
+
+
 class ConcreteFunction:
-    """One traced graph of a :class:`Function`, callable with matching tensors."""
+    """One traced graph of a :class:`Function`, callable with matching tensors.
+
+    >>> import rstf as tf
+    >>> @tf.function
+    ... def scale(x, k=2):
+    ...     return x * k
+    >>> print(scale.get_concrete_function(tf.TensorSpec([None], tf.float32)))
+    ConcreteFunction Input Parameters:
+      x (POSITIONAL_OR_KEYWORD): TensorSpec(shape=(None,), dtype=rstf.float32, name=None)
+      k (POSITIONAL_OR_KEYWORD): Literal[2]
+    Output Type:
+      TensorSpec(shape=(None,), dtype=rstf.float32, name=None)
+    Captures:
+      None
+    """
 
     def __init__(self, graph, structure, flat_outputs, arg_positions, name, inputs=None, owner=None,
-                 variables=()):
+                 variables=(), signature=None, shown_inputs=None, markers=()):
         self._graph = graph
+        self._signature = signature  # the Python function's (inspect.Signature), if known
+        self._shown_inputs = shown_inputs if shown_inputs is not None else inputs  # as given
+        self._markers = set(markers)  # sizes that stood for None dimensions
         # (flat position, variable traced) of the variable arguments, and the graph rebound to
         # other variables passed there, by their ids (least recently used first).
         self._variables = list(variables)
@@ -199,14 +278,166 @@ class ConcreteFunction:
         return nest.pack_sequence_as(self._structure, flat)
 
     def __call__(self, *args, **kwargs):
+        args, kwargs = self._arrange(args, kwargs)
         flat = nest.flatten((args, kwargs))
         tensors = [_o.convert_to_tensor(flat[i]) for i in self._arg_positions]
         if self._owner is not None and not self._graph.polymorphic and not self._graph.accepts(tensors):
             return self._owner(*args, **kwargs)
         return self._call_flat(tensors, flat)
 
+    def _arrange(self, args, kwargs):
+        """The call's arguments laid out as the traced ones were: a call may name the function's
+        parameters differently (by position or keyword), or pass the tensors alone, in order
+        (TensorFlow's flat signature). Python values must equal the traced ones (TypeError)."""
+        if self._inputs is None:
+            return args, kwargs
+        t_args, t_kwargs = self._inputs
+        if len(args) != len(t_args) or set(kwargs) != set(t_kwargs):
+            moved = self._by_parameter(args, kwargs)
+            if moved is None:
+                return self._flat_call(args, kwargs)
+            args, kwargs = moved
+        flat_c, flat_t = nest.flatten((list(args), kwargs)), nest.flatten((list(t_args), t_kwargs))
+        if len(flat_c) != len(flat_t):
+            raise TypeError(f"{self.__name__}: the arguments do not match the traced signature "
+                            f"{self._signature_text()}")
+        for c, t in zip(flat_c, flat_t):
+            if not isinstance(t, (TensorSpec, Tensor, Variable)) and c is not t and _key_of(c) != _key_of(t):
+                raise TypeError(f"{self.__name__}: got {c!r} where the function was traced with the Python "
+                                f"value {t!r}; the traced signature is {self._signature_text()}")
+        return args, kwargs
+
+    def _by_parameter(self, args, kwargs):
+        """The call rearranged to the traced layout through the function's parameters."""
+        sig = self._signature
+        if not sig:
+            return None
+        t_args, t_kwargs = self._inputs
+        try:
+            bound = sig.bind_partial(*args, **kwargs)
+            traced = sig.bind(*t_args, **t_kwargs)
+        except TypeError:
+            return None
+        # A parameter traced with a Python value may be left out (it keeps that value).
+        for name, value in traced.arguments.items():
+            if name not in bound.arguments and not any(
+                    isinstance(x, (TensorSpec, Tensor, Variable)) for x in nest.flatten(value)):
+                bound.arguments[name] = value
+        bound.apply_defaults()
+        values = bound.arguments
+        params = list(sig.parameters.values())
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        var_pos = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
+        var_kw = next((p.name for p in params if p.kind == p.VAR_KEYWORD), None)
+        out_args = []
+        for i in range(len(t_args)):
+            if i < len(positional):
+                if positional[i] not in values:
+                    return None
+                out_args.append(values[positional[i]])
+            else:
+                extra = values.get(var_pos, ()) if var_pos else ()
+                if i - len(positional) >= len(extra):
+                    return None
+                out_args.append(extra[i - len(positional)])
+        out_kwargs = {}
+        for k in t_kwargs:
+            if k in values and k != var_kw and k != var_pos:
+                out_kwargs[k] = values[k]
+            elif var_kw and k in values.get(var_kw, {}):
+                out_kwargs[k] = values[var_kw][k]
+            else:
+                return None
+        return tuple(out_args), out_kwargs
+
+    def _flat_call(self, args, kwargs):
+        """A call with the traced tensors alone, in order."""
+        t_args, t_kwargs = self._inputs
+        if kwargs or len(args) != len(self._arg_positions) or not all(
+                isinstance(a, (Tensor, Variable, np.ndarray, int, float, bool)) for a in args):
+            raise TypeError(f"{self.__name__}: the arguments do not match the traced signature "
+                            f"{self._signature_text()}")
+        flat = nest.flatten((list(t_args), t_kwargs))
+        for i, a in zip(self._arg_positions, args):
+            flat[i] = a
+        packed = nest.pack_sequence_as((list(t_args), t_kwargs), flat)
+        return tuple(packed[0]), packed[1]
+
+    # --------------------------------------------------------------------- signature text
+
+    def _unknown_rank(self):
+        return any(isinstance(s, TensorSpec) and s.shape is None
+                   for s in nest.flatten(self._shown_inputs or ()))
+
+    def _output_spec(self, o):
+        if isinstance(o, Variable):
+            o = o.value()
+        if isinstance(o, Tensor):
+            if self._unknown_rank():
+                return TensorSpec(None, o.dtype)
+            dims = [None if self._graph.polymorphic and d in self._markers else d for d in o.shape]
+            return TensorSpec(dims, o.dtype)
+        return o
+
+    def _parameter_list(self):
+        args, kwargs = self._shown_inputs if self._shown_inputs is not None else ((), {})
+        try:
+            return _parameters(self._signature, args, kwargs)
+        except TypeError:
+            return _parameters(None, args, kwargs)
+
+    def _output_text(self):
+        return _type_text(nest.map_structure(self._output_spec, self._structure))
+
+    def _signature_text(self):
+        params, parts, star = self._parameter_list(), [], False
+        kinds = [k for _, k, _ in params]
+        for i, (name, kind, value) in enumerate(params):
+            if kind == inspect.Parameter.KEYWORD_ONLY and not star:
+                if i and kinds[i - 1] == inspect.Parameter.POSITIONAL_ONLY:
+                    parts.append("/")
+                parts.append("*")
+                star = True
+            parts.append(f"{name}: {_type_text(value)}")
+            if kind == inspect.Parameter.POSITIONAL_ONLY and i + 1 == len(params):
+                parts.append("/")
+        return f"({', '.join(parts)}) -> {self._output_text()}"
+
+    def pretty_printed_signature(self, verbose=True) -> str:
+        """The inputs, output type and captures, as TensorFlow prints them (``verbose=False``:
+        one line, ``(x: ...) -> ...``)."""
+        if not verbose:
+            return self._signature_text()
+        lines = ["Input Parameters:"]
+        lines += [f"  {name} ({_KINDS[kind]}): {_type_text(value)}"
+                  for name, kind, value in self._parameter_list()]
+        lines += ["Output Type:", f"  {self._output_text()}", "Captures:", "  None"]
+        return "\n".join(lines)
+
+    @property
+    def function_type(self):
+        """The signature: ``(x: TensorSpec(...)) -> TensorSpec(...)`` when printed."""
+        return _FunctionType(self._signature_text())
+
+    @property
+    def structured_input_signature(self):
+        """The (args, kwargs) the function was traced for, with TensorSpecs for tensors."""
+        return self._inputs
+
+    @property
+    def structured_outputs(self):
+        """The outputs' structure, with TensorSpecs for tensors."""
+        return nest.map_structure(self._output_spec, self._structure)
+
+    def __str__(self):
+        return "ConcreteFunction " + self.pretty_printed_signature()
+
     def __repr__(self):
-        return f"<ConcreteFunction {self.__name__}: {self._graph.op_count()} ops>"
+        return f"<ConcreteFunction {self.__name__}{self._signature_text()}: {self._graph.op_count()} ops>"
+
+
+class _FunctionType(str):
+    """A ConcreteFunction's ``function_type`` (prints as its signature)."""
 
 
 class Function:
@@ -221,6 +452,9 @@ class Function:
         self._unfit = set()  # keys of generic arguments whose trace failed at the marker sizes
         self._fast = {}  # signature_key of all-tensor positional calls -> (ConcreteFunction, key)
         self._tracing_count = 0
+        self._autograph = autograph
+        self._signature = False  # the Python function's inspect.Signature, read on the first trace
+        self._converted = None  # the function AutoGraph converted, made on the first trace
         self._instances = weakref.WeakKeyDictionary()
         self.__name__ = name or getattr(python_function, "__name__", "function")
         functools.update_wrapper(self, python_function)
@@ -239,13 +473,32 @@ class Function:
         bound = self._instances.get(instance)
         if bound is None:
             bound = Function(self._python_function.__get__(instance, owner), self._input_signature,
-                             self._reduce_retracing, name=self.__name__)
+                             self._reduce_retracing, autograph=self._autograph, name=self.__name__)
             self._instances[instance] = bound
         return bound
 
     def experimental_get_tracing_count(self) -> int:
         """How many times the Python function has been traced."""
         return self._tracing_count
+
+    def pretty_printed_concrete_signatures(self, verbose=True) -> str:
+        """The signatures of the traced graphs kept, oldest trace first, as TensorFlow prints them.
+
+        >>> import rstf as tf
+        >>> @tf.function
+        ... def double(a):
+        ...     return a + a
+        >>> _ = double(tf.constant(1))
+        >>> print(double.pretty_printed_concrete_signatures())
+        Input Parameters:
+          a (POSITIONAL_OR_KEYWORD): TensorSpec(shape=(), dtype=rstf.int32, name=None)
+        Output Type:
+          TensorSpec(shape=(), dtype=rstf.int32, name=None)
+        Captures:
+          None
+        """
+        cfs = sorted(self._cache.values(), key=lambda c: getattr(c, "_order", 0))
+        return "\n\n".join(c.pretty_printed_signature(verbose) for c in cfs)
 
     def _check_signature(self, args, kwargs):
         if self._input_signature is None:
@@ -344,7 +597,17 @@ class Function:
                 if any(_has_none(x) for x in leaves):
                     yield nest.pack_sequence_as((args, kwargs), leaves)
 
+    def _traced_function(self):
+        """The function that tracing runs: converted by AutoGraph unless ``autograph=False``."""
+        if not self._autograph:
+            return self._python_function
+        if self._converted is None:
+            self._converted = _autograph_ops.convert(self._python_function)
+        return self._converted
+
     def __call__(self, *args, **kwargs):
+        if config.functions_run_eagerly():
+            return self._python_function(*args, **kwargs)
         fast = None if kwargs else _rstf.signature_key(args)
         if fast is not None:
             hit = self._fast.get(fast)
@@ -394,9 +657,17 @@ class Function:
             else:
                 specs[i] = TensorSpec.from_tensor(a)
         inputs = nest.pack_sequence_as((args, kwargs), specs)
+        shown = nest.pack_sequence_as((args, kwargs), [
+            a if isinstance(a, TensorSpec) and (a.shape is None or graph.polymorphic) else specs[i]
+            for i, a in enumerate(flat)])
         variables = [(i, a) for i, a in enumerate(flat) if isinstance(a, Variable)] if _REBIND else ()
-        return ConcreteFunction(graph, result, layout, positions, self.__name__, inputs,
-                                owner=self if generic else None, variables=variables)
+        if self._signature is False:
+            self._signature = _signature_of(self._python_function)
+        cf = ConcreteFunction(graph, result, layout, positions, self.__name__, inputs,
+                              owner=self if generic else None, variables=variables, signature=self._signature,
+                              shown_inputs=shown, markers=markers)
+        cf._order = self._tracing_count
+        return cf
 
     def _confirm(self, graph, args, kwargs, markers, alternates):
         """``graph``, polymorphic only if tracing the function again with the alternate sizes
@@ -425,7 +696,7 @@ class Function:
             traced = [_rstf.trace_input(_example(a, markers) if isinstance(a, TensorSpec) else a)
                       if isinstance(a, (Tensor, TensorSpec)) else a for a in flat]
             targs, tkwargs = nest.pack_sequence_as((args, kwargs), traced)
-            result = self._python_function(*targs, **tkwargs)
+            result = self._traced_function()(*targs, **tkwargs)
             tensors, layout = [], []
             for o in nest.flatten(result):
                 if isinstance(o, (Tensor, Variable)):
@@ -451,113 +722,6 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None, 
                                  jit_compile=jit_compile, reduce_retracing=reduce_retracing)
     return Function(func, input_signature=input_signature, reduce_retracing=reduce_retracing,
                     jit_compile=jit_compile, autograph=autograph)
-
-
-def cond(pred, true_fn=None, false_fn=None, name=None):
-    """``true_fn()`` if ``pred`` else ``false_fn()``. On a traced predicate both branches are
-    traced and the results selected elementwise, so branches that assign variables are
-    refused (UnimplementedError) rather than run both."""
-    p = _o.convert_to_tensor(pred)
-    if not _rstf.is_symbolic(p):
-        return true_fn() if bool(p) else false_fn()
-    before = _rstf.trace_effects()
-    t, f = true_fn(), false_fn()
-    if _rstf.trace_effects() != before:
-        raise errors.UnimplementedError(
-            "cond: the branches of a cond on a traced predicate cannot assign variables yet (both "
-            "branches would run); compute the new value with tf.where and assign it once")
-    ft, ff = nest.flatten(t), nest.flatten(f)
-    if len(ft) != len(ff):
-        raise ValueError("cond: true_fn and false_fn must return the same structure")
-    return nest.pack_sequence_as(t, [_o.where(p, a, b) for a, b in zip(ft, ff)])
-
-
-def _trace_sub(fn, examples):
-    """Traces ``fn(*examples)`` as a sub-graph; returns (graph, captures, flat results)."""
-    _rstf.trace_begin_sub()
-    try:
-        ins = [_rstf.trace_input(e) for e in examples]
-        out = fn(ins)
-        flat = [o.value() if isinstance(o, Variable) else o for o in out]
-    except BaseException:
-        _rstf.trace_abort()
-        raise
-    graph, captures = _rstf.trace_finish_sub(flat)
-    return graph, captures, flat
-
-
-def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,
-               swap_memory=False, maximum_iterations=None, name=None):
-    """Runs ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` holds.
-
-    Eagerly, and inside ``rstf.function`` while the condition depends only on Python values, the
-    loop runs in Python (a traced function unrolls it). Once the condition depends on a traced
-    tensor the rest of the loop becomes one ``While`` node of the graph, whose condition and body
-    are graphs traced once: loop variables keep their dtype and shape.
-
-    >>> import rstf as tf
-    >>> @tf.function
-    ... def collatz_steps(n):
-    ...     return tf.while_loop(lambda n, i: n > 1,
-    ...                          lambda n, i: (tf.where(n % 2 == 0, n // 2, 3 * n + 1), i + 1),
-    ...                          (n, 0))[1]
-    >>> int(collatz_steps(tf.constant(27)))
-    111
-    """
-    if shape_invariants is not None:
-        from .errors import UnimplementedError
-
-        raise UnimplementedError("while_loop: shape_invariants are not supported (loop variables "
-                                 "keep their dtype and shape)")
-    vars_ = nest.flatten(loop_vars)
-    single = not isinstance(loop_vars, (list, tuple))
-
-    def call(fn, flat):
-        packed = nest.pack_sequence_as(loop_vars, list(flat))
-        return fn(packed) if single else fn(*packed)
-
-    i = 0
-    while maximum_iterations is None or i < maximum_iterations:
-        c = _o.convert_to_tensor(call(cond, vars_))
-        if _rstf.is_symbolic(c):
-            return nest.pack_sequence_as(loop_vars, _graph_loop(
-                cond, body, vars_, call, None if maximum_iterations is None else maximum_iterations - i))
-        if not bool(c):
-            break
-        vars_ = nest.flatten(call(body, vars_))
-        i += 1
-    return nest.pack_sequence_as(loop_vars, vars_)
-
-
-def _graph_loop(cond, body, flat, call, max_iterations):
-    """The loop as a ``While`` node of the graph being traced."""
-    tensors = [v.value() if isinstance(v, Variable) else _o.convert_to_tensor(v) for v in flat]
-
-    def cond_fn(ins):
-        c = _o.convert_to_tensor(call(cond, ins))
-        if c.dtype.name != "bool" or c.ndim != 0:
-            raise TypeError(f"while_loop: the condition must return a boolean scalar, got {c!r}")
-        return [c]
-
-    def body_fn(ins):
-        out = nest.flatten(call(body, ins))
-        if len(out) != len(ins):
-            raise ValueError(f"while_loop: the body returns {len(out)} values for {len(ins)} loop variables")
-        res = []
-        for k, (o, v) in enumerate(zip(out, tensors)):
-            o = _o.convert_to_tensor(o.value() if isinstance(o, Variable) else o, dtype=None if isinstance(
-                o, (Tensor, Variable)) else v.dtype)
-            if o.dtype != v.dtype or tuple(o.shape) != tuple(v.shape):
-                raise ValueError(
-                    f"while_loop: loop variable {k} enters the loop with dtype {v.dtype.name} and shape "
-                    f"{tuple(v.shape)} but the body returns dtype {o.dtype.name} and shape {tuple(o.shape)}; "
-                    "a loop variable keeps its dtype and shape")
-            res.append(o)
-        return res
-
-    cond_graph, cond_caps, _ = _trace_sub(cond_fn, tensors)
-    body_graph, body_caps, _ = _trace_sub(body_fn, tensors)
-    return _rstf.trace_while(cond_graph, body_graph, tensors, cond_caps, body_caps, max_iterations)
 
 
 __all__ = ["function", "TensorSpec", "cond", "while_loop"]

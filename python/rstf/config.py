@@ -15,7 +15,10 @@ from typing import NamedTuple
 
 from . import _rstf
 
-__all__ = ["LogicalDevice", "PhysicalDevice", "list_logical_devices", "list_physical_devices"]
+__all__ = ["LogicalDevice", "PhysicalDevice", "functions_run_eagerly", "list_logical_devices",
+           "list_physical_devices", "run_functions_eagerly"]
+
+_RUN_EAGERLY = False
 
 
 class PhysicalDevice(NamedTuple):
@@ -52,6 +55,30 @@ def list_logical_devices(device_type=None) -> list:
     """The logical devices of type ``device_type``, or all when None."""
     devices = [LogicalDevice(f"/device:{k}:0", k) for k in _kinds()]
     return _select(devices, device_type)
+
+
+def run_functions_eagerly(run_eagerly: bool) -> None:
+    """Makes every ``rstf.function`` call its Python function directly (no tracing, no graph),
+    for debugging; ``False`` restores graphs.
+
+    >>> import rstf as tf
+    >>> tf.config.run_functions_eagerly(True)
+    >>> tf.config.functions_run_eagerly()
+    True
+    >>> tf.config.run_functions_eagerly(False)
+    """
+    global _RUN_EAGERLY
+    _RUN_EAGERLY = bool(run_eagerly)
+
+
+def functions_run_eagerly() -> bool:
+    """True when ``run_functions_eagerly(True)`` is in effect.
+
+    >>> import rstf as tf
+    >>> tf.config.functions_run_eagerly()
+    False
+    """
+    return _RUN_EAGERLY
 
 
 class experimental:
