@@ -43,6 +43,7 @@ from . import (  # noqa: E402
     config,
     data,
     errors,
+    image,
     linalg,
     math,
     nest,

@@ -11,8 +11,20 @@
 >>> sorted(int(v) for v in tf.data.Dataset.range(6).shuffle(6, seed=1))
 [0, 1, 2, 3, 4, 5]
 
+As in TensorFlow, tuples, namedtuples and dicts are structures and a Python list is one
+tensor (``from_tensor_slices([1, 2, 3])`` has three scalar elements, converted with
+TensorFlow's dtypes: int32, float32); a list returned by a ``map`` function becomes a tuple.
+
+>>> ds = tf.data.Dataset.from_tensor_slices([1, 2, 3])
+>>> ds.element_spec
+TensorSpec(shape=(), dtype=rstf.int32, name=None)
+>>> list(ds.as_numpy_iterator())
+[np.int32(1), np.int32(2), np.int32(3)]
+
 Batches of ``from_tensor_slices`` (shuffled or not) are cut from the arrays in one indexing
-operation per batch, not assembled element by element.
+operation per batch, not assembled element by element. Functions given to ``map``, ``filter``
+and the like run eagerly, once per element (TensorFlow traces them once into a graph); an
+``element_spec`` that depends on a ``map`` function is found by running it on zeros.
 """
 
 from __future__ import annotations
@@ -23,26 +35,36 @@ import numpy as np
 
 from . import _ops as _o
 from . import nest
-from ._rstf import Tensor
-from ._variable import Variable
+from ._data_elements import (
+    _as_shape,
+    _call,
+    _check_predicate,
+    _fit,
+    _flatten_as,
+    _leaf,
+    _merge_specs,
+    _normalize,
+    _normalize_tensors,
+    _numpy,
+    _pad,
+    _placeholder,
+    _skeleton,
+    _spec_of,
+    _stack,
+    _to_tensors,
+    _types_and_shapes,
+)
+from ._function import TensorSpec
+from .dtypes import as_dtype
+from .errors import InvalidArgumentError, OutOfRangeError
 
-__all__ = ["Dataset", "AUTOTUNE", "experimental"]
+__all__ = ["Dataset", "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "experimental"]
 
 AUTOTUNE = -1
 INFINITE_CARDINALITY = -1
 UNKNOWN_CARDINALITY = -2
 
-
-def _to_numpy(x):
-    if isinstance(x, (Tensor, Variable)):
-        return x.numpy()
-    return np.asarray(x)
-
-
-def _to_tensors(element):
-    return nest.map_structure(lambda a: _o.constant(a) if isinstance(a, np.ndarray) or np.isscalar(a)
-                              else a, element)
-
+# -- datasets -----------------------------------------------------------------------------------
 
 class Dataset(abc.ABC):
     """A sequence of elements; iterating yields tensors."""
@@ -51,48 +73,131 @@ class Dataset(abc.ABC):
     def _elements(self):
         """Yields elements as numpy structures."""
 
-    def cardinality(self) -> int:
-        """The number of elements (-1 infinite, -2 unknown)."""
+    def _card(self) -> int:
         return UNKNOWN_CARDINALITY
 
+    def _spec(self):
+        """The element spec (a structure of TensorSpecs), by default that of the first element."""
+        for e in self._elements():
+            return _spec_of(e)
+        raise ValueError("element_spec: the dataset is empty and its element spec is unknown")
+
+    @property
+    def element_spec(self):
+        """The structure of :class:`rstf.TensorSpec` of one element (``None`` for a dimension
+        that differs between elements)."""
+        if "_spec_cache" not in self.__dict__:
+            self.__dict__["_spec_cache"] = self._spec()
+        return self.__dict__["_spec_cache"]
+
+    def cardinality(self):
+        """The number of elements as an int64 tensor (-1 infinite, -2 unknown).
+
+        >>> import rstf as tf
+        >>> tf.data.Dataset.range(10).batch(4).cardinality()
+        <rstf.Tensor: shape=(), dtype=int64, numpy=3>
+        """
+        return _o.constant(self._card(), "int64")
+
     def __len__(self):
-        n = self.cardinality()
+        n = self._card()
+        if n == INFINITE_CARDINALITY:
+            raise TypeError("The dataset is infinite.")
         if n < 0:
-            raise TypeError("The dataset length is infinite or unknown.")
+            raise TypeError("The dataset length is unknown.")
         return n
 
+    def __bool__(self):
+        return True
+
     def __iter__(self):
-        for e in self._elements():
-            yield _to_tensors(e)
+        return OwnedIterator(self)
+
+    def __repr__(self):
+        return f"<{getattr(self, '_kind', type(self).__name__)} element_spec={self.element_spec}>"
 
     def as_numpy_iterator(self):
-        """Iterates over the elements as numpy values."""
-        return iter(self._elements())
+        """Iterates over the elements as numpy values (numpy scalars for scalars).
+
+        >>> import rstf as tf
+        >>> list(tf.data.Dataset.range(3).as_numpy_iterator())
+        [np.int64(0), np.int64(1), np.int64(2)]
+        """
+        return (_numpy(e) for e in self._elements())
 
     # -- sources ------------------------------------------------------------------------------
 
     @staticmethod
     def from_tensor_slices(tensors, name=None) -> Dataset:
-        """One element per row of ``tensors`` (arrays, or tuples and dicts of them)."""
-        return _Slices(nest.map_structure(_to_numpy, tensors))
+        """One element per row of ``tensors`` (a tensor, or tuples and dicts of them; a list is
+        one tensor)."""
+        return _Slices(_normalize(tensors))
 
     @staticmethod
     def from_tensors(tensors, name=None) -> Dataset:
         """A dataset of one element."""
-        return _Elements(lambda: iter([nest.map_structure(_to_numpy, tensors)]), 1)
+        element = _normalize(tensors)
+        return _Elements(lambda: iter([element]), 1, lambda: _spec_of(element), "_TensorDataset")
 
     @staticmethod
-    def range(*args, dtype="int64", name=None) -> Dataset:
+    def range(*args, output_type="int64", name=None, dtype=None) -> Dataset:
+        """``start, stop, step`` as Python's ``range``, as int64 (or ``output_type``) scalars."""
         r = range(*args)
-        return _Slices(np.arange(r.start, r.stop, r.step, dtype=str(dtype) if isinstance(dtype, str)
-                                 else dtype.name))
+        dtype = as_dtype(dtype if dtype is not None else output_type)
+        ds = _Slices(np.arange(r.start, r.stop, r.step).astype(dtype.as_numpy_dtype))
+        ds._kind = "_RangeDataset"
+        return ds
 
     @staticmethod
     def from_generator(generator, output_types=None, output_shapes=None, args=None, output_signature=None,
                        name=None) -> Dataset:
-        """Elements produced by calling ``generator()`` afresh on each iteration."""
-        return _Elements(lambda: (nest.map_structure(_to_numpy, e) for e in generator(*(args or ()))),
-                         UNKNOWN_CARDINALITY)
+        """Elements produced by calling ``generator(*args)`` afresh on each iteration, converted
+        to ``output_signature`` (a structure of :class:`rstf.TensorSpec`; or the older
+        ``output_types`` and ``output_shapes``). An element that does not fit raises
+        InvalidArgumentError when it is produced.
+
+        >>> import rstf as tf
+        >>> ds = tf.data.Dataset.from_generator(lambda: iter([[1, 2], [3]]),
+        ...                                     output_signature=tf.TensorSpec([None], tf.int64))
+        >>> [x.numpy().tolist() for x in ds]
+        [[1, 2], [3]]
+        """
+        if output_signature is None:
+            if output_types is None:
+                raise TypeError("To specify the output signature you need to provide either the "
+                                "`output_signature` argument or the `output_types` argument.")
+            output_signature = _types_and_shapes(output_types, output_shapes)
+        specs = output_signature
+        if not all(isinstance(s, TensorSpec) for s in nest.flatten(specs)):
+            raise TypeError("from_generator: output_signature must be a structure of tf.TensorSpec")
+        gen_args = tuple(_leaf(a) for a in (args or ()))
+
+        def run():
+            for value in generator(*gen_args):
+                yield _fit(value, specs)
+        return _Elements(run, UNKNOWN_CARDINALITY, lambda: specs, "_FlatMapDataset")
+
+    @staticmethod
+    def zip(*args, datasets=None, name=None) -> Dataset:
+        """Elements of several datasets side by side, as a tuple (or the structure given), as
+        long as the shortest.
+
+        >>> import rstf as tf
+        >>> z = tf.data.Dataset.zip(tf.data.Dataset.range(3), tf.data.Dataset.range(5, 10))
+        >>> [(int(a), int(b)) for a, b in z]
+        [(0, 5), (1, 6), (2, 7)]
+        """
+        if datasets is None:
+            datasets = args[0] if len(args) == 1 else tuple(args)
+        elif args:
+            raise TypeError("zip: give the datasets either as arguments or as `datasets`, not both")
+        if isinstance(datasets, list):
+            datasets = tuple(datasets)
+        for d in nest.flatten(datasets):
+            if not isinstance(d, Dataset):
+                raise TypeError("Invalid input to `zip`. Inputs are expected to be (nested) structures of "
+                                f"`tf.data.Dataset` objects but encountered object of type {type(d)}.")
+        return _Zip(datasets)
 
     # -- transformations ----------------------------------------------------------------------
 
@@ -100,25 +205,79 @@ class Dataset(abc.ABC):
         """Applies ``map_func`` to each element (a tuple element is passed as arguments)."""
         def run():
             for e in self._elements():
-                t = _to_tensors(e)
-                out = map_func(*t) if isinstance(t, tuple) else map_func(t)
-                yield nest.map_structure(_to_numpy, out)
-        return _Elements(run, self.cardinality())
+                yield _normalize(_call(map_func, e), True)
+        return _Elements(run, self._card(), lambda: _map_spec(self, map_func, run), "_MapDataset")
 
     def filter(self, predicate, name=None) -> Dataset:
+        """The elements for which ``predicate`` gives True (a boolean scalar)."""
         def run():
             for e in self._elements():
-                t = _to_tensors(e)
-                if bool(predicate(*t) if isinstance(t, tuple) else predicate(t)):
+                if _check_predicate(_call(predicate, e)):
                     yield e
-        return _Elements(run, UNKNOWN_CARDINALITY)
+        return _Elements(run, UNKNOWN_CARDINALITY, lambda: self.element_spec, "_FilterDataset")
+
+    def take_while(self, predicate, name=None) -> Dataset:
+        """The elements up to the first for which ``predicate`` gives False.
+
+        >>> import rstf as tf
+        >>> [int(x) for x in tf.data.Dataset.range(10).take_while(lambda x: x < 3)]
+        [0, 1, 2]
+        """
+        def run():
+            for e in self._elements():
+                if not _check_predicate(_call(predicate, e)):
+                    return
+                yield e
+        return _Elements(run, UNKNOWN_CARDINALITY, lambda: self.element_spec, "_TakeWhileDataset")
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None,
               name=None) -> Dataset:
         """Stacks consecutive elements into batches of ``batch_size``."""
         if int(batch_size) <= 0:
-            raise ValueError(f"batch: batch_size must be positive, got {batch_size}")
+            raise InvalidArgumentError("Batch size must be greater than zero.")
         return _Batches(self, int(batch_size), drop_remainder)
+
+    def padded_batch(self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False,
+                     name=None) -> Dataset:
+        """Batches of ``batch_size`` elements, each component padded (with ``padding_values``,
+        zeros by default) to ``padded_shapes`` (``None`` dimensions: the longest in the batch).
+
+        >>> import rstf as tf
+        >>> ds = tf.data.Dataset.range(1, 4).map(lambda x: tf.fill([x], x)).padded_batch(2)
+        >>> [b.numpy().tolist() for b in ds]
+        [[[1, 0], [2, 2]], [[3, 3, 3]]]
+        """
+        if int(batch_size) <= 0:
+            raise InvalidArgumentError("Batch size must be greater than zero.")
+        return _PaddedBatches(self, int(batch_size), padded_shapes, padding_values, drop_remainder)
+
+    def unbatch(self, name=None) -> Dataset:
+        """Splits each element into its rows (the inverse of ``batch``)."""
+        spec = self.element_spec
+        firsts = set()
+        for s in nest.flatten(spec):
+            if s.shape is not None and len(s.shape) == 0:
+                raise ValueError("Unbatching a tensor is only supported for rank >= 1")
+            firsts.add(None if s.shape is None else tuple(s.shape)[0])
+
+        def run():
+            for e in self._elements():
+                leaves = nest.flatten(e)
+                rows = {np.shape(a)[0] for a in leaves}
+                if len(rows) != 1:
+                    raise InvalidArgumentError(f"Input element must have the same batch size in each "
+                                               f"component; got sizes {sorted(rows)}")
+                for i in range(rows.pop()):
+                    yield nest.pack_sequence_as(e, [a[i] for a in leaves])
+        n = self._card()
+        card = n * firsts.pop() if n >= 0 and len(firsts) == 1 and None not in firsts else (
+            n if n == INFINITE_CARDINALITY else UNKNOWN_CARDINALITY)
+        if n == 0:
+            card = 0
+        def rows():
+            return nest.map_structure(
+                lambda s: TensorSpec(None if s.shape is None else tuple(s.shape)[1:], s.dtype), spec)
+        return _Elements(run, card, rows, "_UnbatchDataset")
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None) -> Dataset:
         """Shuffles with a buffer of ``buffer_size`` elements (a new order on each iteration
@@ -141,11 +300,19 @@ class Dataset(abc.ABC):
                 if empty:
                     return
                 i += 1
-        n = self.cardinality()
-        card = INFINITE_CARDINALITY if forever and n != 0 else (n * count if n >= 0 else n)
-        return _Elements(run, card)
+        n = self._card()
+        if n == 0 or count == 0:
+            card = 0
+        elif forever:
+            card = INFINITE_CARDINALITY if n != UNKNOWN_CARDINALITY else UNKNOWN_CARDINALITY
+        else:
+            card = n * count if n >= 0 else n
+        return _Elements(run, card, lambda: self.element_spec, "_RepeatDataset")
 
     def take(self, count, name=None) -> Dataset:
+        """The first ``count`` elements (all of them for -1)."""
+        count = int(count)
+
         def run():
             if count == 0:
                 return
@@ -153,18 +320,49 @@ class Dataset(abc.ABC):
                 yield e
                 if count >= 0 and i + 1 >= count:
                     return
-        n = self.cardinality()
+        n = self._card()
         card = n if count < 0 else (count if n == INFINITE_CARDINALITY else
                                     (min(n, count) if n >= 0 else UNKNOWN_CARDINALITY))
-        return _Elements(run, card)
+        return _Elements(run, card, lambda: self.element_spec, "_TakeDataset")
 
     def skip(self, count, name=None) -> Dataset:
+        """All but the first ``count`` elements (none for -1)."""
+        count = int(count)
+
         def run():
+            if count < 0:
+                return
             for i, e in enumerate(self._elements()):
                 if i >= count:
                     yield e
-        n = self.cardinality()
-        return _Elements(run, max(n - count, 0) if n >= 0 else n)
+        n = self._card()
+        card = 0 if count < 0 else (max(n - count, 0) if n >= 0 else n)
+        return _Elements(run, card, lambda: self.element_spec, "_SkipDataset")
+
+    def concatenate(self, dataset, name=None) -> Dataset:
+        """The elements of this dataset, then those of ``dataset`` (same structure and dtypes).
+
+        >>> import rstf as tf
+        >>> [int(x) for x in tf.data.Dataset.range(2).concatenate(tf.data.Dataset.range(5, 7))]
+        [0, 1, 5, 6]
+        """
+        spec = _merge_specs(self.element_spec, dataset.element_spec)
+
+        def run():
+            yield from self._elements()
+            yield from dataset._elements()
+        a, b = self._card(), dataset._card()
+        card = (INFINITE_CARDINALITY if INFINITE_CARDINALITY in (a, b) else
+                UNKNOWN_CARDINALITY if UNKNOWN_CARDINALITY in (a, b) else a + b)
+        return _Elements(run, card, lambda: spec, "_ConcatenateDataset")
+
+    def enumerate(self, start=0, name=None) -> Dataset:
+        """``(index, element)`` pairs, the index an int64 counting from ``start``."""
+        def run():
+            for i, e in enumerate(self._elements(), start):
+                yield (np.int64(i), e)
+        return _Elements(run, self._card(), lambda: (TensorSpec((), "int64"), self.element_spec),
+                         "_EnumerateDataset")
 
     def prefetch(self, buffer_size, name=None) -> Dataset:
         """Returns the dataset unchanged: elements are produced on demand, in the same thread."""
@@ -174,47 +372,153 @@ class Dataset(abc.ABC):
         """Keeps the elements in memory after the first full iteration."""
         return _Cached(self)
 
-    def enumerate(self, start=0, name=None) -> Dataset:
-        def run():
-            for i, e in enumerate(self._elements(), start):
-                yield (np.int64(i), e)
-        return _Elements(run, self.cardinality())
+    def apply(self, transformation_func) -> Dataset:
+        """``transformation_func(self)``."""
+        return transformation_func(self)
 
-    def unbatch(self, name=None) -> Dataset:
-        def run():
-            for e in self._elements():
-                leaves = nest.flatten(e)
-                for i in range(len(leaves[0]) if leaves else 0):
-                    yield nest.pack_sequence_as(e, [leaf[i] for leaf in leaves])
-        return _Elements(run, UNKNOWN_CARDINALITY)
+    def reduce(self, initial_state, reduce_func, name=None):
+        """Folds the elements into a state: ``state = reduce_func(state, element)`` from
+        ``initial_state``; returns the last state as tensors. The new state must keep the
+        structure and dtypes of the initial one.
+
+        >>> import rstf as tf
+        >>> tf.data.Dataset.range(5).reduce(tf.constant(0, tf.int64), lambda s, x: s + x)
+        <rstf.Tensor: shape=(), dtype=int64, numpy=10>
+        """
+        state = nest.map_structure(_o.constant, _normalize(initial_state))
+        dtypes = [t.dtype for t in nest.flatten(state)]
+        for e in self._elements():
+            new = _normalize_tensors(reduce_func(state, _to_tensors(e)))
+            new = nest.map_structure(_o.convert_to_tensor, new)
+            if _skeleton(new) != _skeleton(state):
+                raise TypeError("The element classes for the new state must match the initial state. "
+                                f"Expected {_skeleton(state)}; got {_skeleton(new)}.")
+            got = [t.dtype for t in nest.flatten(new)]
+            if got != dtypes:
+                raise TypeError("The element types for the new state must match the initial state. Expected "
+                                f"{tuple(dtypes)}; got {tuple(got)}.")
+            state = new
+        return state
+
+
+def _map_spec(source, fn, run):
+    """The spec of ``source.map(fn)``: ``fn`` run on zeros, then ones, of the source's spec,
+    its unknown dimensions sized 2, then 3 (a dimension of the results that differs is
+    unknown); if that fails, the spec of the first element."""
+    spec = source.element_spec
+    sizes = (2, 3)
+    try:
+        if any(s.shape is None for s in nest.flatten(spec)):
+            raise ValueError("unknown rank")
+        outs = [_spec_of(_normalize(_call(fn, _placeholder(spec, n, v)), True))
+                for n, v in zip(sizes, (0, 1))]
+    except Exception:  # noqa: BLE001 - the function may not accept zeros: use a real element
+        for e in run():
+            return _spec_of(e)
+        raise
+    out = outs[0]
+    for other in outs[1:]:
+        out = _merge_specs(out, other)
+    return out
+
+
+class OwnedIterator:
+    """What ``iter(dataset)`` gives: ``next()`` and ``get_next()`` (which raises
+    OutOfRangeError at the end, as TensorFlow's). Its tracing type
+    (``__tf_tracing_type__``) is its position, so a ``tf.function`` that keys its traces by
+    tracing types traces again for each element the iterator gives (TensorFlow reads the next
+    element inside the graph; rstf's graphs cannot call back into Python)."""
+
+    def __init__(self, dataset):
+        self._dataset = dataset
+        self._it = dataset._elements()
+        self._position = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        e = next(self._it)
+        self._position += 1
+        return _to_tensors(e)
+
+    def get_next(self, name=None):
+        try:
+            return next(self)
+        except StopIteration:
+            raise OutOfRangeError("End of sequence") from None
+
+    @property
+    def element_spec(self):
+        return self._dataset.element_spec
+
+    def __tf_tracing_type__(self, context=None):
+        return _IteratorPosition(self, self._position)
+
+    def __repr__(self):
+        return f"<OwnedIterator element_spec={self.element_spec}>"
+
+
+class _IteratorPosition:
+    """The tracing type of an :class:`OwnedIterator`: the iterator and how many elements it
+    had given; equal only for the same iterator at the same position."""
+
+    def __init__(self, iterator, position):
+        self._id, self._position, self._iterator = id(iterator), position, iterator
+
+    def is_subtype_of(self, other) -> bool:
+        return self == other
+
+    def most_specific_common_supertype(self, others):
+        return self if all(self == o for o in others) else None
+
+    def placeholder_value(self, placeholder_context=None):
+        return self._iterator
+
+    def __eq__(self, other):
+        return isinstance(other, _IteratorPosition) and self._key() == other._key()
+
+    def _key(self):
+        return self._id, self._position
+
+    def __hash__(self):
+        return hash(self._key())
 
 
 class _Elements(Dataset):
-    def __init__(self, make, cardinality):
-        self._make, self._card = make, cardinality
+    def __init__(self, make, cardinality, spec=None, kind="_Dataset"):
+        self._make, self._n, self._spec_fn, self._kind = make, cardinality, spec, kind
 
     def _elements(self):
         return self._make()
 
-    def cardinality(self):
-        return self._card
+    def _card(self):
+        return self._n
+
+    def _spec(self):
+        return self._spec_fn() if self._spec_fn is not None else super()._spec()
 
 
 class _Slices(Dataset):
+    _kind = "_TensorSliceDataset"
+
     def __init__(self, arrays):
         leaves = nest.flatten(arrays)
         if not leaves:
             raise ValueError("from_tensor_slices: no tensors given")
-        sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
-        if None in sizes:
-            raise ValueError("from_tensor_slices: every tensor needs at least one dimension")
+        if any(np.ndim(a) == 0 for a in leaves):
+            raise ValueError("Unbatching a tensor is only supported for rank >= 1")
+        sizes = sorted({np.shape(a)[0] for a in leaves})
         if len(sizes) != 1:
-            raise ValueError(
-                f"from_tensor_slices: the tensors have different first dimensions {sorted(sizes)}")
-        self._arrays, self._n = arrays, sizes.pop()
+            raise ValueError(f"Dimensions {sizes[0]} and {sizes[1]} are not compatible: from_tensor_slices "
+                             f"needs tensors of one first dimension, got different first dimensions {sizes}")
+        self._arrays, self._n = arrays, sizes[0]
 
-    def cardinality(self):
+    def _card(self):
         return self._n
+
+    def _spec(self):
+        return nest.map_structure(lambda a: TensorSpec(np.shape(a)[1:], as_dtype(a.dtype.name)), self._arrays)
 
     def _rows(self, idx):
         return nest.map_structure(lambda a: a[idx], self._arrays)
@@ -227,15 +531,43 @@ class _Slices(Dataset):
         return np.arange(self._n)
 
 
+class _Zip(Dataset):
+    _kind = "_ZipDataset"
+
+    def __init__(self, datasets):
+        self._datasets = datasets
+
+    def _elements(self):
+        flat = nest.flatten(self._datasets)
+        for items in zip(*(d._elements() for d in flat)):
+            yield nest.pack_sequence_as(self._datasets, list(items))
+
+    def _card(self):
+        cards = [d._card() for d in nest.flatten(self._datasets)]
+        finite = [c for c in cards if c >= 0]
+        if finite:
+            known = UNKNOWN_CARDINALITY not in cards or min(finite) == 0
+            return min(finite) if known else UNKNOWN_CARDINALITY
+        return UNKNOWN_CARDINALITY if UNKNOWN_CARDINALITY in cards else INFINITE_CARDINALITY
+
+    def _spec(self):
+        return nest.map_structure(lambda d: d.element_spec, self._datasets)
+
+
 class _Shuffled(Dataset):
+    _kind = "_ShuffleDataset"
+
     def __init__(self, source, buffer_size, seed, reshuffle):
         self._source, self._buffer = source, buffer_size
         self._rng = np.random.default_rng(seed)
         self._seed, self._reshuffle = seed, reshuffle
         self._fixed = None
 
-    def cardinality(self):
-        return self._source.cardinality()
+    def _card(self):
+        return self._source._card()
+
+    def _spec(self):
+        return self._source.element_spec
 
     def _generator(self):
         if self._reshuffle:
@@ -270,14 +602,21 @@ class _Shuffled(Dataset):
 
 
 class _Batches(Dataset):
+    _kind = "_BatchDataset"
+
     def __init__(self, source, size, drop_remainder):
         self._source, self._size, self._drop = source, size, drop_remainder
 
-    def cardinality(self):
-        n = self._source.cardinality()
+    def _card(self):
+        n = self._source._card()
         if n < 0:
             return n
         return n // self._size if self._drop else -(-n // self._size)
+
+    def _spec(self):
+        first = self._size if self._drop else None
+        return nest.map_structure(lambda s: TensorSpec(None if s.shape is None else (first, *tuple(s.shape)),
+                                                       s.dtype), self._source.element_spec)
 
     def _elements(self):
         src = self._source
@@ -300,29 +639,72 @@ class _Batches(Dataset):
             yield _stack(batch)
 
 
-def _stack(elements):
-    first = elements[0]
-    leaves = [nest.flatten(e) for e in elements]
-    stacked = []
-    for i in range(len(leaves[0])):
-        parts = [np.asarray(leaf[i]) for leaf in leaves]
-        shapes = {p.shape for p in parts}
-        if len(shapes) != 1:
-            from .errors import InvalidArgumentError
+class _PaddedBatches(Dataset):
+    _kind = "_PaddedBatchDataset"
 
-            raise InvalidArgumentError(
-                f"batch: cannot batch elements of different shapes {sorted(shapes)}; "
-                "use padded_batch or map them to one shape")
-        stacked.append(np.stack(parts))
-    return nest.pack_sequence_as(first, stacked)
+    def __init__(self, source, size, padded_shapes, padding_values, drop_remainder):
+        self._source, self._size, self._drop = source, size, drop_remainder
+        spec = source.element_spec
+        flat = nest.flatten(spec)
+        if padded_shapes is None:
+            shapes = [None if s.shape is None else tuple(s.shape) for s in flat]
+        else:
+            if isinstance(spec, TensorSpec):
+                padded_shapes = (padded_shapes,)
+            elif isinstance(spec, tuple) and isinstance(padded_shapes, list):
+                padded_shapes = tuple(padded_shapes)
+            shapes = [_as_shape(p) for p in _flatten_as(spec, padded_shapes, "padded_shapes")]
+        for s, p in zip(flat, shapes):
+            if s.shape is None or p is None:
+                continue
+            have = tuple(s.shape)
+            if len(p) != len(have) or any(h is not None and q is not None and q < h for h, q in zip(have, p)):
+                raise ValueError(f"The padded shape {p} is not compatible with the shape {have} of the "
+                                 "corresponding input component.")
+        if padding_values is None:
+            values = [False if s.dtype.name == "bool" else 0 for s in flat]
+        else:
+            if isinstance(spec, TensorSpec):
+                padding_values = (padding_values,)
+            values = [_leaf(v) for v in _flatten_as(spec, padding_values, "padding_values")]
+        self._spec_flat, self._shapes, self._values = flat, shapes, values
+
+    def _card(self):
+        return _Batches._card(self)
+
+    def _spec(self):
+        first = self._size if self._drop else None
+        specs = [TensorSpec(None if p is None else (first, *p), s.dtype)
+                 for s, p in zip(self._spec_flat, self._shapes)]
+        return nest.pack_sequence_as(self._source.element_spec, specs)
+
+    def _elements(self):
+        def emit(batch):
+            leaves = [nest.flatten(e) for e in batch]
+            out = [_pad([np.asarray(leaf[i]) for leaf in leaves], self._shapes[i], self._values[i],
+                             np.asarray(leaves[0][i]).dtype) for i in range(len(self._shapes))]
+            return nest.pack_sequence_as(batch[0], out)
+        batch = []
+        for e in self._source._elements():
+            batch.append(e)
+            if len(batch) == self._size:
+                yield emit(batch)
+                batch = []
+        if batch and not self._drop:
+            yield emit(batch)
 
 
 class _Cached(Dataset):
+    _kind = "_CacheDataset"
+
     def __init__(self, source):
         self._source, self._cache = source, None
 
-    def cardinality(self):
-        return self._source.cardinality()
+    def _card(self):
+        return self._source._card()
+
+    def _spec(self):
+        return self._source.element_spec
 
     def _elements(self):
         if self._cache is not None:
@@ -342,4 +724,4 @@ class experimental:  # noqa: N801 (TensorFlow's namespace)
 
     @staticmethod
     def cardinality(dataset):
-        return _o.constant(dataset.cardinality(), "int64")
+        return dataset.cardinality()

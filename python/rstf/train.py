@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -28,9 +29,9 @@ import stat
 
 from . import _rstf, _trackable
 from ._variable import Variable
-from .errors import DataLossError
+from .errors import DataLossError, NotFoundError
 
-__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint", "list_variables", "load_variable"]
 
 _FORMAT = "rstf.checkpoint"
 _SUFFIX = ".safetensors"
@@ -115,6 +116,79 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
     if latest is not None and os.path.exists(_file(latest)):
         return latest
     return None
+
+
+# TensorFlow's names of a checkpoint's values: the object path, then the attribute.
+_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+def _reader_file(ckpt_dir_or_file) -> str:
+    """The checkpoint file for a prefix, or the latest one of a directory (TensorFlow's
+    ``_get_checkpoint_filename``)."""
+    path = os.fspath(ckpt_dir_or_file)
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given directory {path}")
+        path = latest
+    file = _file(path)
+    if not os.path.lexists(file):
+        raise NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any matching "
+                            f"files for {path}")
+    return file
+
+
+def _named_values(ckpt_dir_or_file) -> dict:
+    """``{TensorFlow's name: tensor}`` of a checkpoint, read and checked whole (checksums,
+    names, regular file) as a restore reads it."""
+    values = load_variables(_reader_file(ckpt_dir_or_file))
+    return {key + _VALUE_SUFFIX: value for key, value in values.items()}
+
+
+def list_variables(ckpt_dir_or_file) -> list:
+    """``(name, shape)`` of every value in a checkpoint (a prefix, or a directory for its
+    latest checkpoint), sorted by name, with TensorFlow's names: an object path followed by
+    ``/.ATTRIBUTES/VARIABLE_VALUE``, and the object graph's entry ``_CHECKPOINTABLE_OBJECT_GRAPH``.
+    A missing checkpoint raises NotFoundError; a damaged one DataLossError.
+
+    >>> import os, tempfile, rstf as tf
+    >>> ckpt = tf.train.Checkpoint(model=tf.Module())
+    >>> ckpt.model.w = tf.Variable([[1.0, 2.0]])
+    >>> path = ckpt.write(os.path.join(tempfile.mkdtemp(), "c"))
+    >>> tf.train.list_variables(path)  # doctest: +NORMALIZE_WHITESPACE
+    [('_CHECKPOINTABLE_OBJECT_GRAPH', []), ('model/w/.ATTRIBUTES/VARIABLE_VALUE', [1, 2]),
+     ('save_counter/.ATTRIBUTES/VARIABLE_VALUE', [])]
+    """
+    values = _named_values(ckpt_dir_or_file)
+    return [(_GRAPH_KEY, [])] + sorted((k, [int(d) for d in v.shape]) for k, v in values.items())
+
+
+def load_variable(ckpt_dir_or_file, name):
+    """The value saved under ``name`` (as :func:`list_variables` gives it; a trailing ``:0`` is
+    ignored) as a numpy array, or a numpy scalar for a scalar, as TensorFlow returns it.
+    A name the checkpoint lacks raises NotFoundError. ``_CHECKPOINTABLE_OBJECT_GRAPH`` is
+    ``bytes``: in rstf, a JSON document of the saved object paths, dtypes and shapes (TensorFlow
+    stores a protocol buffer there).
+
+    >>> import os, tempfile, rstf as tf
+    >>> path = tf.train.Checkpoint(step=tf.Variable(3)).write(os.path.join(tempfile.mkdtemp(), "c"))
+    >>> tf.train.load_variable(path, "step/.ATTRIBUTES/VARIABLE_VALUE")
+    np.int32(3)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"load_variable: the name must be a string, got {type(name).__name__}")
+    if name.endswith(":0"):
+        name = name[:-2]
+    values = _named_values(ckpt_dir_or_file)
+    if name == _GRAPH_KEY:
+        graph = {k[:-len(_VALUE_SUFFIX)]: {"dtype": v.dtype.name, "shape": [int(d) for d in v.shape]}
+                 for k, v in sorted(values.items())}
+        return json.dumps({"format": _FORMAT, "objects": graph}).encode("utf-8")
+    if name not in values:
+        raise NotFoundError(f"Key {name} not found in checkpoint")
+    array = values[name].numpy()
+    return array[()] if array.ndim == 0 else array
 
 
 def _check_keys(path, keys):

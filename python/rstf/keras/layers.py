@@ -431,6 +431,107 @@ class AveragePooling2D(MaxPooling2D):
     _max = False
 
 
+class Softmax(Layer):
+    """Softmax over ``axis`` (an int or a tuple of ints). With a boolean ``mask`` the masked
+    entries get zero, as in Keras (they are pushed to a large negative logit first).
+
+    >>> import rstf as tf
+    >>> tf.keras.layers.Softmax()(tf.constant([[1.0, 1.0]]), mask=tf.constant([[True, False]]))
+    <rstf.Tensor: shape=(1, 2), dtype=float32, numpy=array([[1., 0.]], dtype=float32)>
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+    def call(self, inputs, mask=None):
+        from .. import nn
+
+        x = _o.convert_to_tensor(inputs)
+        if mask is not None:
+            keep = _o.cast(mask, x.dtype)
+            x = x + (1.0 - keep) * (-3e4 if x.dtype.name == "float16" else -1e9)
+        axis = self.axis
+        if isinstance(axis, tuple) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, tuple):
+            y = _o.exp(x - _o.reduce_logsumexp(x, axis=list(axis), keepdims=True))
+        else:
+            y = nn.softmax(x, axis=axis)
+        return y if mask is None else y * keep
+
+
+def _accepts(fn, name) -> bool:
+    """Whether ``fn`` takes a keyword argument ``name`` (or ``**kwargs``)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind == p.VAR_KEYWORD for p in params)
+
+
+class Lambda(Layer):
+    """Wraps a function of the inputs as a layer: ``function(inputs, **arguments)`` (also given
+    ``mask`` and ``training`` when it takes them). ``output_shape`` (without the batch
+    dimension, or a function of the input shape) is only used by ``compute_output_shape``.
+
+    Saving records the function by name: a function registered with
+    ``rstf.keras.saving.register_keras_serializable`` (or an activation) loads again; a Python
+    ``lambda`` is saved as a marker without its code, and loading a file whose Lambda holds a
+    lambda (or any Python code) raises ValueError, as Keras 3 does in ``safe_mode``: rstf never
+    runs code read from a file.
+
+    >>> import rstf as tf
+    >>> layer = tf.keras.layers.Lambda(lambda x, k: x * k, arguments={"k": 3.0})
+    >>> layer(tf.constant([1.0, 2.0]))
+    <rstf.Tensor: shape=(2,), dtype=float32, numpy=array([3., 6.], dtype=float32)>
+    >>> layer.compute_output_shape((None, 4))
+    (None, 4)
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: the function must be callable, got {function!r}")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"Lambda: arguments must be a dict, got {type(arguments).__name__}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.mask = mask
+        self._output_shape_arg = output_shape
+        self._takes_mask = _accepts(function, "mask")
+        self._takes_training = _accepts(function, "training")
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._takes_mask and mask is not None:
+            kwargs["mask"] = mask
+        if self._takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (with its batch dimension): from ``output_shape``
+        when given, else by running the function on zeros of that shape."""
+        out = self._output_shape_arg
+        if callable(out):
+            return out(input_shape)
+        input_shape = tuple(input_shape)
+        if out is not None:
+            return (input_shape[0], *tuple(out)) if input_shape else tuple(out)
+        dims = [1 if d is None else int(d) for d in input_shape]
+        y = self.call(_o.zeros(dims, self._dtype))
+        shape = tuple(y.shape)
+        if input_shape and input_shape[0] is None and shape:
+            shape = (None, *shape[1:])
+        return shape
+
+
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 Convolution2D = Conv2D

@@ -13,8 +13,23 @@ from ._captures import CapturesInit
 
 
 def _pair(y_true, y_pred):
+    """Both as tensors of ``y_pred``'s dtype and of the same rank, as Keras' losses see them:
+    when the ranks differ by one and the longer has a last dimension of 1, a rank-1 tensor
+    gains that dimension and otherwise the longer loses it (labels ``(n,)`` with predictions
+    ``(n, 1)`` compare row by row instead of broadcasting to ``(n, n)``)."""
     y_pred = _o.convert_to_tensor(y_pred)
     y_true = _o.cast(y_true, y_pred.dtype)
+    rt, rp = len(y_true.shape), len(y_pred.shape)
+    if rp == rt + 1 and y_pred.shape[-1] == 1:
+        if rt == 1:
+            y_true = _o.expand_dims(y_true, -1)
+        else:
+            y_pred = _o.squeeze(y_pred, axis=-1)
+    elif rt == rp + 1 and y_true.shape[-1] == 1:
+        if rp == 1:
+            y_pred = _o.expand_dims(y_pred, -1)
+        else:
+            y_true = _o.squeeze(y_true, axis=-1)
     return y_true, y_pred
 
 

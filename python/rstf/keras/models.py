@@ -238,7 +238,7 @@ class Model(Layer):
         if isinstance(x, _data.Dataset):
             if y is not None:
                 raise ValueError(f"{what}: `y` argument is not supported when using a dataset as input")
-            n = x.cardinality()
+            n = int(x.cardinality())
             if n == _data.INFINITE_CARDINALITY:
                 raise ValueError(f"{what}: the dataset is infinite; pass steps_per_epoch (not supported "
                                  "yet) or use a finite dataset")

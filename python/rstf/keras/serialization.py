@@ -45,19 +45,65 @@ def _value(v, what):
         return {"__layer__": serialize(v)}
     if isinstance(v, functional.KerasTensor) and v._input_layer is not None:
         return {"__layer__": serialize(v._input_layer)}
-    if callable(v) and activations.serialize(v) in activations._BY_NAME:
+    if callable(v) and any(f is v for f in activations._BY_NAME.values()):
         return {"__activation__": activations.serialize(v)}
     if callable(v) and any(f is v for f in _losses._BY_NAME.values()):
         return {"__loss__": next(k for k, f in _losses._BY_NAME.items() if f is v)}
+    named = getattr(v, "__name__", None) != "<lambda>" or v in _GLOBAL_CUSTOM_NAMES
+    if (inspect.isfunction(v) or inspect.isbuiltin(v)) and named:
+        return _function_doc(v)
     raise NotImplementedError(f"{what}: the argument {v!r} cannot be saved in a config")
+
+
+# The arguments of a Lambda layer that hold functions: a Python lambda there is saved as a
+# marker (Keras 3 saves its bytecode), which loading refuses.
+_LAMBDA_FIELDS = ("function", "output_shape", "mask")
+
+
+def _function_doc(fn) -> dict:
+    """A function as Keras 3 writes it: by its registered name (else its ``__name__``), found
+    again only among registered functions and ``custom_objects``. A ``lambda`` is written as
+    Keras' ``__lambda__`` marker without its code (rstf never loads code from a file)."""
+    module = getattr(fn, "__module__", None) or "builtins"
+    if fn.__name__ == "<lambda>" and fn not in _GLOBAL_CUSTOM_NAMES:
+        return {"class_name": "__lambda__", "config": {"module": module, "code": None}}
+    return {"module": module, "class_name": "function", "config": get_registered_name(fn),
+            "registered_name": "function"}
+
+
+def _is_lambda_doc(v) -> bool:
+    return isinstance(v, dict) and (v.get("class_name") == "__lambda__" or v.get("function_type") == "lambda")
+
+
+class _FunctionNotFound(TypeError, ValueError):
+    """Keras raises TypeError for a function it cannot find; rstf's loaders take unknown names
+    as ValueError: this is both."""
+
+
+def _find_function(v, custom_objects):
+    """The function a ``{"class_name": "function", ...}`` config names: looked up only among
+    the registered functions, the custom object scope and ``custom_objects``."""
+    name, registered = v.get("config"), v.get("registered_name")
+    keys = [k for k in (registered, name) if isinstance(k, str) and k != "function"]
+    for key in dict.fromkeys(keys):
+        obj = get_registered_object(key, custom_objects)
+        if obj is not None:
+            return obj
+    raise _FunctionNotFound(
+        f"Could not locate function {name!r}. Make sure custom classes and functions are decorated with "
+        "`@keras.saving.register_keras_serializable()` (rstf.keras.saving.register_keras_serializable) "
+        "or passed in custom_objects; loading imports no module named in a file. "
+        f"Full object config: {v!r}")
 
 
 def _unvalue(v, custom_objects):
     if isinstance(v, list):
         return [_unvalue(x, custom_objects) for x in v]
     if isinstance(v, dict):
-        if v.get("class_name") == "__lambda__" or v.get("function_type") == "lambda":
+        if _is_lambda_doc(v):
             _refuse_code("a `lambda` object")
+        if v.get("class_name") == "function" and isinstance(v.get("config"), str):
+            return _find_function(v, custom_objects)
         if set(v) == {"__layer__"}:
             return deserialize(v["__layer__"], custom_objects)
         if set(v) == {"__activation__"}:
@@ -88,7 +134,10 @@ def get_config(obj) -> dict:
                 raise NotImplementedError(f"{type(obj).__name__}: *args cannot be saved in a config")
         else:
             config[name] = value
-    return {k: _value(v, type(obj).__name__) for k, v in config.items()}
+    lam = isinstance(obj, layers.Lambda)
+    return {k: _function_doc(v) if lam and k in _LAMBDA_FIELDS and inspect.isfunction(v)
+            and not any(f is v for f in activations._BY_NAME.values()) else _value(v, type(obj).__name__)
+            for k, v in config.items()}
 
 
 def _default_get_config(self):
@@ -277,7 +326,12 @@ def deserialize(doc, custom_objects=None):
     if doc.get("class_name") == "__lambda__":
         _refuse_code("a `lambda` object")
     cls = _find_class(doc, custom_objects)
-    config = _unvalue(doc.get("config", {}), custom_objects)
+    raw = doc.get("config", {})
+    if isinstance(cls, type) and issubclass(cls, layers.Lambda) and isinstance(raw, dict):
+        for field in _LAMBDA_FIELDS:
+            if _is_lambda_doc(raw.get(field)):
+                _refuse_code(f"a `Lambda` layer whose `{field}` is a Python lambda")
+    config = _unvalue(raw, custom_objects)
     if not isinstance(config, dict):
         raise ValueError(f"load: the config of {doc.get('class_name')!r} must be a dict")
     if hasattr(cls, "from_config"):

@@ -1,0 +1,197 @@
+"""The elements of :mod:`rstf.data` datasets: structures (tuples, namedtuples and dicts, as
+in TensorFlow; a list is one tensor) with numpy leaves, their ``TensorSpec``s, and the
+conversions, checks and padding the datasets use."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _ops as _o
+from . import nest
+from ._function import TensorSpec
+from ._rstf import Tensor
+from ._variable import Variable
+from .dtypes import as_dtype
+from .errors import DataLossError, InvalidArgumentError
+
+# -- elements: tuples, namedtuples and dicts are structures; anything else is one tensor ---------
+
+
+def _leaf(x):
+    """One component as numpy (Python numbers and lists converted with TensorFlow's dtypes)."""
+    if isinstance(x, (Tensor, Variable)):
+        return x.numpy()
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x
+    return _o.convert_to_tensor(x).numpy()
+
+
+def _normalize(s, lists_are_tuples=False):
+    """A structure with numpy leaves; lists are tensors (or tuples, for a function's result)."""
+    if isinstance(s, dict):
+        return {k: _normalize(v, lists_are_tuples) for k, v in s.items()}
+    if isinstance(s, tuple) or (lists_are_tuples and isinstance(s, list)):
+        items = [_normalize(v, lists_are_tuples) for v in s]
+        return type(s)(*items) if nest._is_namedtuple(s) else tuple(items)
+    return _leaf(s)
+
+
+def _to_tensors(element):
+    return nest.map_structure(_o.constant, element)
+
+
+def _numpy(element):
+    return nest.map_structure(lambda a: a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a, element)
+
+
+def _call(fn, element):
+    """``fn`` on an element as tensors; a tuple (not a namedtuple) is passed as arguments."""
+    t = _to_tensors(element)
+    return fn(*t) if type(t) is tuple else fn(t)
+
+
+def _spec_of(element):
+    return nest.map_structure(lambda a: TensorSpec(np.shape(a), as_dtype(np.asarray(a).dtype.name)), element)
+
+
+def _skeleton(s):
+    return nest.map_structure(lambda _: 0, s)
+
+
+def _relax(a: TensorSpec, b: TensorSpec) -> TensorSpec:
+    """The most specific spec both fit."""
+    if a.shape is None or b.shape is None or len(a.shape) != len(b.shape):
+        return TensorSpec(None, a.dtype)
+    return TensorSpec([x if x == y else None for x, y in zip(tuple(a.shape), tuple(b.shape))], a.dtype)
+
+
+def _merge_specs(a, b):
+    """Specs of two datasets whose elements go in one (``concatenate``); TypeError unless the
+    structures and dtypes agree."""
+    pairs = list(zip(nest.flatten(a), nest.flatten(b)))
+    if _skeleton(a) != _skeleton(b) or any(x.dtype != y.dtype for x, y in pairs):
+        raise TypeError(f"Incompatible dataset elements:\n  {a} vs.   {b}")
+    return nest.pack_sequence_as(a, [_relax(x, y) for x, y in pairs])
+
+
+def _placeholder(spec, size, value):
+    """An element of ``spec`` filled with ``value``, its unknown dimensions ``size``."""
+    def fill(s):
+        dims = [size if d is None else d for d in tuple(s.shape or ())]
+        return np.full(dims, value, s.dtype.as_numpy_dtype)
+    return nest.map_structure(fill, spec)
+
+
+def _check_predicate(value):
+    t = _o.convert_to_tensor(value)
+    if t.dtype.name != "bool" or len(t.shape) != 0:
+        raise ValueError("Invalid `predicate`. `predicate` must return a `tf.bool` scalar tensor, but its "
+                         f"return type is {TensorSpec.from_tensor(t)}.")
+    return bool(t)
+
+
+
+def _normalize_tensors(s):
+    """A function's result with lists taken as tuples (leaves left as they are)."""
+    if isinstance(s, dict):
+        return {k: _normalize_tensors(v) for k, v in s.items()}
+    if isinstance(s, (list, tuple)):
+        items = [_normalize_tensors(v) for v in s]
+        return type(s)(*items) if nest._is_namedtuple(s) else tuple(items)
+    return s
+
+
+
+def _types_and_shapes(types, shapes):
+    """TensorSpecs from ``from_generator``'s older ``output_types`` and ``output_shapes``."""
+    if isinstance(types, dict):
+        return {k: _types_and_shapes(t, None if shapes is None else shapes[k]) for k, t in types.items()}
+    if isinstance(types, (tuple, list)):
+        if shapes is not None and len(shapes) != len(types):
+            raise ValueError("from_generator: output_shapes must have the structure of output_types")
+        return tuple(_types_and_shapes(t, None if shapes is None else shapes[i]) for i, t in enumerate(types))
+    return TensorSpec(_as_shape(shapes), types)
+
+
+def _fit(value, specs):
+    """A generator's element converted to ``specs`` (InvalidArgumentError if it does not fit)."""
+    if isinstance(specs, TensorSpec):
+        try:
+            a = np.asarray(_leaf(value) if isinstance(value, (Tensor, Variable)) else value,
+                           dtype=specs.dtype.as_numpy_dtype)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                "TypeError: `generator` yielded an element that could not be converted to the expected type. "
+                f"The expected type was {specs.dtype.name}, but the yielded element was {value!r}.") from None
+        if specs.shape is not None and not specs.is_compatible_with(_o.constant(a)):
+            raise InvalidArgumentError(f"TypeError: `generator` yielded an element of shape {a.shape} where "
+                                       f"an element of shape {tuple(specs.shape)} was expected.")
+        return a
+    if isinstance(specs, dict) and isinstance(value, dict) and set(specs) == set(value):
+        return {k: _fit(value[k], s) for k, s in specs.items()}
+    if isinstance(specs, tuple) and isinstance(value, (tuple, list)) and len(value) == len(specs):
+        items = [_fit(v, s) for v, s in zip(value, specs)]
+        return type(specs)(*items) if nest._is_namedtuple(specs) else tuple(items)
+    raise InvalidArgumentError(
+        "TypeError: `generator` yielded an element that did not match the expected structure. The "
+        f"expected structure was {nest.map_structure(lambda s: s.dtype, specs)}, but the yielded element "
+        f"was {value!r}.")
+
+
+
+def _stack(elements):
+    first = elements[0]
+    leaves = [nest.flatten(e) for e in elements]
+    stacked = []
+    for i in range(len(leaves[0])):
+        parts = [np.asarray(leaf[i]) for leaf in leaves]
+        shapes = {p.shape for p in parts}
+        if len(shapes) != 1:
+            raise InvalidArgumentError(
+                f"batch: cannot batch elements of different shapes {sorted(shapes)}; "
+                "use padded_batch or map them to one shape")
+        stacked.append(np.stack(parts))
+    return nest.pack_sequence_as(first, stacked)
+
+
+def _as_shape(s):
+    if s is None:
+        return None
+    if isinstance(s, (int, np.integer)):
+        return (int(s),)
+    if isinstance(s, (Tensor, np.ndarray)):
+        return tuple(int(d) for d in np.asarray(s).reshape(-1))
+    return tuple(None if d is None or (isinstance(d, (int, np.integer)) and d < 0) else int(d) for d in s)
+
+
+
+def _flatten_as(spec, values, what):
+    """``values`` (a structure like ``spec`` whose leaves may be shapes) flattened as ``spec``."""
+    if isinstance(spec, TensorSpec):
+        return [values[0]]
+    if isinstance(spec, dict):
+        if not isinstance(values, dict) or set(values) != set(spec):
+            raise ValueError(f"padded_batch: {what} must have the structure of the elements, {spec}")
+        return [x for k in sorted(spec) for x in _flatten_as(spec[k], _one(values[k], spec[k]), what)]
+    if not isinstance(values, (tuple, list)) or len(values) != len(spec):
+        raise ValueError(f"padded_batch: {what} must have the structure of the elements, {spec}")
+    return [x for s, v in zip(spec, values) for x in _flatten_as(s, _one(v, s), what)]
+
+
+def _one(value, spec):
+    return (value,) if isinstance(spec, TensorSpec) else value
+
+
+
+def _pad(parts, shape, value, dtype):
+    rank = parts[0].ndim
+    if any(p.ndim != rank for p in parts):
+        raise InvalidArgumentError("padded_batch: the elements of a component differ in rank")
+    target = [max(p.shape[a] for p in parts) if shape is None or shape[a] is None else shape[a]
+              for a in range(rank)]
+    out = np.full([len(parts), *target], value, dtype=dtype)
+    for i, p in enumerate(parts):
+        if any(d > t for d, t in zip(p.shape, target)):
+            raise DataLossError("Attempted to pad to a smaller size than the input element.")
+        out[(i, *(slice(0, d) for d in p.shape))] = p
+    return out
