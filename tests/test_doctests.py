@@ -1,5 +1,6 @@
 """Runs the examples in the package's docstrings."""
 
+import builtins
 import doctest
 import importlib
 import pkgutil
@@ -15,5 +16,7 @@ MODULES = ["rstf"] + [f"rstf.{m.name}" for m in pkgutil.iter_modules(rstf.__path
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    # Examples call Python's print even in modules that define their own (``rstf.print``).
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE,
+                             extraglobs={"print": builtins.print})
     assert result.failed == 0

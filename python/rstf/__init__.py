@@ -53,6 +53,7 @@ from . import (  # noqa: E402
     train,
     types,
 )
+from ._callbacks import init_scope, numpy_function, print, py_function  # noqa: E402,F401,A004
 from ._device import device  # noqa: E402
 from ._function import TensorSpec, cond, function, while_loop  # noqa: E402
 from ._ops import *  # noqa: E402,F403

@@ -170,13 +170,9 @@ impl While {
 
     /// True when running the loop may change variables (so it is never removed as dead).
     pub fn has_effects(&self) -> bool {
-        [&self.cond, &self.body].iter().any(|g| {
-            g.nodes.iter().any(|n| match &n.kind {
-                NodeKind::Assign(..) | NodeKind::Update(..) => true,
-                NodeKind::While(w) => w.has_effects(),
-                _ => false,
-            })
-        })
+        [&self.cond, &self.body]
+            .iter()
+            .any(|g| g.nodes.iter().any(|n| n.kind.has_effects()))
     }
 
     /// Runs the loop on `ins` (loop variables, then the captures; for a gradient node, then

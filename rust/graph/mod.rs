@@ -48,6 +48,38 @@ pub enum NodeKind {
     Fused(Fused),
     /// A loop over sub-graphs.
     While(Box<While>),
+    /// A host function called at run time, in program order; never merged or dropped.
+    Callback(Callback),
+}
+
+/// The function of a [`NodeKind::Callback`]: a Python function that a traced function calls
+/// (`tf.print`, `tf.py_function`). It receives the node's inputs and returns its outputs.
+#[derive(Clone)]
+pub struct Callback {
+    /// The op name it shows as (`PrintV2`, `EagerPyFunc`).
+    pub name: String,
+    /// The function.
+    pub f: CallbackFn,
+}
+
+/// The function type of a [`Callback`].
+pub type CallbackFn = std::sync::Arc<dyn Fn(&[Tensor]) -> Result<Vec<Tensor>> + Send + Sync>;
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Callback({})", self.name)
+    }
+}
+
+impl NodeKind {
+    /// True for nodes that change state or the outside world (kept even when unused).
+    pub fn has_effects(&self) -> bool {
+        match self {
+            NodeKind::Assign(..) | NodeKind::Update(..) | NodeKind::Callback(_) => true,
+            NodeKind::While(w) => w.has_effects(),
+            _ => false,
+        }
+    }
 }
 
 /// One node: its kind and the value slots it reads and writes.
@@ -251,6 +283,28 @@ impl Graph {
                     vals[node.outputs[0]] = Some(t)
                 }
                 NodeKind::Assign(..) | NodeKind::Update(..) => self.effect(&node.kind, &ins)?,
+                NodeKind::Callback(c) => {
+                    let res = (c.f)(&ins)?;
+                    if res.len() != node.outputs.len() {
+                        bail!(
+                            "{}: the function returned {} values, but {} were traced",
+                            c.name,
+                            res.len(),
+                            node.outputs.len()
+                        );
+                    }
+                    for (&s, t) in node.outputs.iter().zip(res) {
+                        let dt = self.specs[s].0;
+                        if t.dtype() != dt {
+                            bail!(
+                                "{}: the function returned a {} tensor where {dt} was declared",
+                                c.name,
+                                t.dtype()
+                            );
+                        }
+                        vals[s] = Some(t);
+                    }
+                }
             }
             // Free values after their last use, so their buffers can be reused.
             for &s in &node.inputs {
@@ -345,12 +399,24 @@ impl Graph {
         self.last_use = last;
     }
 
+    /// The name of a Python callback the graph (or a loop inside it) calls, if any.
+    pub fn callback_name(&self) -> Option<&str> {
+        self.nodes.iter().find_map(|n| match &n.kind {
+            NodeKind::Callback(c) => Some(c.name.as_str()),
+            NodeKind::While(w) => [&w.cond, &w.body]
+                .into_iter()
+                .chain(w.grad.as_deref())
+                .find_map(|g| g.callback_name()),
+            _ => None,
+        })
+    }
+
     /// Number of ops run (ops inside fused nodes counted; constants and variable reads not).
     pub fn op_count(&self) -> usize {
         self.nodes
             .iter()
             .map(|n| match &n.kind {
-                NodeKind::Op(_) | NodeKind::Update(..) => 1,
+                NodeKind::Op(_) | NodeKind::Update(..) | NodeKind::Callback(_) => 1,
                 NodeKind::Fused(f) => f.code.len(),
                 NodeKind::While(w) => w.op_count(),
                 _ => 0,
@@ -423,12 +489,7 @@ impl Graph {
         }
         let mut keep = vec![false; self.nodes.len()];
         for (k, n) in self.nodes.iter().enumerate().rev() {
-            let effects = match &n.kind {
-                NodeKind::Assign(..) | NodeKind::Update(..) => true,
-                NodeKind::While(w) => w.has_effects(),
-                _ => false,
-            };
-            if effects || n.outputs.iter().any(|&o| live[o]) {
+            if n.kind.has_effects() || n.outputs.iter().any(|&o| live[o]) {
                 keep[k] = true;
                 for &s in &n.inputs {
                     live[s] = true;
@@ -456,6 +517,7 @@ impl std::fmt::Display for Graph {
             let outs: Vec<String> = n.outputs.iter().map(|&s| spec(s)).collect();
             let what = match &n.kind {
                 NodeKind::Op(op) => format!("{op}({})", args.join(", ")),
+                NodeKind::Callback(c) => format!("{}({})", c.name, args.join(", ")),
                 NodeKind::Fused(f) => {
                     let ops: Vec<String> = f.code.iter().map(|(op, _)| op.to_string()).collect();
                     format!("Fused[{}]({})", ops.join(" -> "), args.join(", "))

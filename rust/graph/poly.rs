@@ -196,6 +196,7 @@ fn same_structure(a: &Graph, b: &Graph) -> bool {
         let kind = match (&x.kind, &y.kind) {
             (NodeKind::Op(p), NodeKind::Op(q)) => unseeded(p) == unseeded(q),
             (NodeKind::Fused(p), NodeKind::Fused(q)) => p == q,
+            (NodeKind::Callback(p), NodeKind::Callback(q)) => std::sync::Arc::ptr_eq(&p.f, &q.f),
             (NodeKind::While(p), NodeKind::While(q)) => {
                 p.n_vars == q.n_vars
                     && p.n_cond_captures == q.n_cond_captures
@@ -289,6 +290,8 @@ impl Graph {
                                 .and_then(|t| t.to_vec::<f64>())
                                 .is_ok_and(|v| !v.iter().any(|&x| any_related(x, markers))))
                 }
+                // Replaying the graph for other sizes would call the function again.
+                NodeKind::Callback(_) => false,
                 NodeKind::While(w) => {
                     w.cond.safe_for(markers)
                         && w.body.safe_for(markers)
@@ -510,9 +513,9 @@ impl Graph {
                     }
                     trace::record_while(w2, &ins[..w.n_vars], &ins[w.n_vars..])?
                 }
-                NodeKind::Fused(_) => {
+                NodeKind::Fused(_) | NodeKind::Callback(_) => {
                     return Err(crate::Error::Internal(
-                        "graph: a fused node among the primitive nodes".into(),
+                        "graph: a fused node or a callback among the replayed nodes".into(),
                     ))
                 }
             };

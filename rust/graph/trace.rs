@@ -342,6 +342,27 @@ pub(crate) fn record_source(op: Op, out: &mut Tensor) {
     });
 }
 
+/// Records a call of `cb` on `inputs` giving `outputs` (computed now, while tracing, by the
+/// caller), which get new identities and become traced values. Nothing happens outside a
+/// trace.
+pub fn record_callback(cb: super::Callback, inputs: &[&Tensor], outputs: &mut [Tensor]) {
+    if !active() {
+        return;
+    }
+    for o in outputs.iter_mut() {
+        o.renew_id();
+    }
+    with_top_outer(|b, outer| {
+        let ins: Vec<usize> = inputs.iter().map(|t| b.slot_of(t, outer)).collect();
+        let outs: Vec<usize> = outputs.iter().map(|t| b.value(t)).collect();
+        b.nodes.push(Node {
+            kind: NodeKind::Callback(cb),
+            inputs: ins,
+            outputs: outs,
+        });
+    });
+}
+
 /// Records a read of `v` whose value is `t` (see [`Variable::read`]).
 pub(crate) fn variable_read(v: &Variable, t: &Tensor) {
     if !active() {
@@ -379,17 +400,7 @@ pub(crate) fn assign(v: &Variable, mode: AssignMode, value: &Tensor) {
 /// The number of assignments and updates the innermost trace has recorded so far (loops'
 /// included), or 0 outside a trace.
 pub fn effects() -> usize {
-    with_top(|b| {
-        b.nodes
-            .iter()
-            .filter(|n| match &n.kind {
-                NodeKind::Assign(..) | NodeKind::Update(..) => true,
-                NodeKind::While(w) => w.has_effects(),
-                _ => false,
-            })
-            .count()
-    })
-    .unwrap_or(0)
+    with_top(|b| b.nodes.iter().filter(|n| n.kind.has_effects()).count()).unwrap_or(0)
 }
 
 /// Records an optimizer update of `var` and its slots by `rule` as one node reading
@@ -420,6 +431,17 @@ pub(crate) fn update(
         });
     });
     suspended(|| crate::optim::apply_one(rule, lr, step, var, grad, slots))
+}
+
+/// Turns tracing off on this thread (the traces stay) until [`resume`] is given the depth
+/// this returns: `tf.init_scope`, and a Python callback's run while tracing.
+pub fn suspend() -> usize {
+    DEPTH.with(|d| d.replace(0))
+}
+
+/// Ends a [`suspend`].
+pub fn resume(depth: usize) {
+    DEPTH.with(|d| d.set(depth));
 }
 
 /// Runs `f` with tracing off on this thread (the traces stay, and resume after it).

@@ -204,6 +204,63 @@ fn trace_while(
         .map_err(|e| super::errors::to_pyerr(py, e))
 }
 
+/// Records, in the active trace, a call of the Python function `f` on `inputs` that gave
+/// `outputs` while tracing: each run of the graph calls `f(*inputs)` again (a list of
+/// tensors back, of the traced dtypes), in program order. Returns the outputs as traced
+/// values; outside a trace, returns them as they are.
+#[pyfunction]
+fn trace_callback(
+    name: String,
+    f: Py<PyAny>,
+    inputs: Vec<Bound<'_, PyAny>>,
+    outputs: Vec<Bound<'_, PyAny>>,
+) -> PyResult<Vec<PyTensor>> {
+    let conv = |v: &[Bound<'_, PyAny>]| -> PyResult<Vec<Tensor>> {
+        v.iter().map(|x| to_tensor(x, None, false)).collect()
+    };
+    let (ins, mut outs) = (conv(&inputs)?, conv(&outputs)?);
+    let label = name.clone();
+    let call = move |args: &[Tensor]| -> crate::Result<Vec<Tensor>> {
+        Python::attach(|py| {
+            let args: Vec<PyTensor> = args.iter().cloned().map(PyTensor::new).collect();
+            let tuple = pyo3::types::PyTuple::new(py, args).map_err(super::errors::stash)?;
+            let r = f.bind(py).call1(tuple).map_err(super::errors::stash)?;
+            let items: Vec<Bound<'_, PyAny>> = r
+                .try_iter()
+                .map_err(super::errors::stash)?
+                .collect::<PyResult<_>>()
+                .map_err(super::errors::stash)?;
+            items
+                .iter()
+                .map(|x| to_tensor(x, None, false).map_err(super::errors::stash))
+                .collect::<crate::Result<Vec<Tensor>>>()
+                .map_err(|e| match e {
+                    crate::Error::Callback { .. } => e,
+                    e => crate::Error::InvalidArgument(format!("{label}: {e}")),
+                })
+        })
+    };
+    let cb = crate::graph::Callback {
+        name,
+        f: std::sync::Arc::new(call),
+    };
+    let refs: Vec<&Tensor> = ins.iter().collect();
+    trace::record_callback(cb, &refs, &mut outs);
+    Ok(outs.into_iter().map(PyTensor::new).collect())
+}
+
+/// Turns tracing off on this thread until `trace_resume` is given what this returns.
+#[pyfunction]
+fn trace_suspend() -> usize {
+    trace::suspend()
+}
+
+/// Ends a `trace_suspend`.
+#[pyfunction]
+fn trace_resume(depth: usize) {
+    trace::resume(depth)
+}
+
 /// True while a trace is active on this thread.
 #[pyfunction]
 fn is_tracing() -> bool {
@@ -254,6 +311,9 @@ fn signature_key<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyGraph>()?;
     m.add_function(wrap_pyfunction!(trace_begin, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_callback, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_suspend, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_resume, m)?)?;
     m.add_function(wrap_pyfunction!(trace_abort, m)?)?;
     m.add_function(wrap_pyfunction!(trace_input, m)?)?;
     m.add_function(wrap_pyfunction!(trace_finish, m)?)?;

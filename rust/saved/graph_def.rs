@@ -166,6 +166,7 @@ impl GraphDef {
                         .map(|g| Box::new(Self::encode(g, prefix, consts, var_key))),
                 },
                 NodeKind::Fused(_) => unreachable!("primitive nodes are never fused"),
+                NodeKind::Callback(_) => unreachable!("refused by SavedModel::save"),
             };
             nodes.push(NodeDef {
                 op,

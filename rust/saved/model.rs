@@ -139,6 +139,12 @@ impl SavedModel {
         let mut consts = Vec::new();
         let mut functions = Vec::with_capacity(self.functions.len());
         for (i, f) in self.functions.iter().enumerate() {
+            if let Some(name) = f.graph.callback_name() {
+                return Err(Error::Unimplemented(format!(
+                    "save: function '{}' calls a Python function ({name}: tf.print, tf.py_function or tf.numpy_function), which a saved model cannot hold",
+                    f.name
+                )));
+            }
             let (graph, c) = GraphDef::from_graph(&f.graph, &format!("{i}/"), &mut |v| {
                 key_of
                     .entry(v.id())
