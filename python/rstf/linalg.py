@@ -3,7 +3,7 @@ primitives (matmul, transpose, reshape, gather, reductions), so that gradients, 
 GPU come with them. ``einsum`` and ``tensordot`` (in ``_einsum``) contract through transposes,
 reshapes and one batched matmul per pair of operands; the diagonal ops gather through an index
 map computed from the static shapes. Factorisations (``solve``, ``inv``, ``cholesky``, ``svd``,
-...) need kernels of their own and are not here.
+...) run the Rust op ``Linalg`` and live in ``_factor``.
 
 >>> import rstf as tf
 >>> a = tf.constant([[1., 2.], [3., 4.]])
@@ -25,10 +25,27 @@ import numpy as np
 from . import _args, _rstf
 from . import _ops as _o
 from ._einsum import _dims, _errors, _same_dtype, _tensor, einsum, tensordot  # noqa: F401
+from ._factor import (  # noqa: F401
+    cholesky,
+    cholesky_solve,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    logdet,
+    lstsq,
+    qr,
+    slogdet,
+    solve,
+    svd,
+    triangular_solve,
+)
 from ._ops import eye, matmul  # noqa: F401
 from ._rstf import Tensor
 
-__all__ = ["adjoint", "band_part", "cross", "diag", "diag_part", "einsum", "eye", "global_norm",
+__all__ = ["adjoint", "band_part", "cholesky", "cholesky_solve", "cross", "det", "diag", "diag_part",
+           "eigh", "eigvalsh", "einsum", "eye", "global_norm", "inv", "logdet", "lstsq", "qr", "slogdet",
+           "solve", "svd", "triangular_solve",
            "l2_normalize", "matmul", "matrix_transpose", "matvec", "norm", "normalize", "set_diag",
            "tensor_diag", "tensor_diag_part", "tensordot", "trace"]
 
@@ -354,7 +371,7 @@ def cross(a, b, name=None) -> Tensor:
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None) -> Tensor:  # noqa: A002
     """The vector norm over ``axis`` (all elements when None; ``ord`` ``'euclidean'``, ``1``,
     ``2``, ``np.inf`` or any positive real) or, with two axes, the matrix norm (``'fro'``/
-    ``'euclidean'``, ``1``, ``np.inf``; the spectral ``2`` needs an SVD, which rstf lacks).
+    ``'euclidean'``, ``1``, ``np.inf``, and the spectral ``2``: the largest singular value).
 
     >>> import rstf as tf
     >>> float(tf.norm([3.0, 4.0]))
@@ -381,9 +398,13 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None) -> Tensor
     x = _tensor(tensor)
     if ord in ("fro", "euclidean", 2, 2.0):
         if is_matrix and ord in (2, 2.0):
-            raise _errors().UnimplementedError(
-                "norm: the matrix 2-norm (ord=2 over two axes) needs a singular value decomposition, "
-                "which rstf does not have")
+            r = x.ndim
+            a0, a1 = axis[0] % r, axis[1] % r
+            rest = [i for i in range(r) if i not in (a0, a1)]
+            top = _o.gather(svd(_o.transpose(x, rest + [a0, a1]), compute_uv=False), 0, axis=-1)
+            for a in sorted((a0, a1)) if keepdims else ():
+                top = _o.expand_dims(top, a)
+            return top
         result = _o.sqrt(_o.reduce_sum(x * x, axis, keepdims=True))
     else:
         result = _o.abs(x)

@@ -21,6 +21,7 @@
 use super::Op;
 use crate::dtype::DType;
 use crate::layout::Layout;
+use crate::ops::linalg::LinalgOp;
 use crate::ops::movement::SliceItem;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::{bail, Result};
@@ -325,6 +326,63 @@ fn matmul(a: &Spec, b: &Spec, ta: bool, tb: bool) -> Result<Spec> {
     })
 }
 
+fn linalg(l: LinalgOp, inputs: &[Spec]) -> Result<Vec<Spec>> {
+    let name = l.name();
+    let a = &inputs[0];
+    for x in inputs {
+        if !matches!(x.dtype, DType::F32 | DType::F64) || x.rank() < 2 {
+            bail!(
+                "{name}: expected float32 or float64 matrices of rank >= 2, got {} with shape {}",
+                x.dtype,
+                show(&x.dims)
+            );
+        }
+    }
+    let r = a.rank();
+    let (bs, m, n) = (&a.dims[..r - 2], a.dims[r - 2], a.dims[r - 1]);
+    if l.square() {
+        merge(name, m, n)?;
+    }
+    let with = |tail: &[Dim]| Spec {
+        dtype: a.dtype,
+        dims: bs.iter().chain(tail).copied().collect(),
+    };
+    let p = match (m, n) {
+        (Some(m), Some(n)) => Some(m.min(n)),
+        _ => None,
+    };
+    Ok(match l {
+        LinalgOp::Solve { .. } | LinalgOp::TriangularSolve { .. } => {
+            let b = &inputs[1];
+            same_dtype(name, a, b)?;
+            if b.rank() != r {
+                bail!(
+                    "{name}: matrix {} and rhs {} differ in rank",
+                    show(&a.dims),
+                    show(&b.dims)
+                );
+            }
+            for (&x, &y) in bs.iter().zip(&b.dims[..r - 2]) {
+                merge(name, x, y)?;
+            }
+            merge(name, m, b.dims[r - 2])?;
+            vec![with(&[m, b.dims[r - 1]])]
+        }
+        LinalgOp::Inverse | LinalgOp::Cholesky => vec![with(&[m, n])],
+        LinalgOp::Det => vec![with(&[])],
+        LinalgOp::SlogDet => vec![with(&[]), with(&[])],
+        LinalgOp::Eigh => vec![with(&[m]), with(&[m, m])],
+        LinalgOp::Svd { full } => {
+            let (uc, vc) = if full { (m, n) } else { (p, p) };
+            vec![with(&[p]), with(&[m, uc]), with(&[n, vc])]
+        }
+        LinalgOp::Qr { full } => {
+            let rows = if full { m } else { p };
+            vec![with(&[m, rows]), with(&[rows, n])]
+        }
+    })
+}
+
 impl Op {
     /// The dtypes and shapes of the op's outputs for inputs of these specs, or the error the
     /// op would raise whatever the unknown sizes turn out to be. No kernel runs.
@@ -400,6 +458,7 @@ impl Op {
                     dims,
                 })
             }
+            Op::Linalg(l) => linalg(*l, inputs),
             Op::Cumulative { axis: a, .. } => {
                 if x.dtype == DType::Bool {
                     bail!("{name}: not supported for dtype bool");

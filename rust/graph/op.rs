@@ -4,6 +4,7 @@
 
 use crate::dtype::DType;
 use crate::ops::conv::Window;
+use crate::ops::linalg::LinalgOp;
 use crate::ops::movement::SliceItem;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::{bail, Result, Tensor};
@@ -28,6 +29,8 @@ pub enum Op {
     },
     /// `[x]`
     ArgReduce { axis: i64, max: bool },
+    /// Linear algebra on batches of matrices; see [`LinalgOp`] for inputs and outputs.
+    Linalg(LinalgOp),
     /// `[x]`: the cumulative sum (or product, `prod`) along `axis`
     Cumulative {
         axis: i64,
@@ -167,6 +170,7 @@ impl Op {
             Op::Reduce { op, .. } => op.name(),
             Op::ArgReduce { max: true, .. } => "ArgMax",
             Op::ArgReduce { max: false, .. } => "ArgMin",
+            Op::Linalg(l) => l.name(),
             Op::Cumulative { prod: false, .. } => "Cumsum",
             Op::Cumulative { prod: true, .. } => "Cumprod",
             Op::Count { .. } => "Size",
@@ -220,6 +224,7 @@ impl Op {
             | Op::Gather(_)
             | Op::GatherGrad { .. } => 2,
             Op::Select | Op::OneHot(_) => 3,
+            Op::Linalg(l) => l.arity(),
             Op::Concat(_) => given.max(1),
             Op::Random { .. } => 0,
             _ => 1,
@@ -268,6 +273,10 @@ impl Op {
                 exclusive,
                 reverse,
             } => one(x.cumulative(*axis, *prod, *exclusive, *reverse)),
+            Op::Linalg(l) => {
+                let rest: Vec<&Tensor> = inputs[1..].iter().collect();
+                x.linalg(*l, &rest)
+            }
             Op::Count { axes, dtype } => one(x.count(axes.as_deref(), *dtype)),
             Op::MatMul {
                 transpose_a,
@@ -323,6 +332,7 @@ impl std::fmt::Display for Op {
                 reverse,
                 ..
             } => format!("axis={axis}, exclusive={exclusive}, reverse={reverse}"),
+            Op::Linalg(l) => format!("{l:?}"),
             Op::Count { axes, dtype } => format!("axes={axes:?}, out_type={dtype}"),
             Op::MatMul {
                 transpose_a,

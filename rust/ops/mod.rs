@@ -5,6 +5,7 @@ pub mod conv;
 pub mod creation;
 pub mod elementwise;
 pub mod indexing;
+pub mod linalg;
 pub mod matmul;
 pub mod movement;
 pub mod nn;
