@@ -187,13 +187,64 @@ def test_eigh_gradient_matches_finite_differences():
     np.testing.assert_allclose(tape.gradient(loss, x).numpy(), want, rtol=1e-5, atol=1e-7)
 
 
-def test_svd_gradient_is_refused_not_wrong():
-    x = tf.constant(batch(3, 3))
+def signs(v):
+    """Per column, the sign that makes its first nonzero-ish entry positive (SVD and QR
+    factors are unique only up to such signs)."""
+    return np.sign(v[..., :1, :])
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4)])
+def test_svd_gradient_matches_finite_differences(shape):
+    a0 = batch(*shape)
+    k = min(shape)
+    ws, wu, wv = RNG.normal(size=k), RNG.normal(size=(shape[0], k)), RNG.normal(size=(shape[1], k))
+
+    def loss_np(a):
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        v = vt.T
+        sg = signs(u)
+        return float(np.sum(s * ws) + np.sum(u * sg * wu) + np.sum(v * sg * wv))
+
+    x = tf.constant(a0)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        total = tf.reduce_sum(tf.linalg.svd(x, compute_uv=False))
+        s, u, v = tf.linalg.svd(x)
+        sg = tf.stop_gradient(tf.sign(u[:1, :]))
+        loss = tf.reduce_sum(s * ws) + tf.reduce_sum(u * sg * wu) + tf.reduce_sum(v * sg * wv)
+    want = numeric_grad(loss_np, a0)
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3)])
+def test_qr_gradient_matches_finite_differences(shape):
+    a0 = batch(*shape)
+    wq, wr = RNG.normal(size=shape), RNG.normal(size=(shape[1], shape[1]))
+
+    def loss_np(a):
+        q, r = np.linalg.qr(a)
+        d = np.sign(np.diag(r))  # numpy's R may have negative diagonal entries: make them positive
+        return float(np.sum(q * d * wq) + np.sum(r * d[:, None] * wr))
+
+    x = tf.constant(a0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        q, r = tf.linalg.qr(x)
+        d = tf.stop_gradient(tf.sign(tf.linalg.diag_part(r)))
+        loss = tf.reduce_sum(q * d * wq) + tf.reduce_sum(r * d[:, None] * wr)
+    want = numeric_grad(loss_np, a0)
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_gradients_tensorflow_lacks_are_refused_not_wrong():
+    x = tf.constant(batch(2, 4))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        total_q = tf.reduce_sum(tf.linalg.qr(x).r)
+        total_s = tf.reduce_sum(tf.linalg.svd(tf.transpose(x), full_matrices=True)[1])
+    with pytest.raises(tf.errors.UnimplementedError, match="Qr"):
+        tape.gradient(total_q, x)
     with pytest.raises(tf.errors.UnimplementedError, match="Svd"):
-        tape.gradient(total, x)
+        tape.gradient(total_s, x)
 
 
 def test_traced_with_unknown_batch():

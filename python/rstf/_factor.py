@@ -1,7 +1,7 @@
 """Matrix factorisations and solves of ``rstf.linalg`` (the Rust op ``Linalg``: LU, Cholesky,
 symmetric eigendecomposition, SVD and QR through ``faer``), on matrices or batches of them
-(``[..., M, N]``), float32 or float64, with TensorFlow's gradients (not for ``svd`` and ``qr``
-yet).
+(``[..., M, N]``), float32 or float64, with TensorFlow's gradients (and its limits: none for
+``qr`` of wide matrices or ``svd`` with ``full_matrices`` of non-square ones).
 
 >>> import rstf as tf
 >>> a = tf.constant([[4., 2.], [2., 3.]])
@@ -151,7 +151,7 @@ def eigvalsh(tensor, name=None) -> Tensor:
 
 def svd(tensor, full_matrices=False, compute_uv=True, name=None):
     """``s`` (descending), or ``(s, u, v)`` with ``tensor = u @ diag(s) @ vᵀ`` when
-    ``compute_uv``. No gradient yet.
+    ``compute_uv``.
 
     >>> import rstf as tf
     >>> tf.linalg.svd([[3., 0.], [0., -4.]], compute_uv=False).numpy()
@@ -162,8 +162,7 @@ def svd(tensor, full_matrices=False, compute_uv=True, name=None):
 
 
 def qr(input, full_matrices=False, name=None) -> Qr:  # noqa: A002
-    """``(q, r)`` with ``input = q @ r``, ``q`` orthonormal and ``r`` upper triangular. No
-    gradient yet.
+    """``(q, r)`` with ``input = q @ r``, ``q`` orthonormal and ``r`` upper triangular.
 
     >>> import rstf as tf
     >>> q, r = tf.linalg.qr([[1., 2.], [3., 4.]])

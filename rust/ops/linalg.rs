@@ -2,8 +2,8 @@
 //! triangular solve, inverse, determinant, log-determinant, Cholesky, the symmetric
 //! eigendecomposition, SVD and QR. The factorisations are `faer`'s; each batch matrix is
 //! factorised in float64 and the results rounded to the input's dtype (float32 or float64).
-//! Gradients are TensorFlow's formulas, written with the public ops below each forward (SVD
-//! and QR have none yet: differentiating them raises).
+//! Gradients are TensorFlow's formulas, written with the public ops, below the forwards
+//! (QR's and SVD's with TensorFlow's limits: not for wide QR or full non-square SVD).
 
 use crate::autodiff::{op_n, rule};
 use crate::dtype::DType;
@@ -414,11 +414,127 @@ fn gradient(op: LinalgOp, x: &[Tensor], y: &[Tensor], g: &[Tensor]) -> Result<Ve
             let ga = ga.add(&mt(&ga)?)?.mul(&triangle(n, true, 0.5, a)?)?;
             Ok(vec![Some(ga)])
         }
-        LinalgOp::Svd { .. } | LinalgOp::Qr { .. } => Err(Error::Unimplemented(format!(
-            "{}: the gradient is not implemented yet",
-            op.name()
-        ))),
+        LinalgOp::Qr { full } => {
+            qr_grad(a, &y[0], &y[1], &g[0], &g[1], full).map(|t| vec![Some(t)])
+        }
+        LinalgOp::Svd { full } => {
+            svd_grad(a, [&y[0], &y[1], &y[2]], [&g[0], &g[1], &g[2]], full).map(|t| vec![Some(t)])
+        }
     }
+}
+
+/// `x @ inv(r)ᵀ` for upper-triangular `r` (TensorFlow's `_TriangularSolve`), as
+/// `(inv(r) @ xᵀ)ᵀ`.
+fn right_solve_upper(x: &Tensor, r: &Tensor) -> Result<Tensor> {
+    let op = LinalgOp::TriangularSolve {
+        lower: false,
+        adjoint: false,
+    };
+    mt(&first(r.linalg(op, &[&mt(x)?]))?)
+}
+
+/// TensorFlow's `_QrGrad` (for `M >= N`, or square, with thin factors).
+fn qr_grad(
+    a: &Tensor,
+    q: &Tensor,
+    r: &Tensor,
+    dq: &Tensor,
+    dr: &Tensor,
+    full: bool,
+) -> Result<Tensor> {
+    let s = a.shape();
+    let (m, n) = (s[s.len() - 2], s[s.len() - 1]);
+    if m < n || (full && m != n) {
+        return Err(Error::Unimplemented(format!(
+            "Qr: the gradient is implemented for matrices with at least as many rows as columns (and full_matrices=False unless square), as in TensorFlow; got shape {s:?}"
+        )));
+    }
+    let qdq = q.matmul(dq, true, false)?;
+    let qdq_ = qdq.sub(&mt(&qdq)?)?;
+    let rdr = r.matmul(dr, false, true)?;
+    let rdr_ = rdr.sub(&mt(&rdr)?)?;
+    let tril = qdq_.add(&rdr_)?.mul(&triangle(n, true, 1.0, a)?)?;
+    let grad_a = q.matmul(&dr.add(&right_solve_upper(&tril, r)?)?, false, false)?;
+    let grad_b = right_solve_upper(&dq.sub(&q.matmul(&qdq, false, false)?)?, r)?;
+    grad_a.add(&grad_b)
+}
+
+/// `v` as a diagonal matrix (`[..., k] -> [..., k, k]`).
+fn diag(v: &Tensor) -> Result<Tensor> {
+    let k = *v.shape().last().unwrap_or(&0);
+    Tensor::eye(k, k, &[], v.dtype())?.mul(&v.expand_dims(-2)?)
+}
+
+/// The first `k` columns of `x`.
+fn columns(x: &Tensor, k: usize) -> Result<Tensor> {
+    use crate::ops::movement::SliceItem;
+    let all = SliceItem::Range {
+        start: None,
+        stop: None,
+        step: 1,
+    };
+    let head = SliceItem::Range {
+        start: None,
+        stop: Some(k as i64),
+        step: 1,
+    };
+    x.slice(&[SliceItem::Ellipsis, all, head])
+}
+
+/// TensorFlow's `_SvdGrad`.
+fn svd_grad(a: &Tensor, y: [&Tensor; 3], g: [&Tensor; 3], full: bool) -> Result<Tensor> {
+    let sh = a.shape();
+    let (mut m, mut n) = (sh[sh.len() - 2], sh[sh.len() - 1]);
+    let [s, mut u, mut v] = y.map(Tensor::clone);
+    let [gs, mut gu, mut gv] = g.map(Tensor::clone);
+    let p = m.min(n);
+    if full && m != n {
+        return Err(Error::Unimplemented(format!(
+            "Svd: the gradient is not implemented for full_matrices=True on non-square input (shape {sh:?}), as in TensorFlow"
+        )));
+    }
+    let gs_mat = diag(&gs)?;
+    let use_adjoint = m > n;
+    if use_adjoint {
+        std::mem::swap(&mut u, &mut v);
+        std::mem::swap(&mut gu, &mut gv);
+        std::mem::swap(&mut m, &mut n);
+    }
+    let s_mat = diag(&s)?;
+    let s2 = s.mul(&s)?;
+    let eye = Tensor::eye(p, p, &[], a.dtype())?;
+    let off = eye.binary(
+        &Tensor::scalar(0.0).cast(a.dtype())?,
+        crate::ops::BinaryOp::Equal,
+    )?;
+    let one = Tensor::scalar(1.0).cast(a.dtype())?;
+    let diff = s2.expand_dims(-2)?.sub(&s2.expand_dims(-1)?)?;
+    let f = Tensor::select(
+        &off,
+        &one.div(&Tensor::select(&off, &diff, &one)?)?,
+        &one.sub(&one)?,
+    )?;
+    let v1 = columns(&v, m)?;
+    let gv1 = columns(&gv, m)?;
+    let f_u = f.mul(&u.matmul(&gu, true, false)?)?;
+    let f_v = f.mul(&v1.matmul(&gv1, true, false)?)?;
+    let term1_nouv = gs_mat
+        .add(&f_u.add(&mt(&f_u)?)?.matmul(&s_mat, false, false)?)?
+        .add(&s_mat.matmul(&f_v.add(&mt(&f_v)?)?, false, false)?)?;
+    let mut grad = u.matmul(&term1_nouv.matmul(&v1, false, true)?, false, false)?;
+    if m != n {
+        let gv1t = mt(&gv1)?;
+        let term2_nous = gv1t.sub(&gv1t.matmul(&v1, false, false)?.matmul(&v1, false, true)?)?;
+        let s_inv = diag(&one.div(&s)?)?;
+        grad = grad.add(
+            &u.matmul(&s_inv, false, false)?
+                .matmul(&term2_nous, false, false)?,
+        )?;
+    }
+    if use_adjoint {
+        grad = mt(&grad)?;
+    }
+    Ok(grad)
 }
 
 impl Tensor {
