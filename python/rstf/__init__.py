@@ -39,6 +39,7 @@ Tensor.__format__ = _tensor_format  # type: ignore[method-assign]
 
 
 from . import (  # noqa: E402
+    _generator,  # registers tf.random.Generator
     autograph,
     config,
     data,
@@ -56,6 +57,7 @@ from . import (  # noqa: E402
 from ._callbacks import init_scope, numpy_function, print, py_function  # noqa: E402,F401,A004
 from ._device import device  # noqa: E402
 from ._function import TensorSpec, cond, function, while_loop  # noqa: E402
+from ._indexing import *  # noqa: E402,F403
 from ._ops import *  # noqa: E402,F403
 from ._ops import newaxis  # noqa: E402,F401
 from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gradient  # noqa: E402

@@ -195,9 +195,10 @@ def squared_difference(x, y, name=None) -> Tensor:
 
 def where(condition, x=None, y=None, name=None) -> Tensor:
     """Picks from ``x`` where ``condition`` is true and from ``y`` elsewhere."""
-    if x is None and y is None:
-        c = np.asarray(convert_to_tensor(condition))
-        return constant(np.argwhere(c).astype(np.int64))
+    if x is None and y is None:  # the coordinates of the true elements, int64 [count, rank]
+        from ._indexing import _where_indices
+
+        return _where_indices(condition)
     if x is None or y is None:
         raise ValueError("where: x and y must both be given, or neither")
     return _rstf.select(condition, x, y)

@@ -58,6 +58,38 @@ class Variable(_rstf.Variable):
         self._assign_sub(delta)
         return _UnreadVariable(_alias=self) if read_value else None
 
+    def _scatter(self, op, indices, updates, read_value):
+        from . import _indexing
+
+        self._assign(getattr(_indexing, op)(self.value(), indices, updates))
+        return _UnreadVariable(_alias=self) if read_value else None
+
+    def scatter_nd_update(self, indices, updates, name=None):
+        """Replaces the slices at ``indices`` by ``updates`` (``tf.tensor_scatter_nd_update``).
+
+        >>> import rstf as tf
+        >>> v = tf.Variable([1, 2, 3, 4])
+        >>> v.scatter_nd_update([[0], [2]], [9, 8]).numpy()
+        array([9, 2, 8, 4], dtype=int32)
+        """
+        return self._scatter("tensor_scatter_nd_update", indices, updates, True)
+
+    def scatter_nd_add(self, indices, updates, name=None):
+        """Adds ``updates`` at ``indices`` in place."""
+        return self._scatter("tensor_scatter_nd_add", indices, updates, True)
+
+    def scatter_nd_sub(self, indices, updates, name=None):
+        """Subtracts ``updates`` at ``indices`` in place."""
+        return self._scatter("tensor_scatter_nd_sub", indices, updates, True)
+
+    def scatter_update(self, sparse_delta, use_locking=False, name=None):
+        """Replaces the rows ``sparse_delta.indices`` by ``sparse_delta.values`` (an
+        ``IndexedSlices``: anything with ``indices`` and ``values``)."""
+        if not (hasattr(sparse_delta, "indices") and hasattr(sparse_delta, "values")):
+            raise TypeError(f"sparse_delta is not IndexedSlices: {sparse_delta}")
+        idx = np.asarray(sparse_delta.indices)[..., None]
+        return self._scatter("tensor_scatter_nd_update", idx, sparse_delta.values, True)
+
     def __array__(self, dtype=None, copy=None):
         a = np.asarray(self._peek())
         return a if dtype is None else a.astype(dtype)

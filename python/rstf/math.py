@@ -7,6 +7,21 @@ np.int32(6)
 
 from . import _args, _rstf
 from . import _ops as _o
+from ._indexing import (  # noqa: F401
+    bincount,
+    confusion_matrix,
+    in_top_k,
+    segment_max,
+    segment_mean,
+    segment_min,
+    segment_prod,
+    segment_sum,
+    unsorted_segment_max,
+    unsorted_segment_mean,
+    unsorted_segment_min,
+    unsorted_segment_prod,
+    unsorted_segment_sum,
+)
 from ._ops import (  # noqa: F401
     abs,
     acos,
