@@ -49,8 +49,10 @@ from . import (  # noqa: E402
     math,
     nest,
     nn,
+    ragged,
     random,
     saved_model,
+    sparse,
     train,
     types,
 )
@@ -64,6 +66,8 @@ from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gra
 from ._variable import Variable  # noqa: E402
 from .linalg import clip_by_global_norm, clip_by_norm, einsum, meshgrid, norm, tensordot  # noqa: E402,F401
 from .module import Module  # noqa: E402
+from .ragged import RaggedTensor  # noqa: E402
+from .sparse import SparseTensor  # noqa: E402
 
 __version__ = "0.1.0"
 

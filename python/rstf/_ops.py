@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from . import _args, _rstf
+from . import _args, _dispatch, _rstf
 from ._rstf import Tensor
 from .dtypes import _name, as_dtype
 from .dtypes import float32 as _float32
@@ -618,6 +618,14 @@ def cumprod(x, axis=0, exclusive=False, reverse=False, name=None) -> Tensor:
            [ 3., 12.]], dtype=float32)
     """
     return _cumulative(x, axis, exclusive, reverse, True)
+
+
+# Ops that a composite tensor (rstf.ragged.RaggedTensor) given as an argument takes over: the
+# one dispatch hook, described in _dispatch.
+_DISPATCHED = ("reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_any", "reduce_all",
+               "reduce_mean", "concat", "stack")
+for _n in _DISPATCHED:
+    globals()[_n] = _dispatch.dispatchable(globals()[_n], _n, sequence=_n in ("concat", "stack"))
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in (
