@@ -12,6 +12,8 @@ array([2., 4.], dtype=float32)
 from __future__ import annotations
 
 import inspect
+import threading
+import weakref
 
 import numpy as np
 
@@ -19,11 +21,13 @@ from .. import _ops as _o
 from .._shape import TensorShape
 from .._variable import Variable
 from ..module import Module, _snake
-from . import functional, initializers
+from . import functional, initializers, regularizers
 from ._captures import CapturesInit
 
 _TAKES_TRAINING: dict = {}
 _NAME_COUNTS: dict = {}
+_CALLS = threading.local()  # .depth: nested layer calls (the outermost clears added losses)
+_HOLDING: weakref.WeakSet = weakref.WeakSet()  # layers holding losses from add_loss
 
 
 def _takes_training(cls) -> bool:
@@ -57,6 +61,7 @@ class Layer(CapturesInit, Module):
         elif kwargs.get("batch_input_shape") is not None:
             shape = tuple(kwargs["batch_input_shape"])[1:]
         self.__dict__["_input_shape_arg"] = None if shape is None else tuple(shape)
+        self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
 
     @property
     def dtype(self):
@@ -73,6 +78,8 @@ class Layer(CapturesInit, Module):
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         value = init(list(shape or ()), dtype=dtype or self._dtype)
         v = Variable(value, trainable=trainable and self.trainable, name=name or "weight")
+        if kwargs.get("regularizer") is not None:
+            v.regularizer = regularizers.get(kwargs["regularizer"])
         self.__dict__.setdefault("_weights_list", []).append(v)
         return v
 
@@ -93,10 +100,53 @@ class Layer(CapturesInit, Module):
             self.built = True
         if "training" in kwargs and not _takes_training(type(self)):
             del kwargs["training"]
-        out = self.call(inputs, *args, **kwargs)
+        depth = getattr(_CALLS, "depth", 0)
+        if depth == 0 and len(_HOLDING):
+            self._clear_losses()
+        _CALLS.depth = depth + 1
+        try:
+            out = self.call(inputs, *args, **kwargs)
+        finally:
+            _CALLS.depth = depth
+        if self.__dict__.get("activity_regularizer") is not None:
+            self._activity_loss(out)
         shape = getattr(out, "shape", None)
         if shape is not None:
             self.__dict__["_output_shape"] = (None, *tuple(shape)[1:]) if len(shape) else ()
+        return out
+
+    def add_loss(self, loss):
+        """Adds a scalar loss (from ``call``) to ``losses``: the outermost layer call clears
+        them, and ``Model.fit`` adds them to the training loss."""
+        self.__dict__.setdefault("_losses", []).extend(loss if isinstance(loss, (list, tuple)) else [loss])
+        _HOLDING.add(self)
+
+    def _activity_loss(self, out):
+        reg = self.activity_regularizer
+        for y in out if isinstance(out, (list, tuple)) else [out]:
+            if hasattr(y, "shape") and hasattr(y, "dtype"):
+                loss = reg(y)
+                if len(y.shape):
+                    loss = loss / _o.cast(_o.shape(y)[0], loss.dtype)
+                self.add_loss(loss)
+
+    def _sublayers(self):
+        return [self] + [m for m in self.submodules if isinstance(m, Layer)]
+
+    def _clear_losses(self):
+        for layer in self._sublayers():
+            layer.__dict__.pop("_losses", None)
+            _HOLDING.discard(layer)
+
+    @property
+    def losses(self):
+        """The losses added by ``add_loss`` (the activity regularizers' too) in the last call of
+        this layer and its sublayers, then the penalties of the weights' regularizers."""
+        out = [x for layer in self._sublayers() for x in layer.__dict__.get("_losses", [])]
+        for v in self.trainable_weights:
+            reg = getattr(v, "regularizer", None)
+            if reg is not None:
+                out.append(reg(v))
         return out
 
     @property

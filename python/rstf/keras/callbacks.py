@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 
 class Callback:
     """Base class: override the ``on_*`` hooks."""
@@ -273,3 +275,133 @@ def _csv_value(v):
         return float(v)
     except (TypeError, ValueError):
         return v
+
+
+_UP = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2")
+_DOWN = ("loss", "error", "mse", "mae", "mape", "msle", "hinge", "crossentropy", "divergence", "poisson",
+         "cosh", "kld")
+
+
+def _improves(monitor, mode, what):
+    """``(better, sign)``: whether higher is better for ``monitor`` under ``mode``."""
+    if mode == "max":
+        return True
+    if mode == "min":
+        return False
+    name = monitor.removeprefix("val_")
+    if name == "loss" or any(k in name for k in _DOWN):
+        return False
+    if any(k in name for k in _UP):
+        return True
+    raise ValueError(f"{what} callback received monitor={monitor}, but Keras isn't able to automatically "
+                     "determine whether that metric should be maximized or minimized. Pass `mode='max'` in "
+                     "order to monitor based on the highest metric value, or pass `mode='min'` in order to "
+                     "use the lowest value.")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the optimizer's learning rate by ``factor`` when ``monitor`` has not improved
+    by more than ``min_delta`` for ``patience`` epochs (then waits ``cooldown`` epochs), not
+    going below ``min_lr``; it adds ``learning_rate`` to the epoch's logs.
+
+    >>> import numpy as np, rstf as tf
+    >>> model = tf.keras.Sequential([tf.keras.layers.Dense(1, kernel_initializer="zeros")])
+    >>> model.compile(optimizer=tf.keras.optimizers.SGD(0.5), loss="mse")
+    >>> cb = tf.keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0,
+    ...                                           min_delta=10.0)
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[cb])
+    >>> model.optimizer.learning_rate
+    0.125
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+        if mode not in ("auto", "min", "max"):
+            import warnings
+
+            warnings.warn(f"ReduceLROnPlateau mode '{mode}' is unknown, fallback to auto mode.", stacklevel=2)
+            mode = "auto"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self.factor, self.min_lr, self.patience, self.verbose = factor, min_lr, patience, verbose
+        self.cooldown = cooldown
+        self.best = None
+        self.cooldown_counter = 0
+        self.wait = 0
+        self._higher = None
+
+    def on_train_begin(self, logs=None):
+        self.best, self.cooldown_counter, self.wait = None, 0, 0
+
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def _is_improvement(self, current):
+        if self.best is None:
+            return True
+        if self._higher:
+            return current - self.min_delta > self.best
+        return current + self.min_delta < self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._higher is None:
+            self._higher = _improves(self.monitor, self.mode, "ReduceLROnPlateau")
+        logs = logs if logs is not None else {}
+        opt = self.model.optimizer
+        logs["learning_rate"] = float(opt.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            import warnings
+
+            warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(list(logs.keys()))}.", stacklevel=2)
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(opt.learning_rate)
+                if old > float(np.float32(self.min_lr)):
+                    new = max(old * self.factor, self.min_lr)
+                    opt.learning_rate = new
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_begin(logs)``, ``on_train_end(logs)``, ``on_train_batch_begin(batch, logs)``,
+    ``on_train_batch_end(batch, logs)``.
+
+    >>> import numpy as np, rstf as tf
+    >>> seen = []
+    >>> cb = tf.keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    >>> model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[cb])
+    >>> seen
+    [0, 1, 2]
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        self.__dict__.update(kwargs)
+        # (fit may call a hook without logs: Keras always passes them, so they are passed here)
+        for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
+                         ("on_train_batch_begin", on_train_batch_begin),
+                         ("on_train_batch_end", on_train_batch_end)):
+            if fn is not None:
+                setattr(self, name, lambda step, logs=None, fn=fn: fn(step, logs if logs is not None else {}))
+        for name, fn in (("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
+            if fn is not None:
+                setattr(self, name, lambda logs=None, fn=fn: fn(logs if logs is not None else {}))

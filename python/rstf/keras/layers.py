@@ -16,15 +16,56 @@ from .. import _ops as _o
 from .. import random as _random
 from .._tape import stop_gradient as _stop_gradient
 from . import activations, functional
+from .activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU  # noqa: F401
 from .base_layer import Layer
+from .convolutional import (  # noqa: F401
+    AveragePooling1D,
+    AvgPool1D,
+    Conv1D,
+    Convolution1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
+from .merging import (  # noqa: F401
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from .preprocessing import CategoryEncoding, Normalization, Rescaling  # noqa: F401
+from .regularization_layers import (  # noqa: F401
+    ActivityRegularization,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    UnitNormalization,
+)
+from .reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D  # noqa: F401
 
 
 class Dense(Layer):
     """``activation(inputs @ kernel + bias)``."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units}")
         self.units = int(units)
@@ -37,9 +78,10 @@ class Dense(Layer):
         if input_shape is None or len(input_shape) < 1 or input_shape[-1] is None:
             raise ValueError(f"Dense: the last dimension of the inputs must be known, got {input_shape}")
         self.kernel = self.add_weight("kernel", [input_shape[-1], self.units],
-                                      initializer=self.kernel_initializer)
-        self.bias = (self.add_weight("bias", [self.units], initializer=self.bias_initializer)
-                     if self.use_bias else None)
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", [self.units], initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
     def call(self, inputs):
@@ -257,8 +299,9 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         from .. import nn
 
         self.filters = int(filters)
@@ -277,9 +320,10 @@ class Conv2D(Layer):
             raise ValueError(
                 f"Conv2D: expected inputs of rank 4 (NHWC) with known channels, got {input_shape}")
         self.kernel = self.add_weight("kernel", [*self.kernel_size, input_shape[-1], self.filters],
-                                      initializer=self.kernel_initializer)
-        self.bias = (self.add_weight("bias", [self.filters], initializer=self.bias_initializer)
-                     if self.use_bias else None)
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
     def call(self, inputs):

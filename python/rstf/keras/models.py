@@ -177,7 +177,10 @@ class Model(Layer):
 
     def _loss_value(self, y, pred):
         value = self._loss_fn(y, pred)
-        return _o.reduce_mean(value) if len(value.shape) else value
+        value = _o.reduce_mean(value) if len(value.shape) else value
+        for extra in self.losses:  # add_loss and regularizer penalties, as Keras adds them
+            value = value + _o.cast(_o.reduce_sum(extra), value.dtype)
+        return value
 
     def _step_logs(self, y, pred, loss):
         logs = {"loss": loss}

@@ -26,7 +26,7 @@ import threading
 import numpy as np
 
 from .. import nest
-from . import activations, functional, layers, optimizers
+from . import activations, functional, layers, optimizers, regularizers
 from . import losses as _losses
 from ._captures import CapturesInit
 
@@ -43,6 +43,8 @@ def _value(v, what):
         return {k: _value(x, what) for k, x in v.items()}
     if isinstance(v, layers.Layer):
         return {"__layer__": serialize(v)}
+    if isinstance(v, regularizers.Regularizer) and type(v) in regularizers._BY_NAME.values():
+        return regularizers.serialize(v)
     if isinstance(v, functional.KerasTensor) and v._input_layer is not None:
         return {"__layer__": serialize(v._input_layer)}
     if callable(v) and any(f is v for f in activations._BY_NAME.values()):
@@ -106,6 +108,8 @@ def _unvalue(v, custom_objects):
             return _find_function(v, custom_objects)
         if set(v) == {"__layer__"}:
             return deserialize(v["__layer__"], custom_objects)
+        if v.get("module") == "keras.regularizers" and v.get("class_name") in regularizers._BY_NAME:
+            return regularizers.deserialize(v)
         if set(v) == {"__activation__"}:
             return activations.get(v["__activation__"])
         if set(v) == {"__loss__"}:
