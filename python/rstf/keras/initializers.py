@@ -101,7 +101,32 @@ class HeUniform(Initializer):
         return _random.uniform(shape, -limit, limit, dtype or "float32", seed=self.seed)
 
 
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix, as Keras: the QR factor of a normal matrix, times ``gain``;
+    shapes of rank above 2 are flattened to ``[prod(shape[:-1]), shape[-1]]``."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype="float32", **kwargs):
+        import numpy as np
+
+        shape = [int(d) for d in shape]
+        if len(shape) < 2:
+            raise ValueError("The tensor to initialize must be at least two-dimensional. "
+                             f"Received: shape={tuple(shape)} of rank {len(shape)}.")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = _random.normal([max(rows, cols), min(rows, cols)], seed=self.seed).numpy().astype("float64")
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        value = _o.convert_to_tensor((self.gain * q).reshape(shape).astype("float32"))
+        return _o.cast(value, dtype or "float32")
+
+
 _BY_NAME = {
+    "orthogonal": Orthogonal,
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "uniform": RandomUniform, "normal": RandomNormal,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,

@@ -17,6 +17,7 @@ from .. import random as _random
 from .._tape import stop_gradient as _stop_gradient
 from . import activations, functional
 from .activation_layers import ELU, Identity, LeakyReLU, PReLU, ReLU  # noqa: F401
+from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from .base_layer import Layer
 from .convolutional import (  # noqa: F401
     AveragePooling1D,
@@ -49,6 +50,17 @@ from .merging import (  # noqa: F401
     subtract,
 )
 from .preprocessing import CategoryEncoding, Normalization, Rescaling  # noqa: F401
+from .recurrent import (  # noqa: F401
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    TimeDistributed,
+)
 from .regularization_layers import (  # noqa: F401
     ActivityRegularization,
     GaussianNoise,
