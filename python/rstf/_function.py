@@ -30,7 +30,7 @@ import weakref
 
 import numpy as np
 
-from . import _autograph_ops, _rstf, config, errors, nest
+from . import _autograph_ops, _graph_view, _rstf, config, errors, nest
 from . import _ops as _o
 from ._control_flow import cond, while_loop
 from ._rstf import Tensor
@@ -250,8 +250,10 @@ class ConcreteFunction:
 
     @property
     def graph(self):
-        """The graph: ``print(f.graph)`` lists its ops."""
-        return self._graph
+        """The graph: ``print(f.graph)`` lists its ops; ``get_operations()`` and
+        ``as_graph_def()`` show it as TensorFlow does."""
+        names = [n for n in self._signature.parameters if n != "self"] if self._signature else []
+        return _graph_view.FuncGraph(self._graph, names)
 
     def _graph_for(self, flat):
         """The graph, rebound to the variables that ``flat`` passes where the trace had others."""

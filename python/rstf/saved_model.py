@@ -194,7 +194,7 @@ class _Saver:
         if id(cf) not in self.fn_memo:
             self.fn_memo[id(cf)] = len(self.functions)
             self.keep.append(cf)
-            self.functions.append((cf.graph, cf.__name__, _signature(cf)))
+            self.functions.append((cf._graph, cf.__name__, _signature(cf)))
         return self.fn_memo[id(cf)]
 
 

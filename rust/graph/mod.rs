@@ -72,6 +72,22 @@ impl std::fmt::Debug for Callback {
 }
 
 impl NodeKind {
+    /// TensorFlow's name for the node's op (`ReadVariableOp`, `Const`, `AddV2`, ...).
+    pub fn type_name(&self) -> &str {
+        match self {
+            NodeKind::Op(op) => op.name(),
+            NodeKind::Const(_) => "Const",
+            NodeKind::ReadVariable(_) => "ReadVariableOp",
+            NodeKind::Assign(_, AssignMode::Set) => "AssignVariableOp",
+            NodeKind::Assign(_, AssignMode::Add) => "AssignAddVariableOp",
+            NodeKind::Assign(_, AssignMode::Sub) => "AssignSubVariableOp",
+            NodeKind::Update(rule, _) => rule.op_name(),
+            NodeKind::Fused(_) => "Fused",
+            NodeKind::While(_) => "While",
+            NodeKind::Callback(c) => &c.name,
+        }
+    }
+
     /// True for nodes that change state or the outside world (kept even when unused).
     pub fn has_effects(&self) -> bool {
         match self {

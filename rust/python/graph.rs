@@ -80,6 +80,31 @@ impl PyGraph {
         !self.g.symbols.is_empty()
     }
 
+    /// The primitive nodes in order, as `(TensorFlow op name, input slots, output slots)`, and
+    /// the graph's input and output slots.
+    #[allow(clippy::type_complexity)]
+    fn nodes(
+        &self,
+    ) -> (
+        Vec<(String, Vec<usize>, Vec<usize>)>,
+        Vec<usize>,
+        Vec<usize>,
+    ) {
+        let nodes = self
+            .g
+            .primitive_nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.kind.type_name().to_string(),
+                    n.inputs.clone(),
+                    n.outputs.clone(),
+                )
+            })
+            .collect();
+        (nodes, self.g.inputs.clone(), self.g.outputs.clone())
+    }
+
     /// Number of op nodes.
     fn op_count(&self) -> usize {
         self.g.op_count()
