@@ -63,6 +63,7 @@ from ._indexing import *  # noqa: E402,F403
 from ._ops import *  # noqa: E402,F403
 from ._ops import newaxis  # noqa: E402,F401
 from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gradient  # noqa: E402
+from ._tensor_array import TensorArray  # noqa: E402
 from ._variable import Variable  # noqa: E402
 from .linalg import clip_by_global_norm, clip_by_norm, einsum, meshgrid, norm, tensordot  # noqa: E402,F401
 from .module import Module  # noqa: E402

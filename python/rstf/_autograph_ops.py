@@ -31,6 +31,7 @@ from . import _ops as _o
 from . import _rstf, errors, nest
 from ._autograph_transform import ConversionError, convert_function_ast
 from ._rstf import Tensor
+from ._tensor_array import TensorArray
 from ._variable import Variable
 
 
@@ -229,7 +230,7 @@ def _loop_value(v):
         return None
     leaves = []
     for x in nest.flatten(v):
-        t = _as_tensor(x)
+        t = x if isinstance(x, TensorArray) else _as_tensor(x)
         if t is None:
             return None
         leaves.append(t)
@@ -243,7 +244,8 @@ def _probe(body, get_state, set_state, state, loop_ix):
     try:
         st = list(state)
         for k in loop_ix:
-            st[k] = nest.map_structure(_rstf.trace_input, st[k])
+            st[k] = nest.map_structure(
+                lambda x: x if isinstance(x, TensorArray) else _rstf.trace_input(x), st[k])
         set_state(tuple(st))
         body()
         return get_state()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import _ops as _o
 from . import _rstf, errors, nest
 from ._rstf import Tensor
+from ._tensor_array import TensorArray
 from ._variable import Variable
 
 
@@ -90,8 +91,44 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     return nest.pack_sequence_as(loop_vars, vars_)
 
 
+def _array_loop(cond, body, flat, call, max_iterations):
+    """A graph loop whose variables include TensorArrays: each is carried as its dense
+    ``[size, *element_shape]`` tensor (an element shape first known from the body's writes is
+    found by tracing the body once, in a trace thrown away)."""
+    arrays = {k: v for k, v in enumerate(flat) if isinstance(v, TensorArray)}
+    if any(a._buffer is None and a._known_shape() is None for a in arrays.values()):
+        _rstf.trace_begin_sub()
+        try:
+            ins = [v if k in arrays else _rstf.trace_input(v.value() if isinstance(v, Variable)
+                                                           else _o.convert_to_tensor(v))
+                   for k, v in enumerate(flat)]
+            out = nest.flatten(call(body, ins))
+            shapes = {k: out[k]._es for k in arrays if k < len(out) and isinstance(out[k], TensorArray)}
+        finally:
+            _rstf.trace_abort()
+        for k, shape in shapes.items():
+            if arrays[k]._known_shape() is None and shape is not None:
+                arrays[k] = arrays[k]._copy()
+                arrays[k]._es = shape
+    buffers = {k: a._copy()._loop_buffer() for k, a in arrays.items()}
+
+    def wrap(ins):
+        return [arrays[k]._with_buffer(x) if k in arrays else x for k, x in enumerate(ins)]
+
+    def inner_call(fn, ins):
+        out = call(fn, wrap(ins))
+        if fn is cond:
+            return out
+        return [o._loop_buffer() if isinstance(o, TensorArray) else o for o in nest.flatten(out)]
+
+    res = _graph_loop(cond, body, [buffers.get(k, v) for k, v in enumerate(flat)], inner_call, max_iterations)
+    return wrap(res)
+
+
 def _graph_loop(cond, body, flat, call, max_iterations):
     """The loop as a ``While`` node of the graph being traced."""
+    if any(isinstance(v, TensorArray) for v in flat):
+        return _array_loop(cond, body, flat, call, max_iterations)
     tensors = [v.value() if isinstance(v, Variable) else _o.convert_to_tensor(v) for v in flat]
 
     def cond_fn(ins):

@@ -30,7 +30,7 @@ import weakref
 
 import numpy as np
 
-from . import _autograph_ops, _graph_view, _rstf, config, errors, nest
+from . import _autograph_ops, _graph_view, _rstf, _variable, config, errors, nest
 from . import _ops as _o
 from ._control_flow import cond, while_loop
 from ._rstf import Tensor
@@ -458,6 +458,7 @@ class Function:
         self._signature = False  # the Python function's inspect.Signature, read on the first trace
         self._converted = None  # the function AutoGraph converted, made on the first trace
         self._instances = weakref.WeakKeyDictionary()
+        self._created_variables = None  # whether the first trace created variables (None: not traced)
         self.__name__ = name or getattr(python_function, "__name__", "function")
         functools.update_wrapper(self, python_function)
 
@@ -627,6 +628,25 @@ class Function:
         return cf._call_flat([flat[i] for i in cf._arg_positions], flat)
 
     def _trace(self, args, kwargs) -> ConcreteFunction:
+        """A new trace. As in TensorFlow, only the first trace may create variables; when it
+        did, the function is traced again (where creating one is an error) and that graph runs."""
+        if self._created_variables is None:
+            created = []
+            cf = self._guarded_trace(args, kwargs, lambda: created.append(True))
+            self._created_variables = bool(created)
+            if not created:
+                return cf
+        return self._guarded_trace(args, kwargs, _singleton_variables if self._created_variables
+                                   else _variables_on_later_call)
+
+    def _guarded_trace(self, args, kwargs, check) -> ConcreteFunction:
+        _variable._CREATION_CHECKS.append(check)
+        try:
+            return self._trace_once(args, kwargs)
+        finally:
+            _variable._CREATION_CHECKS.remove(check)
+
+    def _trace_once(self, args, kwargs) -> ConcreteFunction:
         self._tracing_count += 1
         if self._tracing_count == 6:
             warnings.warn(
@@ -712,6 +732,17 @@ class Function:
         alt = [] if alternates is None else [alternates[markers.index(m)] for m in used]
         graph = _rstf.trace_finish(tensors, used if alt else [], alt)
         return graph, result, layout
+
+
+def _singleton_variables():
+    raise ValueError(
+        "tf.function only supports singleton tf.Variables created on the first call. Make sure the "
+        "tf.Variable is only created once or created outside tf.function. See "
+        "https://www.tensorflow.org/guide/function#creating_tfvariables for more information.")
+
+
+def _variables_on_later_call():
+    raise ValueError("Creating variables on a non-first call to a function decorated with tf.function.")
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,

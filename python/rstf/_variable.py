@@ -19,6 +19,9 @@ from ._format import _numpy_text
 from .dtypes import as_dtype
 
 _LIVE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# Checks run before a Variable is made: ``rstf.function`` pushes one while it traces (variables
+# may be created on the first trace only); a check raises to refuse the creation.
+_CREATION_CHECKS: list = []
 
 
 def _lookup(var_id: int):
@@ -34,6 +37,9 @@ class Variable(_rstf.Variable):
                 name=None, variable_def=None, dtype=None, import_scope=None, constraint=None,
                 synchronization=None, aggregation=None, shape=None, experimental_enable_variable_lifting=True,
                 _alias=None):
+        if _alias is None:
+            for check in _CREATION_CHECKS:
+                check()
         if trainable is None:
             trainable = True
         dt = None if dtype is None else as_dtype(dtype).name
