@@ -481,3 +481,14 @@ def sign_saved_model(d, text: bytes):
     meta["saved_model.json.crc32"] = f"{zlib.crc32(text):08x}"
     meta.pop("crc32", None)
     tf._rstf.save_tensors(vpath, items, meta)
+
+
+def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """The gradient of the scalar function ``f`` at ``x`` by central differences (the
+    independent reference of the gradient tests)."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g

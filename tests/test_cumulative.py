@@ -8,7 +8,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from conftest import needs_gpu
-from helpers import TOL, check_close, check_exact, draw_tensor, round_to
+from helpers import TOL, check_close, check_exact, draw_tensor, numeric_grad, round_to
 from hypothesis import given
 
 import rstf as tf
@@ -76,14 +76,6 @@ def test_examples_and_errors():
     with pytest.raises(tf.errors.InvalidArgumentError, match="Cumsum"):
         tf.math.cumsum(tf.constant(3.0))
 
-
-def numeric_grad(f, x: np.ndarray, eps=1e-6) -> np.ndarray:
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        d = np.zeros_like(x)
-        d[i] = eps
-        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("prod", [False, True])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import needs_gpu
+from helpers import numeric_grad
 
 import rstf as tf
 
@@ -98,14 +99,6 @@ def test_errors_name_the_op():
     with pytest.raises(tf.errors.InvalidArgumentError, match="MatrixSolve"):
         tf.linalg.solve(tf.eye(3), tf.ones([2, 1]))
 
-
-def numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        d = np.zeros_like(x)
-        d[i] = eps
-        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
-    return g
 
 
 def sym(m):
