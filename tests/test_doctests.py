@@ -9,8 +9,9 @@ import pytest
 
 import rstf
 
-MODULES = ["rstf"] + [f"rstf.{m.name}" for m in pkgutil.iter_modules(rstf.__path__)
-                      if m.name != "_rstf"]
+# Every module of the package, subpackages (rstf.keras.*) included.
+MODULES = ["rstf"] + [m.name for m in pkgutil.walk_packages(rstf.__path__, "rstf.")
+                      if m.name != "rstf._rstf"]
 
 
 @pytest.mark.parametrize("name", MODULES)
