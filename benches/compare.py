@@ -106,6 +106,16 @@ def case_add_tiny():
     return "x + x, 2x3 float32", measure(fns)
 
 
+def case_reduce_sum_tiny():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x = rstf.constant(a)
+    fns = {"rstf": lambda: rstf.reduce_sum(x), "numpy": lambda: a.sum()}
+    if "torch" in PEERS:
+        t = torch.from_numpy(a)
+        fns["torch"] = lambda: t.sum()
+    return "reduce_sum of 2x3 float32 (the call's own cost)", measure(fns)
+
+
 def case_add_4m():
     a = np.random.rand(4 << 20).astype(np.float32)
     b = np.random.rand(4 << 20).astype(np.float32)
