@@ -175,6 +175,19 @@ def case_reduce_sum():
     return "reduce_sum of 4M float32", measure(fns)
 
 
+def case_strings_split_to_number():
+    # 1M short strings of three numbers each, already tensors (as read from a file).
+    rng = np.random.default_rng(0)
+    lines = np.array([" ".join(map(str, r)) for r in rng.integers(0, 1000, (1 << 20, 3))], dtype=object)
+    x = rstf.constant(lines)
+    fns = {"rstf": lambda: rstf.strings.to_number(rstf.strings.split(x).flat_values)}
+    if "tensorflow" in PEERS:
+        tf = PEERS["tensorflow"]
+        y = tf.constant(lines)
+        fns["tensorflow"] = lambda: tf.strings.to_number(tf.strings.split(y).flat_values)
+    return "tf.strings.split + to_number of 1M strings of 3 numbers", measure(fns, min_time=0.5, repeats=5)
+
+
 def case_import():
     code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
     out = {}

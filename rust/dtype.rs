@@ -29,11 +29,13 @@ pub enum DType {
     U8,
     /// Boolean.
     Bool,
+    /// Byte strings (text is UTF-8), one variable-length value per element.
+    String,
 }
 
 impl DType {
     /// Every dtype, in a fixed order.
-    pub const ALL: [DType; 9] = [
+    pub const ALL: [DType; 10] = [
         DType::F16,
         DType::BF16,
         DType::F32,
@@ -43,6 +45,7 @@ impl DType {
         DType::I64,
         DType::U8,
         DType::Bool,
+        DType::String,
     ];
 
     /// TensorFlow's name of the dtype (`"float32"`, `"int64"`, ...).
@@ -61,6 +64,7 @@ impl DType {
             DType::I64 => "int64",
             DType::U8 => "uint8",
             DType::Bool => "bool",
+            DType::String => "string",
         }
     }
 
@@ -76,13 +80,16 @@ impl DType {
             "int64" => DType::I64,
             "uint8" => DType::U8,
             "bool" => DType::Bool,
+            "string" => DType::String,
             _ => return None,
         })
     }
 
-    /// Size of one element in bytes.
+    /// Size of one element in bytes (for strings, the size of the handle each element has:
+    /// the bytes themselves live on the heap).
     pub fn size(self) -> usize {
         match self {
+            DType::String => std::mem::size_of::<Box<[u8]>>(),
             DType::F16 | DType::BF16 => 2,
             DType::F32 | DType::I32 => 4,
             DType::F64 | DType::I64 => 8,
@@ -311,13 +318,25 @@ impl Element for bool {
     }
 }
 
+/// The error of a numeric kernel given string elements.
+pub fn no_string_kernel(op: &str) -> crate::Error {
+    crate::Error::InvalidArgument(format!(
+        "{op}: not supported for dtype string (only data movement, comparison and \
+         tf.strings ops take strings)"
+    ))
+}
+
 /// Runs `$body` with the type alias `$T` bound to the Rust type of `$dtype`.
 ///
-/// The arms list which dtypes are accepted; any other dtype evaluates `$other`.
+/// Strings have no [`Element`] type: for them the enclosing function returns
+/// [`no_string_kernel`]'s error (callers that take strings handle them before).
 #[macro_export]
 macro_rules! with_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
+            $crate::DType::String => {
+                return Err($crate::dtype::no_string_kernel(module_path!()).into());
+            }
             $crate::DType::F16 => {
                 type $T = half::f16;
                 $body

@@ -24,6 +24,8 @@ pub enum Storage {
     U8(Vec<u8>),
     /// bool elements.
     Bool(Vec<bool>),
+    /// Byte strings.
+    Str(Vec<Box<[u8]>>),
     /// Elements on the GPU (float32, int32 or bool).
     #[cfg(feature = "gpu")]
     Gpu(crate::backend::wgpu::GpuBuffer),
@@ -42,6 +44,7 @@ impl Storage {
             Storage::I64(_) => DType::I64,
             Storage::U8(_) => DType::U8,
             Storage::Bool(_) => DType::Bool,
+            Storage::Str(_) => DType::String,
             #[cfg(feature = "gpu")]
             Storage::Gpu(b) => b.dtype(),
         }
@@ -53,7 +56,13 @@ impl Storage {
         if let Storage::Gpu(b) = self {
             return b.len();
         }
-        crate::with_dtype!(self.dtype(), T => T::slice(self).map_or(0, |s| s.len()))
+        if let Storage::Str(v) = self {
+            return v.len();
+        }
+        (|| -> crate::Result<usize> {
+            Ok(crate::with_dtype!(self.dtype(), T => T::slice(self).map_or(0, |s| s.len())))
+        })()
+        .unwrap_or(0)
     }
 
     /// True when no element is held.
@@ -61,9 +70,23 @@ impl Storage {
         self.len() == 0
     }
 
-    /// A buffer of `n` zeros of `dtype`.
+    /// A buffer of `n` zeros of `dtype` (empty strings for strings).
     pub fn zeros(dtype: DType, n: usize) -> Storage {
-        crate::with_dtype!(dtype, T => T::into_storage(vec![T::zero(); n]))
+        if dtype == DType::String {
+            return Storage::Str(vec![Box::default(); n]);
+        }
+        (|| -> crate::Result<Storage> {
+            Ok(crate::with_dtype!(dtype, T => T::into_storage(vec![T::zero(); n])))
+        })()
+        .unwrap_or(Storage::Str(Vec::new()))
+    }
+
+    /// The byte strings, if the storage holds strings.
+    pub fn strings(&self) -> Option<&[Box<[u8]>]> {
+        match self {
+            Storage::Str(v) => Some(v),
+            _ => None,
+        }
     }
 
     /// The raw little-endian bytes of a host buffer (a GPU buffer has none here: copy it to
@@ -83,6 +106,8 @@ impl Storage {
                 // SAFETY: bool has size 1 and its values are the bytes 0 and 1.
                 unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len()) }
             }
+            // Strings have no flat byte form: their bytes are written element by element.
+            Storage::Str(_) => &[],
             #[cfg(feature = "gpu")]
             Storage::Gpu(_) => &[],
         }

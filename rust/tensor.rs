@@ -86,6 +86,10 @@ impl Tensor {
     /// A tensor of `shape` filled with zeros.
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
         let n = checked_numel(shape, "zeros")?;
+        if dtype == DType::String {
+            crate::limits::check_value(n as u128 * dtype.size() as u128, "zeros")?;
+            return Ok(Tensor::from_storage(Storage::zeros(dtype, n), shape));
+        }
         crate::with_dtype!(dtype, T => {
             let mut v = crate::storage::try_alloc::<T>(n, "zeros")?;
             v.resize(n, T::zero());
@@ -260,6 +264,9 @@ impl Tensor {
         #[cfg(feature = "gpu")]
         if self.device() == crate::Device::Gpu {
             return crate::backend::wgpu::elementwise::copy(self);
+        }
+        if self.dtype() == DType::String {
+            return Tensor::from_strings(self.to_strings()?, self.shape());
         }
         crate::with_dtype!(self.dtype(), T => {
             let v = self.to_vec::<T>()?;

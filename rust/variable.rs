@@ -48,7 +48,9 @@ impl Variable {
         } else {
             let initial = initial.to_host()?;
             let t = initial.contiguous()?;
-            if t.shares_storage(&initial) {
+            if t.dtype() == DType::String {
+                Tensor::from_strings(t.to_strings()?, t.shape())?
+            } else if t.shares_storage(&initial) {
                 // Own the storage so that updates never need a first copy.
                 crate::with_dtype!(t.dtype(), T => Tensor::from_vec(t.to_vec::<T>()?, t.shape())?)
             } else {
@@ -173,6 +175,13 @@ impl Variable {
         let mut g = self.0.value.write().unwrap_or_else(|e| e.into_inner());
         if g.device() == Device::Gpu {
             let mut new = t.to_device(Device::Gpu)?.contiguous()?;
+            new.set_id(self.0.id);
+            *g = new;
+            return Ok(());
+        }
+        if t.dtype() == DType::String {
+            // Strings are replaced, not written over: earlier reads keep their values.
+            let mut new = Tensor::from_strings(t.to_strings()?, t.shape())?;
             new.set_id(self.0.id);
             *g = new;
             return Ok(());

@@ -31,6 +31,7 @@ from .dtypes import (
     int8,
     int32,
     int64,
+    string,
     uint8,
 )
 
@@ -45,6 +46,7 @@ from . import (  # noqa: E402
     data,
     errors,
     image,
+    io,
     linalg,
     math,
     nest,
@@ -53,6 +55,7 @@ from . import (  # noqa: E402
     random,
     saved_model,
     sparse,
+    strings,
     train,
     types,
 )

@@ -210,6 +210,13 @@ def _type_text(v, unknown=False):
     return f"Literal[{v!r}]"
 
 
+def _call_atomic(concrete, *tensors):
+    if len(tensors) != len(concrete._arg_positions):
+        raise TypeError(f"{concrete.__name__}: expected {len(concrete._arg_positions)} tensors, "
+                        f"got {len(tensors)}")
+    return concrete._call_flat([_o.convert_to_tensor(t) for t in tensors])
+
+
 class ConcreteFunction:
     """One traced graph of a :class:`Function`, callable with matching tensors.
 
@@ -271,6 +278,12 @@ class ConcreteFunction:
         else:
             self._rebound.move_to_end(key)
         return graph
+
+    @property
+    def inference_fn(self):
+        """The graph as a function of the traced tensors alone, in order (TensorFlow's
+        ``AtomicFunction``): ``f.get_concrete_function(x).inference_fn(x)``."""
+        return functools.partial(_call_atomic, self)
 
     def _call_flat(self, tensors, flat=None):
         results = self._graph_for(flat).run(tensors)

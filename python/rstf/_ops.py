@@ -506,7 +506,9 @@ def rank(input, name=None) -> Tensor:  # noqa: A002
 # ----------------------------------------------------------------------------- creation
 
 def zeros(shape, dtype=_float32, name=None) -> Tensor:
-    """A tensor of ``shape`` filled with zeros (False for bool)."""
+    """A tensor of ``shape`` filled with zeros (False for bool, empty strings for string)."""
+    if as_dtype(dtype).name == "string":
+        return _rstf.fill(_shape_list(shape, "Fill", int32=True), constant(b""))
     return _rstf.fill(_shape_list(shape, "Fill", int32=True), _rstf.cast(0, as_dtype(dtype).name))
 
 

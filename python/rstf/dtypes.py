@@ -27,6 +27,7 @@ __all__ = [
     "int64",
     "uint8",
     "bool",
+    "string",
 ]
 
 
@@ -69,7 +70,7 @@ class DType:
     def size(self) -> int:
         """Bytes per element."""
         return {"float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int8": 1,
-                "uint8": 1, "bool": 1}.get(self._name, 4)
+                "uint8": 1, "bool": 1, "string": 8}.get(self._name, 4)
 
     @property
     def base_dtype(self) -> DType:
@@ -122,9 +123,11 @@ int32 = DType("int32", np.int32)
 int64 = DType("int64", np.int64)
 uint8 = DType("uint8", np.uint8)
 bool = DType("bool", np.bool_)  # noqa: A001 - TensorFlow's name
+#: Byte strings (text as UTF-8); numpy holds them as ``bytes`` objects.
+string = DType("string", np.object_)
 
 # In the order of the Rust enum `DType`.
-ALL = (float16, bfloat16, float32, float64, int8, int32, int64, uint8, bool)
+ALL = (float16, bfloat16, float32, float64, int8, int32, int64, uint8, bool, string)
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"half": float16, "float": float32, "double": float64})
 
@@ -147,6 +150,13 @@ def as_dtype(value) -> DType:
         return int32
     if value is builtins.bool:
         return bool
+    if value in (str, builtins.bytes, np.str_, np.bytes_, np.object_):
+        return string
+    try:
+        if np.dtype(value).kind in "SUO":
+            return string
+    except TypeError:
+        pass
     try:
         name = np.dtype(value).name
     except TypeError:

@@ -68,7 +68,7 @@ impl Spec {
 }
 
 /// TensorFlow's broadcast of two partially known shapes.
-fn broadcast(op: &str, a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>> {
+pub(crate) fn broadcast(op: &str, a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>> {
     let r = a.len().max(b.len());
     let at = |s: &[Dim], i: usize| {
         if i + s.len() >= r {
@@ -225,7 +225,12 @@ fn reshape_dims(x: &Spec, shape: &[i64]) -> Result<Vec<Dim>> {
         .collect())
 }
 
-fn reduce_dims(x: &Spec, axes: Option<&[i64]>, keepdims: bool, op: &str) -> Result<Vec<Dim>> {
+pub(crate) fn reduce_dims(
+    x: &Spec,
+    axes: Option<&[i64]>,
+    keepdims: bool,
+    op: &str,
+) -> Result<Vec<Dim>> {
     let mut hit = vec![axes.is_none(); x.rank()];
     for &a in axes.unwrap_or(&[]) {
         let i = axis(a, x.rank(), op)?;
@@ -278,6 +283,9 @@ fn binary(b: BinaryOp, x: &Spec, y: &Spec) -> Result<Spec> {
     let name = b.name();
     same_dtype(name, x, y)?;
     let ok = match b {
+        _ if x.dtype == DType::String => {
+            matches!(b, BinaryOp::Add | BinaryOp::Equal | BinaryOp::NotEqual)
+        }
         BinaryOp::LogicalAnd | BinaryOp::LogicalOr => x.dtype == DType::Bool,
         BinaryOp::Maximum | BinaryOp::Minimum => true,
         _ => x.dtype != DType::Bool || b.is_comparison(),
@@ -459,6 +467,7 @@ impl Op {
                 })
             }
             Op::Linalg(l) => linalg(*l, inputs),
+            Op::Strings(s) => crate::ops::strings::infer(s, inputs),
             Op::Cumulative { axis: a, .. } => {
                 if x.dtype == DType::Bool {
                     bail!("{name}: not supported for dtype bool");

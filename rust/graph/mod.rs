@@ -15,7 +15,7 @@
 
 mod control;
 pub(crate) mod fuse;
-mod infer;
+pub(crate) mod infer;
 mod op;
 pub(crate) mod poly;
 pub mod trace;

@@ -6,6 +6,7 @@ use crate::dtype::DType;
 use crate::ops::conv::Window;
 use crate::ops::linalg::LinalgOp;
 use crate::ops::movement::SliceItem;
+use crate::ops::strings::StringOp;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use crate::{bail, Result, Tensor};
 
@@ -31,6 +32,8 @@ pub enum Op {
     ArgReduce { axis: i64, max: bool },
     /// Linear algebra on batches of matrices; see [`LinalgOp`] for inputs and outputs.
     Linalg(LinalgOp),
+    /// The ops that read or make strings; see [`StringOp`] for inputs and outputs.
+    Strings(StringOp),
     /// `[x]`: the cumulative sum (or product, `prod`) along `axis`
     Cumulative {
         axis: i64,
@@ -171,6 +174,7 @@ impl Op {
             Op::ArgReduce { max: true, .. } => "ArgMax",
             Op::ArgReduce { max: false, .. } => "ArgMin",
             Op::Linalg(l) => l.name(),
+            Op::Strings(s) => s.name(),
             Op::Cumulative { prod: false, .. } => "Cumsum",
             Op::Cumulative { prod: true, .. } => "Cumprod",
             Op::Count { .. } => "Size",
@@ -225,6 +229,7 @@ impl Op {
             | Op::GatherGrad { .. } => 2,
             Op::Select | Op::OneHot(_) => 3,
             Op::Linalg(l) => l.arity(),
+            Op::Strings(s) => s.arity(given),
             Op::Concat(_) => given.max(1),
             Op::Random { .. } => 0,
             _ => 1,
@@ -276,6 +281,10 @@ impl Op {
             Op::Linalg(l) => {
                 let rest: Vec<&Tensor> = inputs[1..].iter().collect();
                 x.linalg(*l, &rest)
+            }
+            Op::Strings(s) => {
+                let rest: Vec<&Tensor> = inputs[1..].iter().collect();
+                x.strings(s, &rest)
             }
             Op::Count { axes, dtype } => one(x.count(axes.as_deref(), *dtype)),
             Op::MatMul {
@@ -333,6 +342,7 @@ impl std::fmt::Display for Op {
                 ..
             } => format!("axis={axis}, exclusive={exclusive}, reverse={reverse}"),
             Op::Linalg(l) => format!("{l:?}"),
+            Op::Strings(s) => format!("{s:?}"),
             Op::Count { axes, dtype } => format!("axes={axes:?}, out_type={dtype}"),
             Op::MatMul {
                 transpose_a,

@@ -244,7 +244,7 @@ fn unseeded(op: &Op) -> Op {
 fn same_values(a: &Tensor, b: &Tensor) -> bool {
     fn bits(t: &Tensor) -> Option<Vec<u8>> {
         let h = t.to_host().ok()?.contiguous().ok()?;
-        Some(crate::saved::tensors::bytes_of(&h).to_vec())
+        Some(crate::saved::tensors::bytes_of(&h).into_owned())
     }
     a.dtype() == b.dtype()
         && a.shape() == b.shape()

@@ -28,6 +28,9 @@ impl Tensor {
             );
         }
         let n = checked_numel(shape, "Fill")?;
+        if value.dtype() == DType::String {
+            return super::strings::lift(&[value], |p| Tensor::fill_raw(shape, &p[0]));
+        }
         crate::with_dtype!(value.dtype(), T => {
             let v = value.storage_slice::<T>()?[value.layout().offset];
             let mut out = try_alloc::<T>(n, "Fill")?;

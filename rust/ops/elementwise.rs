@@ -257,7 +257,9 @@ impl Tensor {
             DType::I32 => unary_int::<i32>(self, op),
             DType::I64 => unary_int::<i64>(self, op),
             DType::U8 => unary_int::<u8>(self, op),
-            DType::Bool => bail!("{}: not supported for dtype bool", op.name()),
+            DType::Bool | DType::String => {
+                bail!("{}: not supported for dtype {dt}", op.name())
+            }
         }
     }
 
@@ -326,6 +328,7 @@ impl Tensor {
                 BinaryOp::Minimum => map2_t(self, other, &shape, |x: bool, y: bool| x & y),
                 _ => compare::<bool>(self, other, &shape, op),
             },
+            DType::String => super::strings::binary(self, other, &shape, op),
         }
     }
 
@@ -384,6 +387,11 @@ impl Tensor {
         }
         let s = broadcast_shapes(x.shape(), y.shape(), "SelectV2")?;
         let shape = broadcast_shapes(cond.shape(), &s, "SelectV2")?;
+        if x.dtype() == DType::String {
+            return super::strings::lift(&[cond, x, y], |p| {
+                Tensor::select_raw(&p[0], &p[1], &p[2])
+            });
+        }
         let (lc, lx, ly) = (cond.layout(), x.layout(), y.layout());
         let (sc, sx, sy) = (
             broadcast_strides(lc, &shape),
@@ -472,6 +480,12 @@ impl Tensor {
         let src = self.dtype();
         if src == dtype {
             return Ok(self.clone());
+        }
+        if src == DType::String || dtype == DType::String {
+            return Err(crate::Error::Unimplemented(format!(
+                "Cast: Cast {src} to {dtype} is not supported (tensor of shape {:?})",
+                self.shape()
+            )));
         }
         crate::with_dtype!(src, S => crate::with_dtype!(dtype, D => {
             if src.is_float() && !dtype.is_float() && dtype != DType::Bool {

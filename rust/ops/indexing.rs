@@ -67,6 +67,10 @@ impl Tensor {
             shape[ax] += t.shape()[ax];
         }
         let n = checked_numel(&shape, "ConcatV2")?;
+        if first.dtype() == DType::String {
+            let refs: Vec<&Tensor> = tensors.iter().collect();
+            return super::strings::lift(&refs, |p| Tensor::concat_raw(p, axis));
+        }
         crate::with_dtype!(first.dtype(), T => {
             let mut out = filled::<T>(n, T::zero(), "ConcatV2")?;
             let mut at = vec![0usize; rank];
@@ -219,6 +223,9 @@ impl Tensor {
             })?;
         let n = checked_numel(&shape, "Pad")?;
         let at: Vec<usize> = paddings.iter().map(|p| p.0 as usize).collect();
+        if self.dtype() == DType::String {
+            return super::strings::lift(&[self, value], |p| p[0].pad_raw(paddings, &p[1]));
+        }
         crate::with_dtype!(self.dtype(), T => {
             let v = value.storage_slice::<T>()?[value.layout().offset];
             let mut out = filled::<T>(n, v, "Pad")?;
@@ -262,6 +269,9 @@ impl Tensor {
         let total = checked_numel(&shape, "GatherV2")?;
         let outer: usize = self.shape()[..ax].iter().product();
         let inner: usize = self.shape()[ax + 1..].iter().product();
+        if self.dtype() == DType::String {
+            return super::strings::lift(&[self], |p| p[0].gather_raw(indices, axis));
+        }
         let src = self.contiguous()?;
         crate::with_dtype!(self.dtype(), T => {
             let s = src.as_slice::<T>().expect("dense");

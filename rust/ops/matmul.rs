@@ -343,7 +343,9 @@ impl Tensor {
             DType::I64 => matmul_typed::<i64>(a, b, transpose_a, transpose_b, &batch, m, n, ka),
             DType::I8 => matmul_typed::<i8>(a, b, transpose_a, transpose_b, &batch, m, n, ka),
             DType::U8 => matmul_typed::<u8>(a, b, transpose_a, transpose_b, &batch, m, n, ka),
-            DType::Bool => bail!("MatMul: not supported for dtype bool"),
+            DType::Bool | DType::String => {
+                bail!("MatMul: not supported for dtype {}", a.dtype())
+            }
         }
     }
 }

@@ -11,6 +11,8 @@ pub mod movement;
 pub mod nn;
 pub mod reduce;
 pub mod scan;
+pub mod strings;
+mod text;
 pub mod unary;
 
 pub use elementwise::BinaryOp;

@@ -202,7 +202,7 @@ impl Tensor {
                     self.shape()
                 )
             }
-            (_, DType::Bool) => bail!("{name}: not supported for dtype bool"),
+            (_, DType::Bool | DType::String) => bail!("{name}: not supported for dtype {dt}"),
             _ => {}
         }
         let r = self.rank();
@@ -291,7 +291,7 @@ impl Tensor {
             DType::I32 => go!(i32),
             DType::I64 => go!(i64),
             DType::U8 => go!(u8),
-            _ => unreachable!("handled above"),
+            _ => bail!("{name}: not supported for dtype {dt}"),
         }
     }
 

@@ -96,9 +96,9 @@ impl Tensor {
     ) -> Result<Tensor> {
         let name = if prod { "Cumprod" } else { "Cumsum" };
         let dt = self.dtype();
-        if dt == DType::Bool {
+        if dt == DType::Bool || dt == DType::String {
             bail!(
-                "{name}: not supported for dtype bool (tensor of shape {:?})",
+                "{name}: not supported for dtype {dt} (tensor of shape {:?})",
                 self.shape()
             );
         }
@@ -127,7 +127,9 @@ impl Tensor {
             DType::I32 => go!(i32),
             DType::I64 => go!(i64),
             DType::U8 => go!(u8),
-            DType::F16 | DType::BF16 | DType::Bool => unreachable!("handled above"),
+            DType::F16 | DType::BF16 | DType::Bool | DType::String => {
+                bail!("{name}: not supported for dtype {dt}")
+            }
         }
     }
 }

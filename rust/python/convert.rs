@@ -120,6 +120,11 @@ fn scalars_to_tensor(vals: &[Scalar], shape: &[usize], dtype: Option<DType>) -> 
         }
     };
     let dt = dtype.unwrap_or_else(inferred);
+    if dt == DType::String {
+        return Err(PyTypeError::new_err(
+            "Cannot convert numbers or bools to EagerTensor of dtype string",
+        ));
+    }
     crate::with_dtype!(dt, T => build::<T>(vals, shape, |s| match s {
         Scalar::B(b) => Ok(T::of_f64(b as u8 as f64)),
         Scalar::I(i) => {
@@ -176,6 +181,11 @@ fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         (b'b', 1) => np_read!(obj, bool),
         (b'i', 2) | (b'u', 2) => return from_numpy(&obj.call_method1("astype", ("int32",))?),
         (b'u', 4) | (b'u', 8) => return from_numpy(&obj.call_method1("astype", ("int64",))?),
+        (b'S', _) | (b'U', _) | (b'O', _) => {
+            let shape: Vec<usize> = arr.shape().to_vec();
+            let t = strings_to_tensor(&obj.call_method0("tolist")?)?;
+            return Ok(t.reshape_to(&shape)?);
+        }
         _ => {
             return Err(PyTypeError::new_err(format!(
             "Failed to convert a NumPy array of dtype {} to a Tensor (unsupported element type)",
@@ -193,7 +203,22 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<DType>, cast: bool) -> Py
         return finish(t, dtype, cast);
     }
     if let Some(s) = scalar_of(obj)? {
+        if dtype == Some(DType::String) {
+            return Err(PyTypeError::new_err(format!(
+                "Cannot convert {} to EagerTensor of dtype string",
+                obj.repr()?
+            )));
+        }
         return scalars_to_tensor(&[s], &[], dtype);
+    }
+    if starts_with_string(obj)? {
+        if let Some(d) = dtype.filter(|&d| d != DType::String) {
+            return Err(PyTypeError::new_err(format!(
+                "Cannot convert {} (strings) to EagerTensor of dtype {d}",
+                obj.repr()?
+            )));
+        }
+        return strings_to_tensor(obj);
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut shape = Vec::new();
@@ -212,6 +237,13 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<DType>, cast: bool) -> Py
             .iter()
             .map(|i| to_tensor(i, want, cast))
             .collect::<PyResult<_>>()?;
+        let strings = parts.iter().filter(|t| t.dtype() == DType::String).count();
+        if strings > 0 && strings < parts.len() {
+            return Err(PyTypeError::new_err(format!(
+                "Failed to convert elements of {} to Tensor: it mixes strings and numbers",
+                obj.repr()?
+            )));
+        }
         let t = Tensor::stack(&parts, 0).map_err(|_| ragged())?;
         return finish(t, dtype, cast);
     }
@@ -290,5 +322,80 @@ pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
         DType::I64 => go!(i64, t),
         DType::U8 => go!(u8, t),
         DType::Bool => go!(bool, t),
+        DType::String => {
+            let v: Vec<Py<PyAny>> = t
+                .to_strings()?
+                .iter()
+                .map(|s| pyo3::types::PyBytes::new(py, s).into_any().unbind())
+                .collect();
+            Ok(numpy::PyArray1::from_vec(py, v).reshape(shape)?.into_any())
+        }
     }
+}
+
+/// The bytes of a Python `str` (as UTF-8) or `bytes` (numpy's `str_` and `bytes_` too).
+fn string_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<Box<[u8]>>> {
+    if let Ok(s) = obj.cast::<pyo3::types::PyString>() {
+        return Ok(Some(s.to_str()?.as_bytes().into()));
+    }
+    if let Ok(b) = obj.cast::<pyo3::types::PyBytes>() {
+        return Ok(Some(b.as_bytes().into()));
+    }
+    Ok(None)
+}
+
+/// True when the first scalar of a nested list/tuple is a `str` or `bytes`.
+fn starts_with_string(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let mut cur = obj.clone();
+    loop {
+        if string_of(&cur)?.is_some() {
+            return Ok(true);
+        }
+        if !(cur.is_instance_of::<PyList>() || cur.is_instance_of::<PyTuple>()) || cur.len()? == 0 {
+            return Ok(false);
+        }
+        cur = cur.get_item(0)?;
+    }
+}
+
+/// A string tensor from a `str`/`bytes` or a rectangular nested list/tuple of them.
+fn strings_to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    fn walk_s(
+        obj: &Bound<'_, PyAny>,
+        depth: usize,
+        shape: &mut Vec<usize>,
+        leaf: &mut Option<usize>,
+        out: &mut Vec<Box<[u8]>>,
+    ) -> PyResult<()> {
+        if let Some(s) = string_of(obj)? {
+            if leaf.get_or_insert(depth) != &depth {
+                return Err(ragged());
+            }
+            out.push(s);
+            return Ok(());
+        }
+        if !(obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>()) {
+            return Err(PyTypeError::new_err(format!(
+                "Failed to convert elements of {} to Tensor: a string tensor holds only str or bytes, got {}",
+                obj.repr()?,
+                obj.get_type().name()?
+            )));
+        }
+        let n = obj.len()?;
+        if depth == shape.len() {
+            if leaf.is_some_and(|d| d <= depth) {
+                return Err(ragged());
+            }
+            shape.push(n);
+        } else if shape[depth] != n {
+            return Err(ragged());
+        }
+        for item in obj.try_iter()? {
+            walk_s(&item?, depth + 1, shape, leaf, out)?;
+        }
+        Ok(())
+    }
+    let (mut shape, mut leaf, mut out) = (Vec::new(), None, Vec::new());
+    walk_s(obj, 0, &mut shape, &mut leaf, &mut out)?;
+    Ok(Tensor::from_strings(out, &shape)?)
 }

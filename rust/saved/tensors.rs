@@ -25,6 +25,7 @@ use crate::dtype::{DType, Element};
 use crate::storage::try_alloc;
 use crate::{Result, Tensor, Variable};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -57,6 +58,7 @@ fn code(d: DType) -> &'static str {
         DType::I64 => "I64",
         DType::U8 => "U8",
         DType::Bool => "BOOL",
+        DType::String => "STRING",
     }
 }
 
@@ -89,7 +91,7 @@ pub fn write(
             ));
         }
         let t = t.to_host()?.contiguous()?;
-        let n = (t.numel() * t.dtype().size()) as u64;
+        let n = bytes_of(&t).len() as u64;
         let info = Info {
             dtype: code(t.dtype()).into(),
             shape: t.shape().iter().map(|&d| d as u64).collect(),
@@ -103,8 +105,9 @@ pub fn write(
     let mut metadata = metadata.clone();
     let mut entries: Vec<Entry> = Vec::with_capacity(tensors.len());
     let mut at = 0u64;
-    for ((name, _), t) in tensors.iter().zip(&packed) {
-        let n = (t.numel() * t.dtype().size()) as u64;
+    let datas: Vec<Cow<'_, [u8]>> = packed.iter().map(bytes_of).collect();
+    for ((name, _), (t, d)) in tensors.iter().zip(packed.iter().zip(&datas)) {
+        let n = d.len() as u64;
         entries.push((name.clone(), t.dtype(), t.shape().to_vec(), at, at + n));
         at += n;
     }
@@ -131,7 +134,7 @@ pub fn write(
     atomic_write(path, |f| {
         f.write_all(&(text.len() as u64).to_le_bytes())?;
         f.write_all(&text)?;
-        let crc = write_data(f, 8 + text.len() as u64, &packed)?;
+        let crc = write_data(f, 8 + text.len() as u64, &datas)?;
         use std::io::{Seek, SeekFrom};
         f.seek(SeekFrom::Start(8 + at as u64))?;
         f.write_all(format!("{crc:08x}").as_bytes())
@@ -142,13 +145,13 @@ pub fn write(
 /// of the data are hashed and written in parallel (positioned writes), each hashed just before
 /// it is written so that it is still in the cache.
 #[cfg(unix)]
-fn write_data(f: &mut File, start: u64, packed: &[Tensor]) -> std::io::Result<u32> {
+fn write_data(f: &mut File, start: u64, datas: &[Cow<'_, [u8]>]) -> std::io::Result<u32> {
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
     let mut pieces: Vec<(u64, &[u8])> = Vec::new();
     let mut at = start;
-    for t in packed {
-        for chunk in bytes_of(t).chunks(PIECE) {
+    for d in datas {
+        for chunk in d.chunks(PIECE) {
             pieces.push((at, chunk));
             at += chunk.len() as u64;
         }
@@ -173,10 +176,10 @@ fn write_data(f: &mut File, start: u64, packed: &[Tensor]) -> std::io::Result<u3
 }
 
 #[cfg(not(unix))]
-fn write_data(f: &mut File, _start: u64, packed: &[Tensor]) -> std::io::Result<u32> {
+fn write_data(f: &mut File, _start: u64, datas: &[Cow<'_, [u8]>]) -> std::io::Result<u32> {
     let mut hasher = crc32fast::Hasher::new();
-    for t in packed {
-        for chunk in bytes_of(t).chunks(CHUNK) {
+    for d in datas {
+        for chunk in d.chunks(CHUNK) {
             hasher.update(chunk);
             f.write_all(chunk)?;
         }
@@ -197,11 +200,49 @@ fn read_hashed(
     Ok(())
 }
 
-/// The bytes of a contiguous host tensor's elements.
-pub(crate) fn bytes_of(t: &Tensor) -> &[u8] {
+/// The bytes of a contiguous host tensor's elements. A string tensor's `n` elements are
+/// `n + 1` little-endian u64 offsets (the first 0) into the bytes that follow them.
+pub(crate) fn bytes_of(t: &Tensor) -> Cow<'_, [u8]> {
+    if let Some(pool) = t.storage().strings() {
+        let v = &pool[t.layout().offset..t.layout().offset + t.numel()];
+        let total: usize = v.iter().map(|s| s.len()).sum();
+        let mut out = Vec::with_capacity(8 * (v.len() + 1) + total);
+        let mut at = 0u64;
+        out.extend_from_slice(&at.to_le_bytes());
+        for s in v {
+            at += s.len() as u64;
+            out.extend_from_slice(&at.to_le_bytes());
+        }
+        for s in v {
+            out.extend_from_slice(s);
+        }
+        return Cow::Owned(out);
+    }
     let size = t.dtype().size();
     let start = t.layout().offset * size;
-    &t.storage().as_bytes()[start..start + t.numel() * size]
+    Cow::Borrowed(&t.storage().as_bytes()[start..start + t.numel() * size])
+}
+
+/// Reads the `n` strings of [`bytes_of`]'s layout back from `data`, checking its offsets.
+fn strings_of(data: &[u8], n: usize, shape: &[usize], path: &Path) -> Result<Tensor> {
+    let head = 8 * (n + 1);
+    let offs: Vec<u64> = data[..head]
+        .chunks(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect();
+    let body = &data[head..];
+    let ok = offs[0] == 0 && offs.windows(2).all(|w| w[0] <= w[1]) && offs[n] == body.len() as u64;
+    if !ok {
+        return Err(data_loss(
+            path,
+            "a string tensor's offsets do not partition its bytes",
+        ));
+    }
+    let v = offs
+        .windows(2)
+        .map(|w| body[w[0] as usize..w[1] as usize].into())
+        .collect();
+    Tensor::from_strings(v, shape)
 }
 
 /// Named tensors and string metadata, as read from a file.
@@ -260,13 +301,18 @@ fn header(f: &mut File, path: &Path, len: u64) -> Result<(Vec<Entry>, BTreeMap<S
             serde_json::from_value(v).map_err(|e| bad(format!("bad entry '{name}': {e}")))?;
         let dtype = of_code(&info.dtype)
             .ok_or_else(|| bad(format!("'{name}' has unsupported dtype '{}'", info.dtype)))?;
-        let numel = info
-            .shape
-            .iter()
-            .try_fold(1u64, |a, &d| a.checked_mul(d))
-            .and_then(|n| n.checked_mul(dtype.size() as u64));
+        let count = info.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
         let [b, e] = info.data_offsets;
-        if numel != e.checked_sub(b) {
+        let fits = match (count, e.checked_sub(b)) {
+            // Strings: the offsets, then at least nothing.
+            (Some(c), Some(n)) if dtype == DType::String => c
+                .checked_add(1)
+                .and_then(|c| c.checked_mul(8))
+                .is_some_and(|h| h <= n),
+            (Some(c), Some(n)) => c.checked_mul(dtype.size() as u64) == Some(n),
+            _ => false,
+        };
+        if !fits {
             return Err(bad(format!(
                 "'{name}': offsets [{b}, {e}] do not hold a {} tensor of shape {:?}",
                 dtype, info.shape
@@ -346,6 +392,15 @@ pub fn read_into(
     let mut hasher = crc32fast::Hasher::new();
     let mut values = Vec::with_capacity(entries.len());
     for (name, dtype, shape, b, e) in entries {
+        if dtype == DType::String {
+            let mut data = try_alloc::<u8>((e - b) as usize, "load")?;
+            data.resize((e - b) as usize, 0);
+            read_hashed(&mut f, &mut data, &mut hasher)
+                .map_err(|err| data_loss(path, &err.to_string()))?;
+            let n = shape.iter().product();
+            values.push((name, strings_of(&data, n, &shape, path)?));
+            continue;
+        }
         let count = ((e - b) as usize) / dtype.size();
         let t = crate::with_dtype!(dtype, T => read_elems::<T>(&mut f, count, &shape, path, &mut hasher)?);
         values.push((name, t));
