@@ -26,6 +26,8 @@ system-deps:
 
 deps: $(PY) system-deps
 	$(PIP) install -q pytest hypothesis numpy ruff matplotlib
+	# Optional extras the tests exercise: TensorBoard event files.
+	$(PIP) install -q tensorboard
 
 build: deps
 	$(PIP) install -q .

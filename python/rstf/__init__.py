@@ -56,6 +56,7 @@ from . import (  # noqa: E402
     saved_model,
     sparse,
     strings,
+    summary,
     train,
     types,
 )

@@ -405,3 +405,12 @@ class LambdaCallback(Callback):
         for name, fn in (("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
             if fn is not None:
                 setattr(self, name, lambda logs=None, fn=fn: fn(logs if logs is not None else {}))
+
+
+def __getattr__(name):
+    # TensorBoard lives in a module of its own (it derives from Callback, defined here).
+    if name == "TensorBoard":
+        from ._tensorboard_callback import TensorBoard
+
+        return TensorBoard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
