@@ -77,7 +77,7 @@ from .sparse import SparseTensor  # noqa: E402
 __version__ = "0.1.0"
 
 # Keras loads on first use (as in TensorFlow), which keeps `import rstf` quick.
-_LAZY = {"keras": ".keras", "optimizers": ".keras.optimizers"}
+_LAZY = {"keras": ".keras", "optimizers": ".keras.optimizers", "onnx": ".onnx"}
 
 
 def __getattr__(name):
