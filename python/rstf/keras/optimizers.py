@@ -17,6 +17,7 @@ import warnings
 from .. import _device, _rstf, _trackable
 from .. import _ops as _o
 from .._variable import Variable
+from ..distribute import _strategy as _distribute
 from ._captures import CapturesInit
 
 
@@ -110,13 +111,20 @@ class Optimizer(CapturesInit, _trackable.Trackable, abc.ABC):
 
     def apply_gradients(self, grads_and_vars, name=None, **kwargs):
         """Applies the rule to every (gradient, variable) pair in one call into the engine (a
-        fused update per variable); None gradients are skipped with a warning."""
+        fused update per variable); None gradients are skipped with a warning. Under a
+        ``tf.distribute`` strategy of several replicas the gradients are first summed across
+        them (averaged over all workers' examples inside ``Model.fit``), unless
+        ``skip_gradients_aggregation=True``."""
         pairs = list(grads_and_vars)
         missing = [v.name for g, v in pairs if g is None]
         if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.",
                           stacklevel=2)
         pairs = [(_o.convert_to_tensor(g), v) for g, v in pairs if g is not None]
+        aggregate = kwargs.get("experimental_aggregate_gradients", True)
+        if aggregate and not kwargs.get("skip_gradients_aggregation"):
+            grads = _distribute.aggregate_gradients([g for g, _ in pairs])
+            pairs = [(g, v) for g, (_, v) in zip(grads, pairs)]
         if pairs:
             rule, hyper, slot_names = self._rule()
             slots = [[self._slot(v, n, init) for n, init in slot_names] for _, v in pairs]
