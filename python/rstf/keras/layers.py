@@ -31,6 +31,7 @@ from .convolutional import (  # noqa: F401
     MaxPool1D,
     MaxPooling1D,
 )
+from .index_lookup import IntegerLookup, StringLookup  # noqa: F401
 from .merging import (  # noqa: F401
     Add,
     Average,
@@ -69,6 +70,7 @@ from .regularization_layers import (  # noqa: F401
     UnitNormalization,
 )
 from .reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D  # noqa: F401
+from .text_preprocessing import TextVectorization  # noqa: F401
 
 
 class Dense(Layer):
