@@ -4,6 +4,8 @@ conversions, checks and padding the datasets use."""
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from . import _ops as _o
@@ -11,25 +13,46 @@ from . import nest
 from ._function import TensorSpec
 from ._rstf import Tensor
 from ._variable import Variable
-from .dtypes import as_dtype
+from .dtypes import as_dtype, string
 from .errors import DataLossError, InvalidArgumentError
 
 # -- elements: tuples, namedtuples and dicts are structures; anything else is one tensor ---------
 
 
 def _leaf(x):
-    """One component as numpy (Python numbers and lists converted with TensorFlow's dtypes)."""
+    """One component as numpy (Python numbers and lists converted with TensorFlow's dtypes;
+    strings as object arrays of bytes, a scalar string as a 0-d one)."""
     if isinstance(x, (Tensor, Variable)):
-        return x.numpy()
-    if isinstance(x, (np.ndarray, np.generic)):
+        return _array(x.numpy())
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind not in "SU":
         return x
-    return _o.convert_to_tensor(x).numpy()
+    return _array(_o.convert_to_tensor(x).numpy())
+
+
+def _array(a):
+    """``a``, a scalar string (``bytes``, ``str``) as a 0-d object array of bytes."""
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(a, bytes):
+        out = np.empty((), dtype=object)
+        out[()] = a
+        return out
+    return a
+
+
+def _dtype_of(a):
+    """The DType of a leaf (numpy strings and object arrays are ``string``)."""
+    if isinstance(a, (bytes, str)):
+        return string
+    d = np.asarray(a).dtype
+    return string if d.kind in "SUO" else as_dtype(d.name)
 
 
 def _normalize(s, lists_are_tuples=False):
     """A structure with numpy leaves; lists are tensors (or tuples, for a function's result)."""
     if isinstance(s, dict):
-        return {k: _normalize(v, lists_are_tuples) for k, v in s.items()}
+        out = {k: _normalize(v, lists_are_tuples) for k, v in s.items()}
+        return collections.OrderedDict(out) if isinstance(s, collections.OrderedDict) else out
     if isinstance(s, tuple) or (lists_are_tuples and isinstance(s, list)):
         items = [_normalize(v, lists_are_tuples) for v in s]
         return type(s)(*items) if nest._is_namedtuple(s) else tuple(items)
@@ -51,7 +74,7 @@ def _call(fn, element):
 
 
 def _spec_of(element):
-    return nest.map_structure(lambda a: TensorSpec(np.shape(a), as_dtype(np.asarray(a).dtype.name)), element)
+    return nest.map_structure(lambda a: TensorSpec(np.shape(a), _dtype_of(a)), element)
 
 
 def _skeleton(s):
@@ -75,9 +98,12 @@ def _merge_specs(a, b):
 
 
 def _placeholder(spec, size, value):
-    """An element of ``spec`` filled with ``value``, its unknown dimensions ``size``."""
+    """An element of ``spec`` filled with ``value``, its unknown dimensions ``size`` (strings:
+    empty for 0, else one with spaces and commas, so that splitting them differs)."""
     def fill(s):
         dims = [size if d is None else d for d in tuple(s.shape or ())]
+        if s.dtype == string:
+            return np.full(dims, b"1,1 1" if value else b"", object)
         return np.full(dims, value, s.dtype.as_numpy_dtype)
     return nest.map_structure(fill, spec)
 
@@ -117,8 +143,13 @@ def _fit(value, specs):
     """A generator's element converted to ``specs`` (InvalidArgumentError if it does not fit)."""
     if isinstance(specs, TensorSpec):
         try:
-            a = np.asarray(_leaf(value) if isinstance(value, (Tensor, Variable)) else value,
-                           dtype=specs.dtype.as_numpy_dtype)
+            if specs.dtype == string:
+                a = _leaf(value)
+                if _dtype_of(a) != string:
+                    raise TypeError("not a string")
+            else:
+                a = np.asarray(_leaf(value) if isinstance(value, (Tensor, Variable)) else value,
+                               dtype=specs.dtype.as_numpy_dtype)
         except (TypeError, ValueError):
             raise InvalidArgumentError(
                 "TypeError: `generator` yielded an element that could not be converted to the expected type. "
@@ -144,7 +175,7 @@ def _stack(elements):
     leaves = [nest.flatten(e) for e in elements]
     stacked = []
     for i in range(len(leaves[0])):
-        parts = [np.asarray(leaf[i]) for leaf in leaves]
+        parts = [np.asarray(_array(leaf[i])) for leaf in leaves]
         shapes = {p.shape for p in parts}
         if len(shapes) != 1:
             raise InvalidArgumentError(
@@ -195,3 +226,37 @@ def _pad(parts, shape, value, dtype):
             raise DataLossError("Attempted to pad to a smaller size than the input element.")
         out[(i, *(slice(0, d) for d in p.shape))] = p
     return out
+
+
+_END = object()
+
+
+def _interleave(sources, open_source, cycle_length: int, block_length: int):
+    """TensorFlow's interleave order: up to ``cycle_length`` iterators (``open_source`` of
+    the next source) open at once, ``block_length`` elements taken from each in turn, an
+    exhausted one replaced by the next source in its place."""
+    sources = iter(sources)
+    slots = [None] * cycle_length
+    open_, ended, i, block = 0, False, 0, 0
+    while not ended or open_:
+        it = slots[i]
+        if it is not None:
+            e = next(it, _END)
+            if e is not _END:
+                block += 1
+                if block == block_length:
+                    block, i = 0, (i + 1) % cycle_length
+                yield e
+                continue
+            slots[i] = None
+            open_ -= 1
+            block, i = 0, (i + 1) % cycle_length
+        elif not ended:
+            source = next(sources, _END)
+            if source is _END:
+                ended = True
+            else:
+                slots[i] = iter(open_source(source))
+                open_ += 1
+        else:
+            block, i = 0, (i + 1) % cycle_length

@@ -30,17 +30,21 @@ and the like run eagerly, once per element (TensorFlow traces them once into a g
 from __future__ import annotations
 
 import abc
+import os
 
 import numpy as np
 
+from . import _csv, _tfrecord, nest
 from . import _ops as _o
-from . import nest
 from ._data_elements import (
+    _array,
     _as_shape,
     _call,
     _check_predicate,
+    _dtype_of,
     _fit,
     _flatten_as,
+    _interleave,
     _leaf,
     _merge_specs,
     _normalize,
@@ -55,10 +59,11 @@ from ._data_elements import (
     _types_and_shapes,
 )
 from ._function import TensorSpec
-from .dtypes import as_dtype
+from .dtypes import as_dtype, string
 from .errors import InvalidArgumentError, OutOfRangeError
 
-__all__ = ["Dataset", "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "experimental"]
+__all__ = ["Dataset", "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "TFRecordDataset",
+           "TextLineDataset", "experimental"]
 
 AUTOTUNE = -1
 INFINITE_CARDINALITY = -1
@@ -178,6 +183,14 @@ class Dataset(abc.ABC):
         return _Elements(run, UNKNOWN_CARDINALITY, lambda: specs, "_FlatMapDataset")
 
     @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None) -> Dataset:
+        """The names (string scalars) of the files matching ``file_pattern`` (a glob pattern or
+        a list of them), sorted, then shuffled unless ``shuffle=False``. A pattern that matches
+        nothing raises InvalidArgumentError."""
+        ds = _Slices(np.array([os.fsencode(f) for f in _csv.list_files(file_pattern)], dtype=object))
+        return ds if shuffle is False else ds.shuffle(ds._n, seed)
+
+    @staticmethod
     def zip(*args, datasets=None, name=None) -> Dataset:
         """Elements of several datasets side by side, as a tuple (or the structure given), as
         long as the shortest.
@@ -207,6 +220,41 @@ class Dataset(abc.ABC):
             for e in self._elements():
                 yield _normalize(_call(map_func, e), True)
         return _Elements(run, self._card(), lambda: _map_spec(self, map_func, run), "_MapDataset")
+
+    def flat_map(self, map_func, name=None) -> Dataset:
+        """The elements of the datasets that ``map_func`` makes of each element, in order.
+
+        >>> import rstf as tf
+        >>> ds = tf.data.Dataset.range(1, 4).flat_map(lambda x: tf.data.Dataset.range(x))
+        >>> [int(x) for x in ds]
+        [0, 0, 1, 0, 1, 2]
+        """
+        return self.interleave(map_func, cycle_length=1)
+
+    def interleave(self, map_func, cycle_length=None, block_length=None, num_parallel_calls=None,
+                   deterministic=None, name=None) -> Dataset:
+        """The elements of the datasets that ``map_func`` makes of each element, taken
+        ``block_length`` at a time from ``cycle_length`` of them in turn (TensorFlow's order;
+        ``cycle_length`` defaults to the number of CPU cores).
+
+        >>> import rstf as tf
+        >>> ds = tf.data.Dataset.range(1, 4).interleave(
+        ...     lambda x: tf.data.Dataset.from_tensors(x).repeat(3), cycle_length=2, block_length=2)
+        >>> [int(x) for x in ds]
+        [1, 1, 2, 2, 1, 2, 3, 3, 3]
+        """
+        cycle = (os.cpu_count() or 1) if cycle_length in (None, AUTOTUNE) else int(cycle_length)
+        block = 1 if block_length in (None, AUTOTUNE) else int(block_length)
+        if cycle <= 0 or block <= 0:
+            raise InvalidArgumentError("interleave: cycle_length and block_length must be positive")
+
+        def open_dataset(e):
+            ds = _call(map_func, e)
+            if not isinstance(ds, Dataset):
+                raise TypeError(f"`map_func` must return a `Dataset` object. Got {type(ds)}.")
+            return ds._elements()
+        return _Elements(lambda: _interleave(self._elements(), open_dataset, cycle, block),
+                         UNKNOWN_CARDINALITY, None, "_InterleaveDataset")
 
     def filter(self, predicate, name=None) -> Dataset:
         """The elements for which ``predicate`` gives True (a boolean scalar)."""
@@ -404,7 +452,8 @@ class Dataset(abc.ABC):
 def _map_spec(source, fn, run):
     """The spec of ``source.map(fn)``: ``fn`` run on zeros, then ones, of the source's spec,
     its unknown dimensions sized 2, then 3 (a dimension of the results that differs is
-    unknown); if that fails, the spec of the first element."""
+    unknown); if that fails, the spec of the first element (its dimensions unknown where the
+    source has strings, whose contents may decide them)."""
     spec = source.element_spec
     sizes = (2, 3)
     try:
@@ -414,6 +463,8 @@ def _map_spec(source, fn, run):
                 for n, v in zip(sizes, (0, 1))]
     except Exception:  # noqa: BLE001 - the function may not accept zeros: use a real element
         for e in run():
+            if any(s.dtype == string for s in nest.flatten(spec)):  # sizes may depend on the text
+                return nest.map_structure(lambda t: TensorSpec([None] * len(t.shape), t.dtype), _spec_of(e))
             return _spec_of(e)
         raise
     out = outs[0]
@@ -518,7 +569,7 @@ class _Slices(Dataset):
         return self._n
 
     def _spec(self):
-        return nest.map_structure(lambda a: TensorSpec(np.shape(a)[1:], as_dtype(a.dtype.name)), self._arrays)
+        return nest.map_structure(lambda a: TensorSpec(np.shape(a)[1:], _dtype_of(a)), self._arrays)
 
     def _rows(self, idx):
         return nest.map_structure(lambda a: a[idx], self._arrays)
@@ -662,7 +713,7 @@ class _PaddedBatches(Dataset):
                 raise ValueError(f"The padded shape {p} is not compatible with the shape {have} of the "
                                  "corresponding input component.")
         if padding_values is None:
-            values = [False if s.dtype.name == "bool" else 0 for s in flat]
+            values = [False if s.dtype.name == "bool" else b"" if s.dtype == string else 0 for s in flat]
         else:
             if isinstance(spec, TensorSpec):
                 padding_values = (padding_values,)
@@ -681,7 +732,7 @@ class _PaddedBatches(Dataset):
     def _elements(self):
         def emit(batch):
             leaves = [nest.flatten(e) for e in batch]
-            out = [_pad([np.asarray(leaf[i]) for leaf in leaves], self._shapes[i], self._values[i],
+            out = [_pad([np.asarray(_array(leaf[i])) for leaf in leaves], self._shapes[i], self._values[i],
                              np.asarray(leaves[0][i]).dtype) for i in range(len(self._shapes))]
             return nest.pack_sequence_as(batch[0], out)
         batch = []
@@ -725,3 +776,120 @@ class experimental:  # noqa: N801 (TensorFlow's namespace)
     @staticmethod
     def cardinality(dataset):
         return dataset.cardinality()
+
+    @staticmethod
+    def make_csv_dataset(file_pattern, batch_size, column_names=None, column_defaults=None, label_name=None,
+                         select_columns=None, field_delim=",", use_quote_delim=True, na_value="", header=True,
+                         num_epochs=None, shuffle=True, shuffle_buffer_size=10000, shuffle_seed=None,
+                         prefetch_buffer_size=None, num_parallel_reads=None, sloppy=False,
+                         num_rows_for_inference=100, compression_type=None, ignore_errors=False,
+                         encoding="utf-8"):
+        """Batches of the rows of CSV files as ``(features, label)`` (an OrderedDict of columns
+        by name, and the ``label_name`` column) or just features. Column names come from the
+        header line unless given; column types (int32, int64, float32, float64 or string) are
+        inferred from the first ``num_rows_for_inference`` rows unless ``column_defaults`` gives
+        them. Repeats forever (full batches only) unless ``num_epochs`` is given.
+
+        >>> import os, tempfile
+        >>> import rstf as tf
+        >>> path = os.path.join(tempfile.mkdtemp(), "data.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("age,name,score\\n30,ann,1.5\\n40,bob,2.5\\n")
+        >>> ds = tf.data.experimental.make_csv_dataset(path, batch_size=2, label_name="score",
+        ...                                            num_epochs=1, shuffle=False)
+        >>> features, label = next(iter(ds))
+        >>> list(features), features["age"].numpy(), label.numpy()
+        (['age', 'name'], array([30, 40], dtype=int32), array([1.5, 2.5], dtype=float32))
+        """
+        return _csv.make_csv_dataset(
+            Dataset, CsvDataset, file_pattern, batch_size, column_names, column_defaults, label_name,
+            select_columns, field_delim, use_quote_delim, na_value, header, num_epochs, shuffle,
+            shuffle_buffer_size, shuffle_seed, num_rows_for_inference, compression_type, ignore_errors,
+            encoding)
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+class _FileDataset(Dataset):
+    """The elements read from files (a name, a list or string tensor of names, or a dataset
+    of names), ``num_parallel_reads`` files at a time in turn (one element each)."""
+
+    def __init__(self, filenames, num_parallel_reads, op):
+        self._files = _tfrecord.filenames(filenames, op)
+        n = num_parallel_reads
+        self._parallel = (os.cpu_count() or 1) if n == AUTOTUNE else int(n or 1)
+
+    def _elements(self):
+        return _interleave(self._files(), self._read, self._parallel, 1)
+
+    def _spec(self):
+        return TensorSpec((), string)
+
+
+class TextLineDataset(_FileDataset):
+    """The lines of text files (without their ``\\n`` or ``\\r\\n``) as string scalars.
+
+    >>> import os, tempfile
+    >>> import rstf as tf
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> tf.io.write_file(path, "first line\\nsecond\\n")
+    >>> [line.numpy() for line in tf.data.TextLineDataset(path)]
+    [b'first line', b'second']
+    """
+
+    _kind = "_TextLineDataset"
+
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,
+                 name=None):
+        super().__init__(filenames, num_parallel_reads, "TextLineDataset")
+        self._compression = _tfrecord.compression(compression_type)
+
+    def _read(self, path):
+        return (_array(line) for line in _tfrecord.lines(path, self._compression))
+
+
+class TFRecordDataset(_FileDataset):
+    """The records of TFRecord files as string scalars (checksums verified: a corrupted file
+    raises DataLossError). ``compression_type`` is ``""``, ``"ZLIB"`` or ``"GZIP"``."""
+
+    _kind = "_TFRecordDataset"
+
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,
+                 name=None):
+        super().__init__(filenames, num_parallel_reads, "TFRecordDataset")
+        self._compression = _tfrecord.compression(compression_type)
+
+    def _read(self, path):
+        return (_array(r) for r in _tfrecord.records(path, self._compression))
+
+
+class CsvDataset(Dataset):
+    """The records of CSV files as tuples of scalars, one per column (or per column of
+    ``select_cols``), of the dtypes of ``record_defaults`` (per column a dtype for a required
+    column, or a one-value list or tensor giving its default).
+
+    >>> import os, tempfile
+    >>> import rstf as tf
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.csv")
+    >>> tf.io.write_file(path, 'x,y\\n1,"a,b"\\n2,\\n')
+    >>> ds = tf.data.experimental.CsvDataset(path, [tf.int32, ["?"]], header=True)
+    >>> [(int(x), y.numpy()) for x, y in ds]
+    [(1, b'a,b'), (2, b'?')]
+    """
+
+    _kind = "_CSVDataset"
+
+    def __init__(self, filenames, record_defaults, compression_type=None, buffer_size=None, header=False,
+                 field_delim=",", use_quote_delim=True, na_value="", select_cols=None, exclude_cols=None,
+                 name=None):
+        self._reader = _csv.CsvReader(filenames, record_defaults, compression_type, header, field_delim,
+                                      use_quote_delim, na_value, select_cols, exclude_cols)
+
+    def _elements(self):
+        return self._reader.rows()
+
+    def _spec(self):
+        return tuple(TensorSpec((), d) for d in self._reader.columns.dtypes)
+
+
+experimental.CsvDataset = CsvDataset

@@ -1,4 +1,6 @@
-"""``tf.io``: reading and writing files as string tensors, and raw bytes as numbers.
+"""``tf.io``: reading and writing files as string tensors, and raw bytes as numbers; TFRecord
+files (``TFRecordWriter``), ``tf.train.Example`` records (``parse_example``), CSV records
+(``decode_csv``) and serialized tensors (``serialize_tensor``, ``parse_tensor``).
 
 >>> import os, tempfile
 >>> import rstf as tf
@@ -15,12 +17,26 @@ from __future__ import annotations
 import glob as _glob
 import os
 
+from ._csv import decode_csv
 from ._ops import constant, convert_to_tensor
+from ._parsing import (
+    FixedLenFeature,
+    FixedLenSequenceFeature,
+    RaggedFeature,
+    VarLenFeature,
+    parse_example,
+    parse_single_example,
+    parse_tensor,
+    serialize_tensor,
+)
+from ._tfrecord import TFRecordOptions, TFRecordWriter
 from .dtypes import string
 from .errors import NotFoundError
 from .strings import decode_raw
 
-__all__ = ["decode_raw", "gfile", "read_file", "write_file"]
+__all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "RaggedFeature", "TFRecordOptions", "TFRecordWriter",
+           "VarLenFeature", "decode_csv", "decode_raw", "gfile", "parse_example", "parse_single_example",
+           "parse_tensor", "read_file", "serialize_tensor", "write_file"]
 
 
 def _path(filename) -> str:
@@ -39,7 +55,7 @@ def read_file(filename, name=None):
         with open(path, "rb") as f:
             return constant(f.read())
     except FileNotFoundError:
-        raise NotFoundError(None, None, f"ReadFile: {path}; No such file or directory") from None
+        raise NotFoundError(f"ReadFile: {path}; No such file or directory") from None
 
 
 def write_file(filename, contents, name=None):

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 
@@ -35,6 +36,8 @@ def _pack(structure, leaves, pos: int) -> tuple[Any, int]:
         out = {}
         for k in sorted(structure):
             out[k], pos = _pack(structure[k], leaves, pos)
+        if isinstance(structure, collections.OrderedDict):
+            return collections.OrderedDict((k, out[k]) for k in structure), pos
         return {k: out[k] for k in structure}, pos
     if isinstance(structure, (list, tuple)):
         items = []

@@ -28,10 +28,12 @@ import re
 import stat
 
 from . import _rstf, _trackable
+from ._example import BytesList, Example, Feature, Features, FloatList, Int64List
 from ._variable import Variable
 from .errors import DataLossError, NotFoundError
 
-__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint", "list_variables", "load_variable"]
+__all__ = ["BytesList", "Checkpoint", "CheckpointManager", "Example", "Feature", "Features", "FloatList",
+           "Int64List", "latest_checkpoint", "list_variables", "load_variable"]
 
 _FORMAT = "rstf.checkpoint"
 _SUFFIX = ".safetensors"
