@@ -366,6 +366,18 @@ def test_text_classification_model_with_vectorization_inside():
     assert pred[0] > 0.5 > pred[1]
 
 
+def test_fit_takes_numpy_arrays_of_text():
+    texts, labels = _sentiment_data()
+    vec = L.TextVectorization(max_tokens=20, output_sequence_length=5)
+    vec.adapt(texts)
+    model = tf.keras.Sequential([vec, L.Embedding(20, 8), L.GlobalAveragePooling1D(),
+                                 L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    assert texts.dtype.kind == "U"
+    history = model.fit(texts, labels, batch_size=8, shuffle=True, epochs=15, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
 def test_text_classification_model_with_vectorization_in_dataset_map(tmp_path):
     texts, labels = _sentiment_data()
     vec = L.TextVectorization(max_tokens=20, output_sequence_length=5)

@@ -121,6 +121,9 @@ fn scalars_to_tensor(vals: &[Scalar], shape: &[usize], dtype: Option<DType>) -> 
     };
     let dt = dtype.unwrap_or_else(inferred);
     if dt == DType::String {
+        if vals.is_empty() {
+            return Ok(Tensor::from_strings(Vec::new(), shape)?);
+        }
         return Err(PyTypeError::new_err(
             "Cannot convert numbers or bools to EagerTensor of dtype string",
         ));

@@ -278,7 +278,8 @@ class Model(Layer):
         x, y = _as_array(x, "x"), _as_array(y, "y")
         self._check(x, y)
         for name, a in (("x", x), ("y", y)):
-            if a is not None and a.dtype.kind not in "biuf":
+            # Inputs may be text (a model that starts with TextVectorization or StringLookup).
+            if a is not None and a.dtype.kind not in ("biufOSU" if name == "x" else "biuf"):
                 raise ValueError(f"{what}: {name} has dtype {a.dtype}, which is not a number type")
         if x.dtype == np.float64:
             x = x.astype(np.float32)
