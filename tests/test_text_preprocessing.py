@@ -352,13 +352,19 @@ def _sentiment_data():
     return texts, labels
 
 
-def test_text_classification_model_with_vectorization_inside():
-    texts, labels = _sentiment_data()
+def _classifier_with_vectorization(texts):
+    """Embedding + GlobalAveragePooling1D + Dense behind a TextVectorization adapted to ``texts``."""
     vec = L.TextVectorization(max_tokens=20, output_sequence_length=5)
     vec.adapt(texts)
     model = tf.keras.Sequential([vec, L.Embedding(20, 8), L.GlobalAveragePooling1D(),
                                  L.Dense(1, activation="sigmoid")])
     model.compile(optimizer=tf.keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    return model
+
+
+def test_text_classification_model_with_vectorization_inside():
+    texts, labels = _sentiment_data()
+    model = _classifier_with_vectorization(texts)
     ds = tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(32, seed=1).batch(8)
     history = model.fit(ds, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
@@ -368,11 +374,7 @@ def test_text_classification_model_with_vectorization_inside():
 
 def test_fit_takes_numpy_arrays_of_text():
     texts, labels = _sentiment_data()
-    vec = L.TextVectorization(max_tokens=20, output_sequence_length=5)
-    vec.adapt(texts)
-    model = tf.keras.Sequential([vec, L.Embedding(20, 8), L.GlobalAveragePooling1D(),
-                                 L.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=tf.keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    model = _classifier_with_vectorization(texts)
     assert texts.dtype.kind == "U"
     history = model.fit(texts, labels, batch_size=8, shuffle=True, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

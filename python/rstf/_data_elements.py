@@ -14,7 +14,7 @@ from ._function import TensorSpec
 from ._rstf import Tensor
 from ._variable import Variable
 from .dtypes import as_dtype, string
-from .errors import DataLossError, InvalidArgumentError
+from .errors import DataLossError, InvalidArgumentError, OutOfRangeError
 
 # -- elements: tuples, namedtuples and dicts are structures; anything else is one tensor ---------
 
@@ -260,3 +260,90 @@ def _interleave(sources, open_source, cycle_length: int, block_length: int):
                 open_ += 1
         else:
             block, i = 0, (i + 1) % cycle_length
+
+
+def _map_spec(source, fn, run):
+    """The spec of ``source.map(fn)``: ``fn`` run on zeros, then ones, of the source's spec,
+    its unknown dimensions sized 2, then 3 (a dimension of the results that differs is
+    unknown); if that fails, the spec of the first element (its dimensions unknown where the
+    source has strings, whose contents may decide them)."""
+    spec = source.element_spec
+    sizes = (2, 3)
+    try:
+        if any(s.shape is None for s in nest.flatten(spec)):
+            raise ValueError("unknown rank")
+        outs = [_spec_of(_normalize(_call(fn, _placeholder(spec, n, v)), True))
+                for n, v in zip(sizes, (0, 1))]
+    except Exception:  # noqa: BLE001 - the function may not accept zeros: use a real element
+        for e in run():
+            if any(s.dtype == string for s in nest.flatten(spec)):  # sizes may depend on the text
+                return nest.map_structure(lambda t: TensorSpec([None] * len(t.shape), t.dtype), _spec_of(e))
+            return _spec_of(e)
+        raise
+    out = outs[0]
+    for other in outs[1:]:
+        out = _merge_specs(out, other)
+    return out
+
+
+class OwnedIterator:
+    """What ``iter(dataset)`` gives: ``next()`` and ``get_next()`` (which raises
+    OutOfRangeError at the end, as TensorFlow's). Its tracing type
+    (``__tf_tracing_type__``) is its position, so a ``tf.function`` that keys its traces by
+    tracing types traces again for each element the iterator gives (TensorFlow reads the next
+    element inside the graph; rstf's graphs cannot call back into Python)."""
+
+    def __init__(self, dataset):
+        self._dataset = dataset
+        self._it = dataset._elements()
+        self._position = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        e = next(self._it)
+        self._position += 1
+        return _to_tensors(e)
+
+    def get_next(self, name=None):
+        try:
+            return next(self)
+        except StopIteration:
+            raise OutOfRangeError("End of sequence") from None
+
+    @property
+    def element_spec(self):
+        return self._dataset.element_spec
+
+    def __tf_tracing_type__(self, context=None):
+        return _IteratorPosition(self, self._position)
+
+    def __repr__(self):
+        return f"<OwnedIterator element_spec={self.element_spec}>"
+
+
+class _IteratorPosition:
+    """The tracing type of an :class:`OwnedIterator`: the iterator and how many elements it
+    had given; equal only for the same iterator at the same position."""
+
+    def __init__(self, iterator, position):
+        self._id, self._position, self._iterator = id(iterator), position, iterator
+
+    def is_subtype_of(self, other) -> bool:
+        return self == other
+
+    def most_specific_common_supertype(self, others):
+        return self if all(self == o for o in others) else None
+
+    def placeholder_value(self, placeholder_context=None):
+        return self._iterator
+
+    def __eq__(self, other):
+        return isinstance(other, _IteratorPosition) and self._key() == other._key()
+
+    def _key(self):
+        return self._id, self._position
+
+    def __hash__(self):
+        return hash(self._key())
