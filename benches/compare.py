@@ -4,6 +4,8 @@ rstf is faster).
 
     python benches/compare.py            # every case
     python benches/compare.py add_tiny   # some cases
+    python benches/compare.py --fresh    # as users run them: see `fresh` below
+    python benches/compare.py --fresh --busy add_numpy softmax_user
 
 Run it with a Python that has rstf and the peers installed (see BENCHMARKS.md).
 """
@@ -22,7 +24,11 @@ import numpy as np
 import rstf
 
 PEERS: dict = {"numpy": np}
+# A `--worker` process (see `fresh` below) imports only the library it times.
+_WORKER = sys.argv[1:2] == ["--worker"]
 try:
+    if _WORKER:
+        raise ImportError
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -30,6 +36,8 @@ try:
 except ImportError:
     pass
 try:
+    if _WORKER:
+        raise ImportError
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tensorflow_
 
@@ -37,6 +45,8 @@ try:
 except ImportError:
     pass
 try:
+    if _WORKER:
+        raise ImportError
     import jax
     import jax.numpy as jnp
 
@@ -198,6 +208,134 @@ def case_import():
     return "import time (fresh process)", (out, {k: out["rstf"] / v for k, v in out.items() if k != "rstf"})
 
 
+# ---- fresh processes, results kept and read back ------------------------------------------
+# The cases above reuse one process and drop every result, so large buffers are recycled at
+# once. User code keeps results and reads them back in a new process: each `USER` case runs
+# in a fresh process per library and round, keeps its last three results alive, and reads each
+# back to numpy (the library's own array for numpy), with no environment tuning. `--busy` runs
+# the same with one spinning process per core competing for the machine.
+
+def _user_data(n, shape=None):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(n, dtype=np.float32)
+    return a if shape is None else a.reshape(shape)
+
+
+def _wrap(lib):
+    """The library's constant and read-back functions."""
+    if lib == "rstf":
+        return rstf.constant, lambda r: r.numpy()
+    if lib == "torch":
+        import torch
+        return torch.from_numpy, lambda r: r.numpy()
+    if lib == "tensorflow":
+        import tensorflow as tf_
+        return tf_.constant, lambda r: r.numpy()
+    if lib == "jax":
+        import jax.numpy as jnp_
+        return jnp_.asarray, np.asarray
+    return (lambda a: a), (lambda r: r)
+
+
+def user_add_numpy(lib):
+    const, back = _wrap(lib)
+    a, b = const(_user_data(1 << 22)), const(_user_data(1 << 22)[::-1].copy())
+    return "(a + b) read back as numpy, 4M float32", lambda: back(a + b)
+
+
+def user_softmax_user(lib):
+    const, back = _wrap(lib)
+    x = const(_user_data(1 << 22, (2048, 2048)))
+    fn = {"rstf": lambda: rstf.nn.softmax(x, axis=-1),
+          "numpy": lambda: (lambda z: z / z.sum(-1, keepdims=True))(np.exp(x - x.max(-1, keepdims=True)))}
+    if lib == "torch":
+        import torch
+        fn["torch"] = lambda: torch.softmax(x, -1)
+    if lib == "tensorflow":
+        import tensorflow as tf_
+        fn["tensorflow"] = lambda: tf_.nn.softmax(x, axis=-1)
+    f = fn[lib]
+    return "softmax over the last axis of 2048x2048 float32, read back", lambda: back(f())
+
+
+def user_reduce_sum_user(lib):
+    const, back = _wrap(lib)
+    x = const(_user_data(1 << 22))
+    f = {"rstf": lambda: rstf.reduce_sum(x), "numpy": lambda: x.sum()}.get(lib, lambda: x.sum())
+    return "reduce_sum of 4M float32, read back", lambda: back(f())
+
+
+def _user_matmul(lib, n):
+    const, back = _wrap(lib)
+    a, b = const(_user_data(n * n, (n, n))), const(_user_data(n * n, (n, n))[::-1].copy())
+    title = f"matmul {n}x{n} float32, read back (GFLOP/s = {2.0 * n ** 3 / 1e9:.2f} / time)"
+    return title, lambda: back(a @ b)
+
+
+def user_matmul_user_1024(lib):
+    return _user_matmul(lib, 1024)
+
+
+def user_matmul_user_2048(lib):
+    return _user_matmul(lib, 2048)
+
+
+USER = {name[5:]: fn for name, fn in globals().items() if name.startswith("user_")}
+USER_PEERS = {"add_numpy": ["numpy", "torch"], "softmax_user": ["torch", "numpy"],
+              "reduce_sum_user": ["torch", "numpy"], "matmul_user_1024": ["numpy", "torch"],
+              "matmul_user_2048": ["numpy", "torch"]}
+
+
+def _worker(lib, case, seconds=1.5):
+    """Runs one case in this (fresh) process; prints the median seconds per call as JSON."""
+    import json
+    _, fn = USER[case](lib)
+    kept, times = [], []
+    start = time.perf_counter()
+    while len(times) < 5 or (time.perf_counter() - start < seconds and len(times) < 400):
+        t0 = time.perf_counter()
+        r = fn()
+        times.append(time.perf_counter() - t0)
+        kept = (kept + [r])[-3:]
+        float(np.asarray(r).ravel()[-1])  # read the result
+    print(json.dumps(statistics.median(times[1:])))
+
+
+def _fresh(case, lib):
+    out = subprocess.run([sys.executable, __file__, "--worker", lib, case], capture_output=True,
+                         text=True, env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")})
+    if out.returncode != 0:
+        raise RuntimeError(f"{lib} {case}: {out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def fresh_main(names, busy, rounds=5):
+    """Every USER case in fresh processes, libraries interleaved over `rounds`; with `busy`,
+    one spinning process per core runs meanwhile."""
+    spinners = []
+    if busy:
+        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                    for _ in range(os.cpu_count() or 1)]
+    try:
+        print(f"fresh processes, results kept and read back{', busy machine' if busy else ''}")
+        for name in names or list(USER):
+            libs = ["rstf"] + [p for p in USER_PEERS[name] if p in PEERS]
+            samples = {lib: [] for lib in libs}
+            for _ in range(rounds):
+                for lib in libs:
+                    samples[lib].append(_fresh(name, lib))
+            title = USER[name]("numpy")[0]
+            print(f"\n{name}: {title}")
+            for lib in libs:
+                med = statistics.median(samples[lib])
+                ratio = "" if lib == "rstf" else "  rstf/{} = {:.2f}".format(
+                    lib, statistics.median(a / b for a, b in zip(samples["rstf"], samples[lib])))
+                print(f"  {lib:<11} {med * 1e6:12.1f} us{ratio}")
+    finally:
+        for p in spinners:
+            p.kill()
+
+
 def installed_size_mb() -> float:
     root = os.path.dirname(rstf.__file__)
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(root) for f in fs)
@@ -208,6 +346,11 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 
 
 def main(argv):
+    if argv[:1] == ["--worker"]:
+        return _worker(argv[1], argv[2])
+    if "--fresh" in argv:
+        busy = "--busy" in argv
+        return fresh_main([a for a in argv if not a.startswith("--")], busy)
     names = argv or list(CASES)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     print("peers: " + ", ".join(f"{k} {getattr(v, '__version__', '')}" for k, v in PEERS.items()))

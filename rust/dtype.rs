@@ -154,6 +154,7 @@ macro_rules! impl_stored {
         fn slice(s: &Storage) -> Option<&[Self]> {
             match s {
                 Storage::$v(v) => Some(v),
+                Storage::Shared(b) => b.slice(),
                 _ => None,
             }
         }

@@ -13,6 +13,7 @@
 //! assert_eq!(y.dtype(), DType::F32);
 //! ```
 
+pub mod alloc;
 pub mod autodiff;
 pub mod backend;
 pub mod device;

@@ -26,6 +26,8 @@ pub enum Storage {
     Bool(Vec<bool>),
     /// Byte strings.
     Str(Vec<Box<[u8]>>),
+    /// Elements in memory owned elsewhere (a numpy array, a DLPack producer), read-only here.
+    Shared(SharedBuffer),
     /// Elements on the GPU (float32, int32 or bool).
     #[cfg(feature = "gpu")]
     Gpu(crate::backend::wgpu::GpuBuffer),
@@ -45,6 +47,7 @@ impl Storage {
             Storage::U8(_) => DType::U8,
             Storage::Bool(_) => DType::Bool,
             Storage::Str(_) => DType::String,
+            Storage::Shared(b) => b.dtype,
             #[cfg(feature = "gpu")]
             Storage::Gpu(b) => b.dtype(),
         }
@@ -108,9 +111,76 @@ impl Storage {
             }
             // Strings have no flat byte form: their bytes are written element by element.
             Storage::Str(_) => &[],
+            Storage::Shared(b) => b.bytes(),
             #[cfg(feature = "gpu")]
             Storage::Gpu(_) => &[],
         }
+    }
+}
+
+/// Elements of a non-string dtype in memory that another owner keeps alive (numpy, a DLPack
+/// producer): `owner` is dropped, releasing the memory, when the last tensor using it goes.
+/// Tensors never write through it: mutable access copies first ([`crate::Tensor::make_mut`]).
+#[derive(Clone)]
+pub struct SharedBuffer {
+    dtype: DType,
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+    _owner: std::sync::Arc<dyn Send + Sync>,
+}
+
+// SAFETY: the buffer is only read through shared slices, and its owner is Send + Sync.
+unsafe impl Send for SharedBuffer {}
+// SAFETY: as above.
+unsafe impl Sync for SharedBuffer {}
+
+impl SharedBuffer {
+    /// Wraps `len` elements of `dtype` at `ptr`, kept alive by `owner`.
+    ///
+    /// # Safety
+    /// `ptr` must be aligned for `dtype`'s element type and valid for reads of `len` elements
+    /// for as long as `owner` lives, and the elements must be valid values of the type (bool
+    /// bytes 0 or 1). Writes by others while tensors read the buffer are the caller's promise
+    /// not to make (DLPack's contract: a shared buffer is not mutated while shared).
+    pub unsafe fn new(
+        dtype: DType,
+        ptr: std::ptr::NonNull<u8>,
+        len: usize,
+        owner: std::sync::Arc<dyn Send + Sync>,
+    ) -> SharedBuffer {
+        SharedBuffer {
+            dtype,
+            ptr,
+            len,
+            _owner: owner,
+        }
+    }
+
+    /// The elements, if they are of type `T`.
+    pub fn slice<T: Element>(&self) -> Option<&[T]> {
+        // SAFETY: the constructor's contract: aligned, valid for `len` reads while `self`
+        // (which holds the owner) lives; the dtype check makes `T` the element type.
+        (self.dtype == T::DTYPE)
+            .then(|| unsafe { std::slice::from_raw_parts(self.ptr.as_ptr() as *const T, self.len) })
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &[u8] {
+        let n = self.len * self.dtype.size();
+        // SAFETY: as in `slice`, read as bytes.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), n) }
+    }
+}
+
+impl std::fmt::Debug for SharedBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedBuffer({} x {})", self.len, self.dtype)
+    }
+}
+
+impl PartialEq for SharedBuffer {
+    fn eq(&self, other: &SharedBuffer) -> bool {
+        self.dtype == other.dtype && self.bytes() == other.bytes()
     }
 }
 

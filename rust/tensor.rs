@@ -302,6 +302,15 @@ impl Tensor {
             self.id = id;
         }
         let dt = self.dtype();
+        if let crate::storage::Storage::Shared(b) = &*self.storage {
+            // Memory owned elsewhere is never written: take a copy of our own.
+            let own = b
+                .slice::<T>()
+                .ok_or_else(|| invalid_dtype("make_mut", T::DTYPE, dt))?;
+            let mut v = crate::storage::try_alloc::<T>(own.len(), "make_mut")?;
+            v.extend_from_slice(own);
+            self.storage = Arc::new(T::into_storage(v));
+        }
         T::slice_mut(Arc::make_mut(&mut self.storage))
             .ok_or_else(|| invalid_dtype("make_mut", T::DTYPE, dt))
     }

@@ -184,10 +184,13 @@ def test_ndim_numpy_and_asarray(data):
     np.testing.assert_array_equal(np.array(t), a)
 
 
-def test_numpy_is_a_copy():
+def test_numpy_is_a_read_only_view():
     t = tf.constant([1.0, 2.0])
     a = t.numpy()
-    a[0] = 100.0
+    with pytest.raises(ValueError, match="read-only"):
+        a[0] = 100.0
+    b = np.array(t)  # a copy, the caller's to change
+    b[0] = 100.0
     check_exact(t, [1.0, 2.0], "float32")
 
 

@@ -46,6 +46,7 @@ from . import (  # noqa: E402
     data,
     distribute,
     errors,
+    experimental,
     image,
     io,
     linalg,
@@ -70,6 +71,7 @@ from ._ops import newaxis  # noqa: E402,F401
 from ._tape import GradientTape, UnconnectedGradients, custom_gradient, stop_gradient  # noqa: E402
 from ._tensor_array import TensorArray  # noqa: E402
 from ._variable import Variable  # noqa: E402
+from .experimental.dlpack import from_dlpack  # noqa: E402
 from .linalg import clip_by_global_norm, clip_by_norm, einsum, meshgrid, norm, tensordot  # noqa: E402,F401
 from .module import Module  # noqa: E402
 from .ragged import RaggedTensor  # noqa: E402

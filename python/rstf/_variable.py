@@ -102,8 +102,14 @@ class Variable(_rstf.Variable):
         return self._scatter("tensor_scatter_nd_update", idx, sparse_delta.values, True)
 
     def __array__(self, dtype=None, copy=None):
-        a = np.asarray(self._peek())
-        return a if dtype is None else a.astype(dtype)
+        return self._peek().__array__(dtype=dtype, copy=copy)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        return self._peek().__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device,
+                                       copy=copy)
+
+    def __dlpack_device__(self):
+        return (1, 0)
 
     def _text_name(self) -> str:
         return self.name

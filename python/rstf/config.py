@@ -90,3 +90,53 @@ class experimental:
         if getattr(device, "device_type", None) == "GPU":
             return {"device_name": _rstf.gpu_name()}
         return {}
+
+    @staticmethod
+    def get_memory_info(device) -> dict:
+        """Host memory of the process's tensors, in bytes, for ``'CPU:0'``: ``current`` (held
+        now), ``peak`` (the most since start or ``reset_memory_stats``), and the host cache's
+        ``cached`` bytes (freed blocks kept for reuse), ``cache_limit``, ``cache_hits`` and
+        ``cache_misses`` (large requests served from the cache or from the system).
+
+        >>> import rstf as tf
+        >>> before = tf.config.experimental.get_memory_info('CPU:0')['current']
+        >>> x = tf.zeros([1 << 20])
+        >>> tf.config.experimental.get_memory_info('CPU:0')['current'] - before >= 4 << 20
+        True
+        """
+        _host_device(device, "get_memory_info")
+        return dict(_rstf._host_memory_info())
+
+    @staticmethod
+    def reset_memory_stats(device) -> None:
+        """Restarts ``peak`` of ``get_memory_info(device)`` from the bytes held now."""
+        _host_device(device, "reset_memory_stats")
+        _rstf._reset_host_peak()
+
+    @staticmethod
+    def set_host_cache_limit(limit_bytes: int) -> None:
+        """Caps the bytes of freed host blocks kept for reuse (a sixteenth of the machine's
+        memory, at most 256 MiB, by default); blocks beyond it go back to the system now, and
+        a block freed into a full cache displaces blocks of other sizes. 0 turns the cache
+        off.
+
+        >>> import rstf as tf
+        >>> tf.config.experimental.set_host_cache_limit(64 << 20)
+        >>> tf.config.experimental.get_memory_info('CPU:0')['cache_limit']
+        67108864
+        """
+        if int(limit_bytes) < 0:
+            raise ValueError(f"set_host_cache_limit: limit_bytes must be >= 0, got {limit_bytes}")
+        _rstf._set_host_cache_limit(int(limit_bytes))
+
+    @staticmethod
+    def release_host_cache() -> int:
+        """Gives every cached host block back to the system; returns the bytes released."""
+        return int(_rstf._release_host_cache())
+
+
+def _host_device(device, op) -> None:
+    name = str(getattr(device, "name", device)).upper()
+    name = name.replace("/DEVICE:", "").replace("/PHYSICAL_DEVICE:", "")
+    if name not in ("CPU", "CPU:0"):
+        raise ValueError(f"{op}: memory statistics are kept for the host ('CPU:0'), not for {device!r}")

@@ -78,7 +78,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, nam
 
     dt = _float_dtype(dtype, mean)
     dims = _shape_list(shape, "TruncatedNormal", "T", strict=True)
-    z = np.asarray(_rstf.random_normal(dims, 0.0, 1.0, "float64", _seed(seed)))
+    z = np.array(_rstf.random_normal(dims, 0.0, 1.0, "float64", _seed(seed)))
     bad = np.abs(z) > 2.0
     while bad.any():
         fresh = np.asarray(_rstf.random_normal([int(bad.sum())], 0.0, 1.0, "float64", _seed(None)))
@@ -227,7 +227,7 @@ def stateless_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32, name=Non
 
 
 def _truncated(dims, key):
-    z = np.asarray(_rstf.random_normal(dims, 0.0, 1.0, "float64", key))
+    z = np.array(_rstf.random_normal(dims, 0.0, 1.0, "float64", key))
     bad, i = np.abs(z) > 2.0, 0
     while bad.any():
         i += 1

@@ -105,13 +105,14 @@ impl PyVariable {
         PyTensor::new(self.v.peek())
     }
 
-    /// The values as a new numpy array.
+    /// The values as numpy: a read-only view of the current value (assignments after it
+    /// copy, so the view keeps the values it was taken with).
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let a = to_numpy(py, &self.v.peek())?;
+        let t = self.v.peek();
         if self.v.shape().is_empty() {
-            return a.get_item(());
+            return to_numpy(py, &t)?.get_item(());
         }
-        Ok(a)
+        super::host::host_array(py, &t)
     }
 
     fn _assign(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {

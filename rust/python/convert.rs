@@ -169,6 +169,9 @@ fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let d = arr.dtype();
     let (kind, size) = (d.kind(), d.itemsize());
     let native = d.is_native_byteorder().unwrap_or(true);
+    if let Some(t) = super::host::share_numpy(arr)? {
+        return Ok(t);
+    }
     let t = match (kind, size) {
         _ if !native => {
             let fixed = obj.call_method1("astype", (d.call_method1("newbyteorder", ("=",))?,))?;

@@ -3,13 +3,19 @@
 
 mod autodiff;
 mod convert;
+mod dlpack;
 mod errors;
 mod functions;
 mod graph;
+mod host;
 mod saved;
 mod tensor;
 
 use pyo3::prelude::*;
+
+/// Tensor buffers are reused through the host cache (see `crate::alloc`).
+#[global_allocator]
+static HOST: crate::alloc::HostCache = crate::alloc::HostCache;
 
 /// The extension module.
 #[pymodule]
@@ -20,5 +26,7 @@ fn _rstf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     autodiff::register(m)?;
     graph::register(m)?;
     saved::register(m)?;
+    host::register(m)?;
+    dlpack::register(m)?;
     Ok(())
 }

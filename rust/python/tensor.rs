@@ -282,15 +282,15 @@ impl PyTensor {
         self.t.device().name()
     }
 
-    /// The values as a new numpy array.
+    /// The values as numpy: a read-only view of the buffer (no copy) where numpy can view the
+    /// dtype, a numpy scalar for a scalar tensor.
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.concrete("a numpy value")?;
-        let a = to_numpy(py, &self.t)?;
         if self.t.rank() == 0 {
             // A numpy scalar, as TensorFlow's `.numpy()` of a scalar.
-            return a.get_item(());
+            return to_numpy(py, &self.t)?.get_item(());
         }
-        Ok(a)
+        super::host::host_array(py, &self.t)
     }
 
     /// Tensors are immutable: a copy is the tensor itself.
@@ -310,6 +310,26 @@ impl PyTensor {
         PyTuple::new(py, [constant, PyTuple::new(py, [value])?.into_any()])
     }
 
+    /// A DLPack capsule sharing the buffer (read-only): versioned when the consumer asks
+    /// with `max_version` 1 or later, the legacy capsule otherwise.
+    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<Bound<'py, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(i32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.concrete("a DLPack capsule")?;
+        super::dlpack::dunder_dlpack(py, &self.t, stream, max_version, dl_device, copy)
+    }
+
+    /// DLPack's device of the exported buffer: always host memory (kDLCPU, 0).
+    fn __dlpack_device__(&self) -> (i32, i32) {
+        (1, 0)
+    }
+
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
         &self,
@@ -317,12 +337,42 @@ impl PyTensor {
         dtype: Option<Bound<'py, PyAny>>,
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = copy;
         self.concrete("a numpy array")?;
-        let a = to_numpy(py, &self.t)?;
+        let dtype = dtype.filter(|d| !d.is_none());
+        if copy == Some(true) {
+            let a = to_numpy(py, &self.t.to_host()?)?;
+            return match dtype {
+                Some(d) => a.call_method1("astype", (d,)),
+                None => Ok(a),
+            };
+        }
+        let host = self.t.to_host()?;
+        let view = super::host::numpy_view(py, &host)?;
+        let a = match (view, copy) {
+            (Some(a), _) => a,
+            (None, None) => to_numpy(py, &host)?,
+            (None, Some(_)) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "Unable to avoid copy while creating an array as requested: a {} tensor on {} has no numpy view",
+                    self.t.dtype(),
+                    self.t.device().name()
+                )))
+            }
+        };
         match dtype {
-            Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
-            _ => Ok(a),
+            None => Ok(a),
+            Some(d) => {
+                let kw = pyo3::types::PyDict::new(py);
+                kw.set_item("copy", false)?;
+                let out = a.call_method("astype", (d,), Some(&kw))?;
+                if copy == Some(false) && !out.is(&a) {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "Unable to avoid copy while creating an array as requested: the tensor is {}",
+                        self.t.dtype()
+                    )));
+                }
+                Ok(out)
+            }
         }
     }
 

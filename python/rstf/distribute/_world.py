@@ -14,9 +14,9 @@ forever. Before its data, each collective exchanges a digest of what every worke
 (kind, dtypes, shapes, root) in one small allgather, so workers that disagree raise
 :class:`~rstf.errors.InvalidArgumentError` naming what each one passed.
 
-Buffers: the all-reduce copies the arrays given here (``Tensor.numpy()`` has already copied
-each tensor into one: rstf has no zero-copy view yet, and the results are copied into new
-tensors) into send buffers it keeps from call to call: arrays under 1 MB of one dtype share
+Buffers: the all-reduce copies the arrays given here (``Tensor.numpy()`` views a tensor's
+buffer without a copy; the results are copied into new tensors) into send buffers it keeps
+from call to call: arrays under 1 MB of one dtype share
 buckets of ``bucket_bytes`` (25 MB by default, Horovod's tensor fusion) so that each bucket
 costs one ``Iallreduce``, larger arrays travel alone. Collectives are made from one thread at
 a time.

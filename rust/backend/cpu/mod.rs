@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Runs `f(i)` for every `i < blocks`, on the calling thread and on pool threads that take
 /// indices from a shared counter as they come. The caller starts at once instead of waiting
 /// for a pool thread to wake up (tens of microseconds on a VM), a late thread takes fewer
-/// blocks or none, and the caller waits only for blocks already started (spinning: each is
-/// short), never for a thread that has not woken yet. So a kernel with several phases pays
-/// no wake-up per phase. Which thread runs which block varies: `f` must not depend on it.
+/// blocks or none, and the caller waits only for blocks already started (each is short: it
+/// spins briefly, then sleeps, so a busy machine's other processes keep the core), never for
+/// a thread that has not woken yet. So a kernel with several phases pays no wake-up per
+/// phase. Which thread runs which block varies: `f` must not depend on it.
 pub fn par_blocks(blocks: usize, f: impl Fn(usize) + Sync) {
     let helpers = rayon::current_num_threads().min(blocks).saturating_sub(1);
     if helpers == 0 {
@@ -33,19 +34,26 @@ pub fn par_blocks(blocks: usize, f: impl Fn(usize) + Sync) {
         blocks,
         f,
         panic: std::sync::Mutex::new(None),
+        idle: std::sync::Mutex::new(()),
+        wake: std::sync::Condvar::new(),
     });
     for _ in 0..helpers {
         let s = shared.clone();
         rayon::spawn(move || s.run());
     }
     shared.run();
-    let mut spins = 0u32;
-    while shared.active.load(Ordering::SeqCst) != 0 {
-        if spins < 1 << 12 {
-            spins += 1;
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
+    // Blocks still running on helpers are short: spin a little, then sleep until the last
+    // one finishes, so a busy machine's other processes get the core.
+    for _ in 0..1 << 10 {
+        if shared.active.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        std::hint::spin_loop();
+    }
+    if shared.active.load(Ordering::SeqCst) != 0 {
+        let mut g = shared.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while shared.active.load(Ordering::SeqCst) != 0 {
+            g = shared.wake.wait(g).unwrap_or_else(|p| p.into_inner());
         }
     }
     let panic = shared.panic.lock().map(|mut p| p.take()).unwrap_or(None);
@@ -62,6 +70,9 @@ struct Blocks {
     blocks: usize,
     f: &'static (dyn Fn(usize) + Sync),
     panic: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// The caller sleeps on `wake` (holding `idle` to check `active`) until `active` is zero.
+    idle: std::sync::Mutex<()>,
+    wake: std::sync::Condvar,
 }
 
 impl Blocks {
@@ -74,7 +85,7 @@ impl Blocks {
             self.active.fetch_add(1, Ordering::SeqCst);
             let i = self.next.fetch_add(1, Ordering::SeqCst);
             if i >= self.blocks {
-                self.active.fetch_sub(1, Ordering::SeqCst);
+                self.leave();
                 return;
             }
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.f)(i)));
@@ -85,7 +96,16 @@ impl Blocks {
                     p.get_or_insert(payload);
                 }
             }
-            self.active.fetch_sub(1, Ordering::SeqCst);
+            self.leave();
+        }
+    }
+
+    /// Lowers `active`, waking the caller when it reaches zero (under the lock, so a caller
+    /// that saw it non-zero is already waiting).
+    fn leave(&self) {
+        if self.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let _g = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            self.wake.notify_all();
         }
     }
 }

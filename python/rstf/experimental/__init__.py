@@ -1,0 +1,5 @@
+"""``rstf.experimental``: DLPack interchange (``rstf.experimental.dlpack``)."""
+
+from . import dlpack
+
+__all__ = ["dlpack"]
