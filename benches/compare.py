@@ -198,6 +198,14 @@ def case_strings_split_to_number():
     return "tf.strings.split + to_number of 1M strings of 3 numbers", measure(fns, min_time=0.5, repeats=5)
 
 
+def case_asarray_4m():
+    x = rstf.constant(np.random.rand(4 << 20).astype(np.float32))
+    fns = {"rstf": lambda: np.asarray(x)}
+    if "torch" in PEERS:
+        fns["torch"] = lambda: torch.from_dlpack(x)  # a consumer of rstf's buffer, timed as rstf
+    return "np.asarray(t) of a 4M float32 tensor (torch: torch.from_dlpack(t), the same tensor)", measure(fns)
+
+
 def case_import():
     code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
     out = {}
