@@ -293,7 +293,8 @@ def test_two_workers_collectives_mismatches_and_deadline():
     p = _run("collectives.py", check=False, timeout=60)
     out = p.stdout
     for rank in (0, 1):
-        for name in ("reduce sum", "reduce mean axis", "gather", "gather axis 1", "traced all_reduce 1",
+        for name in ("reduce sum", "reduce mean axis", "reduce sum large", "reduce mean large",
+                     "reduce int large", "gather", "gather axis 1", "traced all_reduce 1",
                      "mirrored variable", "usable after a mismatch"):
             assert f"ok {name} {rank}" in out, out + p.stderr
         assert f"mismatch shape {rank}" in out and f"mismatch dtype {rank}" in out, out

@@ -109,19 +109,9 @@ fn rstf_dtype(d: DLDataType) -> Option<DType> {
     if d.lanes != 1 {
         return None;
     }
-    [
-        DType::F16,
-        DType::BF16,
-        DType::F32,
-        DType::F64,
-        DType::I8,
-        DType::I32,
-        DType::I64,
-        DType::U8,
-        DType::Bool,
-    ]
-    .into_iter()
-    .find(|&dt| dl_dtype(dt).is_some_and(|x| x.code == d.code && x.bits == d.bits))
+    DType::ALL
+        .into_iter()
+        .find(|&dt| dl_dtype(dt).is_some_and(|x| x.code == d.code && x.bits == d.bits))
 }
 
 /// What an exported managed tensor owns: the storage and its shape and strides arrays.
@@ -131,29 +121,55 @@ struct Export {
     strides: Vec<i64>,
 }
 
-unsafe extern "C" fn delete_versioned(m: *mut DLManagedTensorVersioned) {
+/// The two managed tensor structures, as far as deleting them goes.
+trait Managed: Sized {
+    fn ctx(&self) -> *mut c_void;
+    fn deleter(&self) -> Option<unsafe extern "C" fn(*mut Self)>;
+}
+
+impl Managed for DLManagedTensor {
+    fn ctx(&self) -> *mut c_void {
+        self.manager_ctx
+    }
+    fn deleter(&self) -> Option<unsafe extern "C" fn(*mut Self)> {
+        self.deleter
+    }
+}
+
+impl Managed for DLManagedTensorVersioned {
+    fn ctx(&self) -> *mut c_void {
+        self.manager_ctx
+    }
+    fn deleter(&self) -> Option<unsafe extern "C" fn(*mut Self)> {
+        self.deleter
+    }
+}
+
+/// The deleter of the managed tensors `export` makes.
+unsafe extern "C" fn delete_export<M: Managed>(m: *mut M) {
     if m.is_null() {
         return;
     }
     // SAFETY: `m` and its context were made by `Box::into_raw` in `export`, and DLPack's
     // contract calls the deleter once.
     unsafe {
-        drop(Box::from_raw((*m).manager_ctx as *mut Export));
+        drop(Box::from_raw((*m).ctx() as *mut Export));
         drop(Box::from_raw(m));
     }
     LIVE.fetch_sub(1, Ordering::SeqCst);
 }
 
-unsafe extern "C" fn delete_legacy(m: *mut DLManagedTensor) {
-    if m.is_null() {
-        return;
-    }
-    // SAFETY: as in `delete_versioned`.
+/// Calls a managed tensor's own deleter, if it has one.
+///
+/// # Safety
+/// `m` must be a live managed tensor that nothing uses afterwards.
+unsafe fn call_deleter<M: Managed>(m: *mut M) {
+    // SAFETY: the caller's contract.
     unsafe {
-        drop(Box::from_raw((*m).manager_ctx as *mut Export));
-        drop(Box::from_raw(m));
+        if let Some(d) = (*m).deleter() {
+            d(m);
+        }
     }
-    LIVE.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// The destructor of an exported capsule: deletes the managed tensor if no consumer took it
@@ -163,16 +179,11 @@ unsafe extern "C" fn capsule_destructor(cap: *mut ffi::PyObject) {
     // and the pointer under that name is the managed tensor made by `export`.
     unsafe {
         if ffi::PyCapsule_IsValid(cap, VERSIONED.as_ptr()) == 1 {
-            let m =
-                ffi::PyCapsule_GetPointer(cap, VERSIONED.as_ptr()) as *mut DLManagedTensorVersioned;
-            if let Some(d) = (*m).deleter {
-                d(m);
-            }
+            call_deleter(
+                ffi::PyCapsule_GetPointer(cap, VERSIONED.as_ptr()) as *mut DLManagedTensorVersioned
+            );
         } else if ffi::PyCapsule_IsValid(cap, LEGACY.as_ptr()) == 1 {
-            let m = ffi::PyCapsule_GetPointer(cap, LEGACY.as_ptr()) as *mut DLManagedTensor;
-            if let Some(d) = (*m).deleter {
-                d(m);
-            }
+            call_deleter(ffi::PyCapsule_GetPointer(cap, LEGACY.as_ptr()) as *mut DLManagedTensor);
         }
     }
 }
@@ -236,7 +247,7 @@ pub fn export<'py>(
         let m = Box::new(DLManagedTensorVersioned {
             version: DLPackVersion { major: 1, minor: 1 },
             manager_ctx: ctx,
-            deleter: Some(delete_versioned),
+            deleter: Some(delete_export::<DLManagedTensorVersioned>),
             flags: FLAG_READ_ONLY | if copied { FLAG_IS_COPIED } else { 0 },
             dl_tensor: dl,
         });
@@ -245,7 +256,7 @@ pub fn export<'py>(
         let m = Box::new(DLManagedTensor {
             dl_tensor: dl,
             manager_ctx: ctx,
-            deleter: Some(delete_legacy),
+            deleter: Some(delete_export::<DLManagedTensor>),
         });
         (Box::into_raw(m) as *mut c_void, LEGACY)
     };
@@ -255,9 +266,9 @@ pub fn export<'py>(
         let cap = ffi::PyCapsule_New(ptr, name.as_ptr(), Some(capsule_destructor));
         if cap.is_null() {
             if versioned {
-                delete_versioned(ptr as *mut DLManagedTensorVersioned);
+                delete_export(ptr as *mut DLManagedTensorVersioned);
             } else {
-                delete_legacy(ptr as *mut DLManagedTensor);
+                delete_export(ptr as *mut DLManagedTensor);
             }
             return Err(PyErr::fetch(py));
         }
@@ -282,15 +293,9 @@ impl Drop for Imported {
         // SAFETY: the managed tensor is ours since we renamed its capsule, and this runs once.
         unsafe {
             if self.versioned {
-                let m = self.ptr as *mut DLManagedTensorVersioned;
-                if let Some(d) = (*m).deleter {
-                    d(m);
-                }
+                call_deleter(self.ptr as *mut DLManagedTensorVersioned);
             } else {
-                let m = self.ptr as *mut DLManagedTensor;
-                if let Some(d) = (*m).deleter {
-                    d(m);
-                }
+                call_deleter(self.ptr as *mut DLManagedTensor);
             }
         }
     }

@@ -26,6 +26,12 @@ rows = tf.ones([1 + 2 * rank, 2]) * (rank + 1.0)  # 1 row of 1s, 3 rows of 2s
 check("reduce mean axis", strategy.reduce(MEAN, rows, axis=0), [1.75, 1.75])
 check("reduce sum axis", strategy.reduce(SUM, rows, axis=0), [7.0, 7.0])
 check("reduce int", strategy.reduce(SUM, tf.constant([rank + 1, 5]), axis=None), [3, 10])
+# Arrays of 1 MB and more travel from their own memory into a new one the result wraps.
+big = np.arange(1 << 19, dtype=np.float64).reshape(512, 1024)  # 4 MB
+check("reduce sum large", strategy.reduce(SUM, tf.constant(big * (rank + 1)), axis=None), big * 3)
+check("reduce mean large", strategy.reduce(MEAN, tf.constant(big * (rank + 1)), axis=None), big * 1.5)
+big_int = np.arange(1 << 19, dtype=np.int64)
+check("reduce int large", strategy.reduce(SUM, tf.constant(big_int + rank), axis=None), 2 * big_int + 1)
 check("gather", strategy.gather(tf.fill([rank + 1, 2], float(rank)), axis=0), [[0, 0], [1, 1], [1, 1]])
 check("gather axis 1", strategy.gather(tf.fill([2, rank + 1], float(rank)), axis=1), [[0, 1, 1], [0, 1, 1]])
 

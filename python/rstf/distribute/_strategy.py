@@ -180,8 +180,9 @@ def _collective(name, fn, tensors, same_shapes=True):
     tensors = [_o.convert_to_tensor(t) for t in tensors]
 
     def run(*ts):
-        # Tensor.numpy() copies the tensor (rstf has no zero-copy view for MPI to read yet).
-        return [_o.convert_to_tensor(a) for a in fn([np.asarray(t.numpy()) for t in ts])]
+        # Tensor.numpy() is a view of the tensor's buffer; a result that owns its memory is
+        # wrapped as it is (nothing else holds it), a view of a reused buffer is copied.
+        return [_result_tensor(a) for a in fn([np.asarray(t.numpy()) for t in ts])]
 
     if not _rstf.is_tracing():
         return run(*tensors)
@@ -194,6 +195,17 @@ def _collective(name, fn, tensors, same_shapes=True):
     finally:
         _rstf.trace_resume(depth)
     return list(_rstf.trace_callback(name, run, tensors, examples))
+
+
+def _result_tensor(a):
+    """A collective's result as a tensor: an array owning its memory is wrapped without a copy
+    (the collective made it and nothing else holds it), others are copied."""
+    if a.flags.owndata:
+        try:
+            return _rstf._from_dlpack(a)
+        except (BufferError, TypeError):  # a dtype DLPack or rstf cannot share (bfloat16)
+            pass
+    return _o.convert_to_tensor(a)
 
 
 def _check_axis(t, axis, what):

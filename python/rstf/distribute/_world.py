@@ -14,11 +14,11 @@ forever. Before its data, each collective exchanges a digest of what every worke
 (kind, dtypes, shapes, root) in one small allgather, so workers that disagree raise
 :class:`~rstf.errors.InvalidArgumentError` naming what each one passed.
 
-Buffers: the all-reduce copies the arrays given here (``Tensor.numpy()`` views a tensor's
-buffer without a copy; the results are copied into new tensors) into send buffers it keeps
-from call to call: arrays under 1 MB of one dtype share
-buckets of ``bucket_bytes`` (25 MB by default, Horovod's tensor fusion) so that each bucket
-costs one ``Iallreduce``, larger arrays travel alone. Collectives are made from one thread at
+Buffers: arrays under 1 MB of one dtype are copied into send buffers kept from call to call,
+buckets of ``bucket_bytes`` (25 MB by default, Horovod's tensor fusion), so that each bucket
+costs one ``Iallreduce``; larger arrays travel alone, straight from their memory
+(``Tensor.numpy()`` is a view of the tensor's buffer) into a new array that the caller keeps
+(``rstf.from_dlpack`` wraps it without a copy). Collectives are made from one thread at
 a time.
 
 >>> from rstf.distribute import _world
@@ -260,8 +260,10 @@ class World:
 
     def allreduce(self, arrays, op="SUM", timeout=None, bucket_bytes=None, what="all_reduce",
                   count=None, weight_by_count=False):
-        """Reduces each array across the workers (``op``: SUM, MEAN, MAX, MIN). The results
-        are views of buffers that the next ``allreduce`` reuses: copy them to keep them. With
+        """Reduces each array across the workers (``op``: SUM, MEAN, MAX, MIN). A result that
+        owns its memory (``flags.owndata``: a large array, reduced straight from the given
+        memory into a new array) is the caller's; the others are views of buffers that the
+        next ``allreduce`` reuses: copy them to keep them. With
         ``weight_by_count``, each worker's arrays are multiplied by its ``count`` before a SUM
         and the result divided by the total count: the mean over examples when workers saw
         different numbers of them."""
@@ -281,8 +283,21 @@ class World:
         # Each bucket is copied into a buffer kept from call to call (MPI moves data between
         # buffers it has seen before twice as fast as between new ones here) and reduced in
         # place, or out of place into another kept buffer (see __init__).
-        sends, recvs, places = self._pooled(plan, arrays), [], [None] * len(arrays)
+        weighted = weight_by_count and count != 1
+        sends, recvs, places = self._pooled(plan, arrays, weighted), [], [None] * len(arrays)
         for (dtype, indices), send in zip(plan, sends):
+            a = arrays[indices[0]]
+            if send is None:  # a large array travels from its own memory into a new one
+                recv = np.empty(a.shape, dtype)
+                if self._in_place:
+                    recv[...] = a
+                    send = recv
+                else:
+                    send = a.reshape(-1)
+                sends[len(recvs)] = send
+                places[indices[0]] = (len(recvs), None)
+                recvs.append(recv)
+                continue
             offset = 0
             for i in indices:
                 part = send[offset:offset + arrays[i].size]
@@ -295,12 +310,12 @@ class World:
                 places[i] = (len(recvs), offset)
                 offset += arrays[i].size
             recvs.append(send if self._in_place else self._pool_buffer(("recv", len(recvs)), dtype, offset))
-        requests = [self.comm.Iallreduce(MPI.IN_PLACE if send is recv else send, recv, op=mpi_op)
-                    for send, recv in zip(sends, recvs)]
+        requests = [self.comm.Iallreduce(MPI.IN_PLACE if send is recv else send, recv.reshape(-1),
+                                         op=mpi_op) for send, recv in zip(sends, recvs)]
         self._wait(requests, deadline, timeout, what, (sends, recvs))
         out = []
         for a, (b, offset) in zip(arrays, places):
-            r = recvs[b][offset:offset + a.size].reshape(a.shape)
+            r = recvs[b] if offset is None else recvs[b][offset:offset + a.size].reshape(a.shape)
             if op == "MEAN" or weight_by_count:
                 div = total if weight_by_count else self.size
                 if div == 0:
@@ -312,8 +327,15 @@ class World:
             out.append(r.astype(a.dtype, copy=False))
         return out
 
-    def _pooled(self, plan, arrays):
-        return [self._pool_buffer(("send", b), dtype, sum(arrays[i].size for i in indices))
+    def _pooled(self, plan, arrays, weighted=False):
+        """The kept send buffer of each bucket, or None for an array that travels from its own
+        memory (one alone in its bucket, C-contiguous, of its wire dtype, unweighted)."""
+        def direct(indices, dtype):
+            a = arrays[indices[0]]
+            return (len(indices) == 1 and not weighted and a.dtype == dtype and a.flags.c_contiguous
+                    and a.nbytes >= FUSION_THRESHOLD)
+        return [None if direct(indices, dtype) else
+                self._pool_buffer(("send", b), dtype, sum(arrays[i].size for i in indices))
                 for b, (dtype, indices) in enumerate(plan)]
 
     def _pool_buffer(self, key, dtype, size):
