@@ -687,9 +687,7 @@ class experimental:  # noqa: N801 (TensorFlow's namespace)
     INFINITE_CARDINALITY = INFINITE_CARDINALITY
     UNKNOWN_CARDINALITY = UNKNOWN_CARDINALITY
 
-    @staticmethod
-    def cardinality(dataset):
-        return dataset.cardinality()
+    cardinality = staticmethod(Dataset.cardinality)
 
     @staticmethod
     def make_csv_dataset(file_pattern, batch_size, column_names=None, column_defaults=None, label_name=None,
@@ -726,12 +724,19 @@ class experimental:  # noqa: N801 (TensorFlow's namespace)
 
 class _FileDataset(Dataset):
     """The elements read from files (a name, a list or string tensor of names, or a dataset
-    of names), ``num_parallel_reads`` files at a time in turn (one element each)."""
+    of names), ``num_parallel_reads`` files at a time in turn (one element each);
+    ``compression_type`` is ``""``, ``"ZLIB"`` or ``"GZIP"``. A subclass names its ``_reader``,
+    ``(path, compression) -> the file's elements as bytes``."""
 
-    def __init__(self, filenames, num_parallel_reads, op):
-        self._files = _tfrecord.filenames(filenames, op)
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,
+                 name=None):
+        self._files = _tfrecord.filenames(filenames, type(self).__name__)
+        self._compression = _tfrecord.compression(compression_type)
         n = num_parallel_reads
         self._parallel = (os.cpu_count() or 1) if n == AUTOTUNE else int(n or 1)
+
+    def _read(self, path):
+        return (_array(r) for r in type(self)._reader(path, self._compression))
 
     def _elements(self):
         return _interleave(self._files(), self._read, self._parallel, 1)
@@ -752,29 +757,15 @@ class TextLineDataset(_FileDataset):
     """
 
     _kind = "_TextLineDataset"
-
-    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,
-                 name=None):
-        super().__init__(filenames, num_parallel_reads, "TextLineDataset")
-        self._compression = _tfrecord.compression(compression_type)
-
-    def _read(self, path):
-        return (_array(line) for line in _tfrecord.lines(path, self._compression))
+    _reader = staticmethod(_tfrecord.lines)
 
 
 class TFRecordDataset(_FileDataset):
     """The records of TFRecord files as string scalars (checksums verified: a corrupted file
-    raises DataLossError). ``compression_type`` is ``""``, ``"ZLIB"`` or ``"GZIP"``."""
+    raises DataLossError)."""
 
     _kind = "_TFRecordDataset"
-
-    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,
-                 name=None):
-        super().__init__(filenames, num_parallel_reads, "TFRecordDataset")
-        self._compression = _tfrecord.compression(compression_type)
-
-    def _read(self, path):
-        return (_array(r) for r in _tfrecord.records(path, self._compression))
+    _reader = staticmethod(_tfrecord.records)
 
 
 class CsvDataset(Dataset):
